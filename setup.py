@@ -1,0 +1,46 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="swiftcrypt",
+    version="0.1.0",
+    description="Transparent encryption at rest for OpenStack Swift, as WSGI middleware",
+    long_description=open("README.md").read() if __import__("os").path.exists("README.md") else "",
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.9",
+    packages=find_packages(include=["swiftcrypt", "swiftcrypt.*", "bench", "bench.*"]),
+    install_requires=[
+        "webob>=1.8",
+        "PasteDeploy>=2.0",
+        "cryptography>=3.4",
+        "eventlet>=0.33",
+        "python-barbicanclient>=5.0",
+        "keystoneauth1>=4.0",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=7",
+            "hypothesis>=6",
+            "psutil>=5",
+            "requests>=2.25",
+            "ruff>=0.4",
+            "swift==2.38.3",
+            "python-swiftclient>=4",
+            "boto3>=1.26",
+        ],
+        "bench": ["matplotlib>=3.5", "psutil>=5"],
+    },
+    entry_points={
+        "paste.filter_factory": [
+            "keymaster = swiftcrypt.keymaster:filter_factory",
+            "kms_keymaster = swiftcrypt.kms_keymaster:filter_factory",
+            "encryption = swiftcrypt.encryption:filter_factory",
+        ],
+        "paste.app_factory": [
+            "store = swiftcrypt.store.app:app_factory",
+        ],
+        "console_scripts": [
+            "swiftcrypt = swiftcrypt.cli:main",
+        ],
+    },
+)

@@ -1,0 +1,212 @@
+"""The keymaster filter: root secrets from config, keys for each request.
+
+It puts the keys callback (``swift.callback.fetch_crypto_keys``) into the
+environ of every container and object request. The callback derives keys
+from a root secret and the request path; given a stored key id it derives
+the keys that item was written with. ``KeyMaster`` takes its root secrets
+ready-made, so the Barbican-backed keymaster shares all of this.
+"""
+
+import base64
+import binascii
+
+from swiftcrypt import keyderivation, keyids, logs, options
+from swiftcrypt.errors import ConfigError, UnknownSecretIdError
+from swiftcrypt.swiftpath import split_path
+
+CALLBACK = "swift.callback.fetch_crypto_keys"
+MIN_SECRET_BYTES = 32
+SECRET_OPTION = "encryption_root_secret"
+_KEY_METHODS = ("PUT", "POST", "GET", "HEAD")
+
+
+class RootSecrets:
+    """Root secrets by id (``None`` for the unnamed one) and the active id."""
+
+    def __init__(self, secrets, active_id=None):
+        if not secrets:
+            raise ConfigError(SECRET_OPTION, "no root secret is configured")
+        if active_id not in secrets:
+            option = "active_root_secret_id" if active_id is not None else SECRET_OPTION
+            raise ConfigError(
+                option,
+                "the active root secret %s is not configured"
+                % ("(no id)" if active_id is None else repr(active_id)),
+            )
+        self._secrets = dict(secrets)
+        self.active_id = active_id
+
+    def ids(self):
+        """All secret ids, active first, then in a stable order."""
+        others = sorted((i for i in self._secrets if i != self.active_id), key=str)
+        return [self.active_id] + others
+
+    def get(self, secret_id):
+        """The secret for ``secret_id``; UnknownSecretIdError if none."""
+        try:
+            return self._secrets[secret_id]
+        except KeyError:
+            raise UnknownSecretIdError(secret_id) from None
+
+    def __contains__(self, secret_id):
+        return secret_id in self._secrets
+
+    def __repr__(self):  # never show secret bytes
+        return "<RootSecrets ids=%r active=%r>" % (self.ids(), self.active_id)
+
+
+def decode_secret(option, text):
+    """Strict base64 of at least 32 bytes -> bytes; else ConfigError."""
+    cleaned = "".join(str(text).split())  # config files may wrap long values
+    try:
+        secret = base64.b64decode(cleaned.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise ConfigError(option, "is not valid base64") from None
+    if len(secret) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            option,
+            "decodes to %d bytes; at least %d are required" % (len(secret), MIN_SECRET_BYTES),
+        )
+    return secret
+
+
+def secret_id_of(option):
+    """``encryption_root_secret[_<id>]`` -> its id, or False if not one."""
+    if option == SECRET_OPTION:
+        return None
+    prefix = SECRET_OPTION + "_"
+    if option.startswith(prefix) and len(option) > len(prefix):
+        return option[len(prefix):]
+    return False
+
+
+def is_keymaster_option(name):
+    """Options that belong in the keymaster's own config file."""
+    return secret_id_of(name) is not False or name == "active_root_secret_id"
+
+
+def meta_version(conf):
+    """The key id version to write, validated."""
+    version = str(conf.get("meta_version_to_write") or keyids.DEFAULT_VERSION).strip()
+    if version not in keyids.VERSIONS:
+        raise ConfigError(
+            "meta_version_to_write", "must be one of 1, 2, 3, got %r" % version
+        )
+    return version
+
+
+def active_secret_id(conf):
+    """``active_root_secret_id`` (None when unset or empty)."""
+    return conf.get("active_root_secret_id") or None
+
+
+def root_secrets_from_conf(conf):
+    """Build RootSecrets from ``encryption_root_secret*`` options."""
+    secrets = {}
+    for option, value in conf.items():
+        secret_id = secret_id_of(option)
+        if secret_id is False:
+            continue
+        if value is None or not str(value).strip():
+            raise ConfigError(option, "is empty")
+        secrets[secret_id] = decode_secret(option, value)
+    return RootSecrets(secrets, active_secret_id(conf))
+
+
+class KeyMaster:
+    """WSGI filter that provides the keys callback.
+
+    ``root_secrets`` is a RootSecrets; ``version`` the key id version to
+    write for new items.
+    """
+
+    log_route = "keymaster"
+
+    def __init__(self, app, root_secrets, version=keyids.DEFAULT_VERSION, logger=None):
+        self.app = app
+        self.root_secrets = root_secrets
+        self.version = version
+        self.logger = logger or logs.get_logger({}, self.log_route)
+
+    def create_key(self, path, secret_id=None):
+        """Derive the key for real-text ``path`` from root secret ``secret_id``."""
+        return keyderivation.derive_key(self.root_secrets.get(secret_id), path)
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") in _KEY_METHODS:
+            parts = split_path(environ.get("PATH_INFO", ""))
+            if parts is not None:
+                _version, account, container, obj = parts
+                keys = RequestKeys(self, account, container, obj, environ.get(CALLBACK))
+                environ[CALLBACK] = keys.fetch
+        return self.app(environ, start_response)
+
+
+class RequestKeys:
+    """The keys callback for one request."""
+
+    def __init__(self, keymaster, account, container, obj, fallback=None):
+        self.keymaster = keymaster
+        self.account = account
+        self.container = container
+        self.obj = obj
+        self.fallback = fallback
+        self._cache = {}
+
+    def _paths_for_request(self, version):
+        if self.container is None:
+            return None, None
+        cpath = keyids.container_path(self.account, self.container)
+        opath = None
+        if self.obj is not None:
+            opath = keyids.object_path(self.account, self.container, self.obj, version)
+        return cpath, opath
+
+    def fetch(self, key_id=None, *args, **kwargs):
+        """Return ``{"container", "object", "id", "all_ids"}`` for this
+        request, or for the stored ``key_id`` when one is given."""
+        roots = self.keymaster.root_secrets
+        if key_id is None:
+            secret_id = roots.active_id
+            version = self.keymaster.version
+            cpath, opath = self._paths_for_request(version)
+        else:
+            secret_id, version, cpath, opath = keyids.resolve_key_paths(
+                key_id, self.account, self.container, self.obj)
+            if secret_id not in roots:
+                if self.fallback is not None:
+                    return self.fallback(key_id, *args, **kwargs)
+                raise UnknownSecretIdError(secret_id)
+        cache_key = (secret_id, version, cpath, opath)
+        keys = self._cache.get(cache_key)
+        if keys is None:
+            keys = {}
+            if cpath is not None:
+                keys["container"] = self.keymaster.create_key(cpath, secret_id)
+                if opath is not None:
+                    keys["object"] = self.keymaster.create_key(opath, secret_id)
+                id_path = opath if opath is not None else cpath
+                keys["id"] = keyids.make_key_id(id_path, secret_id, version)
+                keys["all_ids"] = [
+                    keyids.make_key_id(id_path, sid, version) for sid in roots.ids()]
+            self._cache[cache_key] = keys
+        return dict(keys)
+
+
+def keymaster_conf(conf):
+    """Resolve ``keymaster_config_path`` for the ``keymaster`` filter."""
+    return options.load_with_config_path(conf, "keymaster", is_keymaster_option)
+
+
+def filter_factory(global_conf, **local_conf):
+    """Paste entry point ``egg:swiftcrypt#keymaster``."""
+    conf = dict(global_conf, **local_conf)
+    resolved = keymaster_conf(conf)
+    secrets = root_secrets_from_conf(resolved)
+    version = meta_version(resolved)
+    logger = logs.get_logger(conf, "keymaster")
+
+    def make_filter(app):
+        return KeyMaster(app, secrets, version, logger)
+
+    return make_filter
