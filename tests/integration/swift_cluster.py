@@ -1,0 +1,618 @@
+"""A one-node OpenStack Swift cluster on 127.0.0.1, built in a scratch dir.
+
+``SwiftCluster`` builds rings and configs, starts memcached and the account,
+container, object and proxy servers of the swift package installed beside
+the running interpreter, and can restart the proxy alone with another
+pipeline over the same data (to swap keymaster/encryption filters the way an
+operator would on a live cluster). ``stop()`` ends every process it started,
+unmounts its tmpfs and removes the scratch dir.
+
+The crypto part of the proxy pipeline is a ``Crypto``::
+
+    Crypto()                                   # no encryption at all
+    Crypto("swift", "swift", secrets)          # Swift's keymaster + encryption
+    Crypto("swiftcrypt", "swiftcrypt", secrets)
+    Crypto("kms", "swiftcrypt", options={...}) # swiftcrypt's kms_keymaster
+
+``secrets`` maps a secret id (``None`` for ``encryption_root_secret``) to
+raw bytes; ``active`` names the active one. Object server devices live on a
+tmpfs (mounted under the scratch dir when we may, else under /dev/shm),
+because encrypted objects' xattrs outgrow ext4's limit.
+
+Usage::
+
+    with SwiftCluster() as cluster:
+        cluster.start(Crypto("swiftcrypt", "swiftcrypt", {None: secret}))
+        token_url, token = cluster.auth("test", "tester")
+        ...
+        cluster.restart_proxy(Crypto("swift", "swift", {None: secret}))
+"""
+
+import base64
+import glob
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+
+HOST = "127.0.0.1"
+
+# tempauth users: (account, user) -> (key, groups). The functional tests
+# need test:tester, test2:tester2 (owners) and test:tester3 (no admin).
+USERS = {
+    ("admin", "admin"): ("admin", ".admin .reseller_admin"),
+    ("test", "tester"): ("testing", ".admin"),
+    ("test", "tester2"): ("testing2", ".admin"),
+    ("test", "tester3"): ("testing3", ""),
+    ("test2", "tester2"): ("testing2", ".admin"),
+}
+
+KEYMASTERS = {
+    "swift": "egg:swift#keymaster",
+    "swiftcrypt": "egg:swiftcrypt#keymaster",
+    "kms": "egg:swiftcrypt#kms_keymaster",
+}
+ENCRYPTIONS = {
+    "swift": "egg:swift#encryption",
+    "swiftcrypt": "egg:swiftcrypt#encryption",
+}
+
+PIPELINE_HEAD = (
+    "catch_errors gatekeeper healthcheck proxy-logging cache listing_formats "
+    "bulk tempurl s3api tempauth staticweb copy container-quotas account-quotas "
+    "slo dlo versioned_writes symlink"
+)
+PIPELINE_TAIL = "proxy-logging proxy-server"
+
+START_TIMEOUT = 60.0
+
+
+class ClusterError(RuntimeError):
+    """The cluster could not be built, started or stopped."""
+
+
+class Crypto:
+    """The keymaster/encryption part of a proxy pipeline."""
+
+    def __init__(self, keymaster=None, encryption=None, secrets=None, active=None,
+                 meta_version=None, options=None):
+        if keymaster is not None and keymaster not in KEYMASTERS:
+            raise ValueError("unknown keymaster %r" % (keymaster,))
+        if encryption is not None and encryption not in ENCRYPTIONS:
+            raise ValueError("unknown encryption %r" % (encryption,))
+        self.keymaster = keymaster
+        self.encryption = encryption
+        self.secrets = dict(secrets or {})
+        self.active = active
+        self.meta_version = meta_version
+        self.options = dict(options or {})
+
+    def __repr__(self):
+        return "Crypto(keymaster=%r, encryption=%r, secret_ids=%r, active=%r)" % (
+            self.keymaster, self.encryption, sorted(self.secrets, key=str), self.active)
+
+    def filters(self):
+        """Pipeline names of the crypto filters, in order."""
+        names = []
+        if self.keymaster:
+            names.append("keymaster")
+        if self.encryption:
+            names.append("encryption")
+        return names
+
+    def keymaster_options(self):
+        opts = {}
+        for secret_id, secret in self.secrets.items():
+            name = "encryption_root_secret"
+            if secret_id is not None:
+                name += "_" + secret_id
+            opts[name] = base64.b64encode(secret).decode("ascii")
+        if self.active is not None:
+            opts["active_root_secret_id"] = self.active
+        if self.meta_version is not None:
+            opts["meta_version_to_write"] = str(self.meta_version)
+        opts.update(self.options)
+        return opts
+
+    def sections(self):
+        """The paste sections for the crypto filters."""
+        text = ""
+        if self.keymaster:
+            text += "[filter:keymaster]\nuse = %s\n" % KEYMASTERS[self.keymaster]
+            for key, value in self.keymaster_options().items():
+                text += "%s = %s\n" % (key, value)
+            text += "\n"
+        if self.encryption:
+            text += "[filter:encryption]\nuse = %s\n\n" % ENCRYPTIONS[self.encryption]
+        return text
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def swift_bin(name):
+    """A console script of the swift package installed with this Python."""
+    candidate = os.path.join(os.path.dirname(sys.executable), name)
+    if os.path.exists(candidate):
+        return candidate
+    found = shutil.which(name)
+    if not found:
+        raise ClusterError("%s not found beside %s nor on PATH: install swift==2.38.3"
+                           % (name, sys.executable))
+    return found
+
+
+def ensure_memcached():
+    """Path of memcached; apt-get installs it when missing (needs root)."""
+    found = shutil.which("memcached") or (
+        "/usr/bin/memcached" if os.path.exists("/usr/bin/memcached") else None)
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise ClusterError("memcached is not installed and cannot be (need root and apt-get)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    cmd = ["apt-get", "install", "-y", "-q", "memcached"]
+    if subprocess.run(cmd, env=env, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, capture_output=True)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ClusterError("apt-get install memcached failed:\n%s" % proc.stderr[-2000:])
+    found = shutil.which("memcached") or "/usr/bin/memcached"
+    if not os.path.exists(found):
+        raise ClusterError("memcached still missing after apt-get install")
+    return found
+
+
+def current_user():
+    import pwd
+
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+RING_SCRIPT = """
+import sys
+from swift.common.ring import RingBuilder
+for kind, port, path in zip(sys.argv[1::3], sys.argv[2::3], sys.argv[3::3]):
+    builder = RingBuilder(8, 1, 1)
+    builder.add_dev({"id": 0, "region": 1, "zone": 1, "ip": "127.0.0.1",
+                     "port": int(port), "device": "d1", "weight": 100})
+    builder.rebalance()
+    builder.save(path + ".builder")
+    builder.get_ring().save(path + ".ring.gz")
+"""
+
+
+class SwiftCluster:
+    """Build, run and tear down a one-node Swift cluster."""
+
+    def __init__(self, root=None, keep=False):
+        self._own_root = root is None
+        self.root = os.path.abspath(root or tempfile.mkdtemp(prefix="swiftcrypt-cluster-"))
+        self.keep = keep
+        self.etc = os.path.join(self.root, "etc")
+        self.logs = os.path.join(self.root, "log")
+        self.run_dir = os.path.join(self.root, "run")
+        self.devices = None
+        self._mounted = None
+        self._shm_dir = None
+        self.ports = {}
+        self.procs = {}
+        self.crypto = None
+        self.proxy_conf_extra = ""
+        self.hash_suffix = uuid.uuid4().hex
+        self.hash_prefix = uuid.uuid4().hex
+
+    # ------------------------------------------------------------------ info
+    @property
+    def url(self):
+        return "http://%s:%d" % (HOST, self.ports["proxy"])
+
+    @property
+    def auth_url(self):
+        return self.url + "/auth/v1.0"
+
+    def auth(self, account="test", user="tester"):
+        """(storage_url, token) for a tempauth user, via plain HTTP."""
+        key = USERS[(account, user)][0]
+        conn = http.client.HTTPConnection(HOST, self.ports["proxy"], timeout=30)
+        try:
+            conn.request("GET", "/auth/v1.0", headers={
+                "X-Auth-User": "%s:%s" % (account, user), "X-Auth-Key": key})
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status // 100 != 2:
+                raise ClusterError("auth as %s:%s failed: %s" % (account, user, resp.status))
+            return resp.getheader("X-Storage-Url"), resp.getheader("X-Auth-Token")
+        finally:
+            conn.close()
+
+    def describe(self):
+        lines = [
+            "Swift proxy:   %s" % self.url,
+            "Auth (v1.0):   %s" % self.auth_url,
+            "Users:         " + ", ".join(
+                "%s:%s/%s" % (a, u, k) for (a, u), (k, _g) in USERS.items()),
+            "S3 (s3api):    %s  access key test:tester  secret testing  region us-east-1"
+            % self.url,
+            "Crypto:        %r" % (self.crypto,),
+            "Scratch dir:   %s" % self.root,
+            "Devices:       %s" % self.devices,
+            "Logs:          %s" % self.logs,
+        ]
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------- lifecycle
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self, crypto=None, proxy_conf_extra=""):
+        """Build everything and start all servers; ClusterError on failure."""
+        try:
+            self._build()
+            self._start_memcached()
+            for kind in ("account", "container", "object"):
+                self._start_server(kind)
+            for kind in ("account", "container", "object"):
+                self._wait_port(kind)
+            self.restart_proxy(crypto or Crypto(), proxy_conf_extra)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def restart_proxy(self, crypto=None, proxy_conf_extra=None):
+        """(Re)start the proxy alone with ``crypto`` in its pipeline."""
+        if crypto is not None:
+            self.crypto = crypto
+        if proxy_conf_extra is not None:
+            self.proxy_conf_extra = proxy_conf_extra
+        self._stop_proc("proxy")
+        with open(os.path.join(self.etc, "proxy-server.conf"), "w") as fh:
+            fh.write(self.proxy_conf())
+        self._start_server("proxy")
+        self._wait_healthy()
+        return self
+
+    def stop(self):
+        """Stop every process, unmount the tmpfs, remove the scratch dir."""
+        errors = []
+        for name in list(self.procs):
+            try:
+                self._stop_proc(name)
+            except Exception as exc:  # keep tearing down
+                errors.append("%s: %s" % (name, exc))
+        if self._mounted:
+            proc = subprocess.run(["umount", self._mounted], capture_output=True, text=True)
+            if proc.returncode != 0:
+                subprocess.run(["umount", "-l", self._mounted], capture_output=True)
+            self._mounted = None
+        if self._shm_dir and not self.keep:
+            shutil.rmtree(self._shm_dir, ignore_errors=True)
+            self._shm_dir = None
+        if self._own_root and not self.keep:
+            shutil.rmtree(self.root, ignore_errors=True)
+        if errors:
+            raise ClusterError("teardown: " + "; ".join(errors))
+
+    # ----------------------------------------------------------------- build
+    def _build(self):
+        for path in (self.etc, self.logs, self.run_dir):
+            os.makedirs(path, exist_ok=True)
+        self._make_devices()
+        for kind in ("account", "container", "object", "proxy"):
+            self.ports[kind] = free_port()
+        self.ports["memcached"] = free_port()
+        with open(os.path.join(self.etc, "swift.conf"), "w") as fh:
+            fh.write(textwrap.dedent("""\
+                [swift-hash]
+                swift_hash_path_suffix = %s
+                swift_hash_path_prefix = %s
+
+                [storage-policy:0]
+                name = gold
+                default = yes
+                """ % (self.hash_suffix, self.hash_prefix)))
+        args = []
+        for kind in ("account", "container", "object"):
+            args += [kind, str(self.ports[kind]), os.path.join(self.etc, kind)]
+        proc = subprocess.run([sys.executable, "-c", RING_SCRIPT] + args,
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ClusterError("ring building failed:\n%s" % proc.stderr[-3000:])
+        for kind in ("account", "container", "object"):
+            with open(os.path.join(self.etc, "%s-server.conf" % kind), "w") as fh:
+                fh.write(self.storage_conf(kind))
+
+    def _make_devices(self):
+        target = os.path.join(self.root, "srv")
+        os.makedirs(target, exist_ok=True)
+        mounted = False
+        if os.geteuid() == 0 and shutil.which("mount"):
+            proc = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=2g,mode=0755", "swiftcrypt-tmpfs", target],
+                capture_output=True)
+            mounted = proc.returncode == 0
+        if mounted:
+            self._mounted = target
+            self.devices = target
+        elif os.path.isdir("/dev/shm"):
+            self._shm_dir = tempfile.mkdtemp(prefix="swiftcrypt-srv-", dir="/dev/shm")
+            self.devices = self._shm_dir
+        else:
+            raise ClusterError("no tmpfs: cannot mount one and /dev/shm is missing")
+        os.makedirs(os.path.join(self.devices, "d1"), exist_ok=True)
+
+    def _common(self, kind):
+        return textwrap.dedent("""\
+            [DEFAULT]
+            bind_ip = %(host)s
+            bind_port = %(port)d
+            workers = %(workers)d
+            user = %(user)s
+            swift_dir = %(etc)s
+            devices = %(devices)s
+            mount_check = false
+            disable_fallocate = true
+            log_name = %(kind)s-server
+            log_level = INFO
+            recon_cache_path = %(run)s
+            eventlet_debug = false
+            """) % {
+            "host": HOST, "port": self.ports[kind], "user": current_user(),
+            "etc": self.etc, "devices": self.devices, "kind": kind, "run": self.run_dir,
+            "workers": 1 if kind == "proxy" else 0,
+        }
+
+    def storage_conf(self, kind):
+        extra = "allow_versions = true\n" if kind == "container" else ""
+        return self._common(kind) + textwrap.dedent("""
+            [pipeline:main]
+            pipeline = healthcheck recon %(kind)s-server
+
+            [app:%(kind)s-server]
+            use = egg:swift#%(kind)s
+            %(extra)s
+            [filter:healthcheck]
+            use = egg:swift#healthcheck
+
+            [filter:recon]
+            use = egg:swift#recon
+            """) % {"kind": kind, "extra": extra}
+
+    def pipeline(self):
+        crypto = self.crypto or Crypto()
+        return " ".join([PIPELINE_HEAD] + crypto.filters() + [PIPELINE_TAIL])
+
+    def proxy_conf(self):
+        crypto = self.crypto or Crypto()
+        users = "".join(
+            "user_%s_%s = %s %s\n" % (a, u, key, groups)
+            for (a, u), (key, groups) in USERS.items())
+        text = self._common("proxy") + textwrap.dedent("""
+            [pipeline:main]
+            pipeline = %(pipeline)s
+
+            [app:proxy-server]
+            use = egg:swift#proxy
+            allow_account_management = true
+            account_autocreate = true
+            node_timeout = 20
+            conn_timeout = 2
+
+            [filter:catch_errors]
+            use = egg:swift#catch_errors
+
+            [filter:gatekeeper]
+            use = egg:swift#gatekeeper
+
+            [filter:healthcheck]
+            use = egg:swift#healthcheck
+
+            [filter:proxy-logging]
+            use = egg:swift#proxy_logging
+
+            [filter:cache]
+            use = egg:swift#memcache
+            memcache_servers = %(host)s:%(memcached)d
+
+            [filter:listing_formats]
+            use = egg:swift#listing_formats
+
+            [filter:bulk]
+            use = egg:swift#bulk
+
+            [filter:tempurl]
+            use = egg:swift#tempurl
+
+            [filter:s3api]
+            use = egg:swift#s3api
+            location = us-east-1
+
+            [filter:tempauth]
+            use = egg:swift#tempauth
+            %(users)s
+            [filter:staticweb]
+            use = egg:swift#staticweb
+
+            [filter:copy]
+            use = egg:swift#copy
+
+            [filter:container-quotas]
+            use = egg:swift#container_quotas
+
+            [filter:account-quotas]
+            use = egg:swift#account_quotas
+
+            [filter:slo]
+            use = egg:swift#slo
+
+            [filter:dlo]
+            use = egg:swift#dlo
+
+            [filter:versioned_writes]
+            use = egg:swift#versioned_writes
+            allow_versioned_writes = true
+            allow_object_versioning = true
+
+            [filter:symlink]
+            use = egg:swift#symlink
+
+            """) % {
+            "pipeline": self.pipeline(), "host": HOST,
+            "memcached": self.ports["memcached"], "users": users,
+        }
+        return text + crypto.sections() + (self.proxy_conf_extra or "")
+
+    # ----------------------------------------------------------- processes
+    def _spawn(self, name, argv):
+        log = open(os.path.join(self.logs, "%s.log" % name), "ab")
+        try:
+            proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, start_new_session=True,
+                                    cwd=self.root)
+        finally:
+            log.close()
+        self.procs[name] = proc
+        return proc
+
+    def _start_memcached(self):
+        argv = [ensure_memcached(), "-l", HOST, "-p", str(self.ports["memcached"]),
+                "-U", "0", "-m", "64"]
+        if os.geteuid() == 0:
+            argv += ["-u", "root"]
+        self._spawn("memcached", argv)
+        self._wait_port("memcached")
+
+    def _start_server(self, kind):
+        conf = os.path.join(self.etc, "%s-server.conf" % kind)
+        self._spawn(kind, [swift_bin("swift-%s-server" % kind), conf, "--verbose"])
+
+    def _stop_proc(self, name):
+        proc = self.procs.pop(name, None)
+        if proc is None:
+            return
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait(timeout=15)
+        else:
+            # the leader is gone; workers of its group may not be
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+    def log_tail(self, name, lines=60):
+        path = os.path.join(self.logs, "%s.log" % name)
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return "\n".join(data.splitlines()[-lines:])
+
+    def _check_alive(self, name):
+        proc = self.procs.get(name)
+        if proc is not None and proc.poll() is not None:
+            raise ClusterError("%s exited with %s; log tail:\n%s"
+                               % (name, proc.returncode, self.log_tail(name)))
+
+    def _wait_port(self, name):
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            self._check_alive(name)
+            try:
+                with socket.create_connection((HOST, self.ports[name]), timeout=1):
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise ClusterError("%s did not listen on port %d; log tail:\n%s"
+                                       % (name, self.ports[name], self.log_tail(name)))
+                time.sleep(0.1)
+
+    def _wait_healthy(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        last = None
+        while True:
+            self._check_alive("proxy")
+            try:
+                conn = http.client.HTTPConnection(HOST, self.ports["proxy"], timeout=5)
+                conn.request("GET", "/healthcheck")
+                resp = conn.getresponse()
+                body = resp.read()
+                conn.close()
+                if resp.status == 200:
+                    return
+                last = "%s %r" % (resp.status, body[:200])
+            except OSError as exc:
+                last = str(exc)
+            if time.monotonic() > deadline:
+                raise ClusterError("proxy not healthy (%s); log tail:\n%s"
+                                   % (last, self.log_tail("proxy")))
+            time.sleep(0.1)
+
+    # ------------------------------------------------------------- at rest
+    def object_data_files(self):
+        """Paths of every object server .data file."""
+        pattern = os.path.join(self.devices, "*", "objects*", "**", "*.data")
+        return sorted(glob.glob(pattern, recursive=True))
+
+    def object_meta_files(self):
+        """Paths of every .data and .meta file (POSTed metadata lands in .meta)."""
+        pattern = os.path.join(self.devices, "*", "objects*", "**", "*")
+        return sorted(p for p in glob.glob(pattern, recursive=True)
+                      if p.endswith((".data", ".meta", ".ts")))
+
+    @staticmethod
+    def raw_xattrs(path):
+        """{name: bytes} of every xattr of ``path``."""
+        return {name: os.getxattr(path, name) for name in os.listxattr(path)}
+
+    def func_test_conf(self):
+        """A test.conf for Swift's functional tests against this cluster."""
+        return textwrap.dedent("""\
+            [func_test]
+            auth_uri = %(url)s/auth/v1.0
+            account = test
+            username = tester
+            password = testing
+            account2 = test2
+            username2 = tester2
+            password2 = testing2
+            username3 = tester3
+            password3 = testing3
+            s3_access_key = test:tester
+            s3_secret_key = testing
+            s3_access_key2 = test:tester2
+            s3_secret_key2 = testing2
+            s3_access_key3 = test:tester3
+            s3_secret_key3 = testing3
+            collate = C
+            insecure = no
+            storage_domain =
+
+            [unit_test]
+            fake_syslog = False
+            """) % {"url": self.url}
