@@ -71,7 +71,8 @@ def load_with_config_path(conf, section, is_own_option):
         with open(path) as f:
             parser.read_file(f)
     except OSError as err:
-        raise ConfigError("keymaster_config_path", "cannot read %s: %s" % (path, err.strerror)) from err
+        raise ConfigError(
+            "keymaster_config_path", "cannot read %s: %s" % (path, err.strerror)) from err
     except configparser.Error as err:
         raise ConfigError("keymaster_config_path", "%s is not a valid config file" % path) from err
     if not parser.has_section(section):

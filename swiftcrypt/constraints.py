@@ -1,0 +1,47 @@
+"""Swift's limits on user metadata, checked on the plaintext.
+
+Encryption makes values longer, so a proxy checking after us would count
+ciphertext; checking here keeps Swift's limits as users know them.
+"""
+
+from swiftcrypt.swiftpath import wsgi_to_str
+
+MAX_META_NAME_LENGTH = 128
+MAX_META_VALUE_LENGTH = 256
+MAX_META_COUNT = 90
+MAX_META_OVERALL_SIZE = 4096
+MAX_HEADER_SIZE = 8192
+
+OBJECT_META_PREFIX = "x-object-meta-"
+
+
+def metadata_problem(headers):
+    """Return why ``headers`` (name, WSGI value pairs) break the object
+    metadata limits, or None if they are fine."""
+    count = 0
+    size = 0
+    for name, value in headers:
+        if len(value) > MAX_HEADER_SIZE:
+            return "Header value too long: %s" % name[:MAX_META_NAME_LENGTH]
+        lname = name.lower()
+        if not lname.startswith(OBJECT_META_PREFIX):
+            continue
+        short = name[len(OBJECT_META_PREFIX):]
+        if not short:
+            return "Metadata name cannot be empty"
+        try:
+            wsgi_to_str(short)
+            wsgi_to_str(value)
+        except UnicodeError:
+            return "Metadata must be valid UTF-8: %s" % name
+        count += 1
+        size += len(short) + len(value)
+        if len(short) > MAX_META_NAME_LENGTH:
+            return "Metadata name too long: %s" % name
+        if len(value) > MAX_META_VALUE_LENGTH:
+            return "Metadata value longer than %d: %s" % (MAX_META_VALUE_LENGTH, name)
+        if count > MAX_META_COUNT:
+            return "Too many metadata items; max %d" % MAX_META_COUNT
+        if size > MAX_META_OVERALL_SIZE:
+            return "Total metadata too large; max %d" % MAX_META_OVERALL_SIZE
+    return None

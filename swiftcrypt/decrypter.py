@@ -1,0 +1,401 @@
+"""The decrypting half of the encryption filter: object GET/HEAD responses
+(etag, user metadata, body whole, ranged or multipart) and container
+listings.
+
+Beyond Swift: the decrypted etag is checked against the stored Etag-Mac,
+so a wrong root secret, or crypto metadata moved between objects, gives a
+500 rather than garbage presented as the object.
+"""
+
+import hmac
+import json
+import re
+from html import escape, unescape
+
+from swiftcrypt import ciphers, cryptometa
+from swiftcrypt.bodyencryption import BODY_META, ETAG, ETAG_MAC, OVERRIDE_ETAG
+from swiftcrypt.byteranges import ByterangesRewriter, parse_content_range
+from swiftcrypt.encrypter import TRANSIENT_META, TRANSIENT_META_PREFIX
+from swiftcrypt.errors import CryptoError
+from swiftcrypt.httperrors import respond
+from swiftcrypt.keyderivation import etag_mac
+from swiftcrypt.keys import KeysUnavailable, fetch_keys
+from swiftcrypt.swiftpath import split_path
+from swiftcrypt.wsgicontext import call_app
+
+_CRYPTO_PREFIXES = ("x-object-sysmeta-crypto-", "x-object-transient-sysmeta-crypto-")
+_TRANSIENT_PREFIX_L = TRANSIENT_META_PREFIX.lower()
+UNKNOWN_ETAG = "<unknown>"
+_XML_HASH = re.compile(r"<hash>([^<]*)</hash>")
+
+
+class DecryptionFailed(Exception):
+    """A stored item could not be decrypted; names the header at fault."""
+
+    def __init__(self, header, reason, key_id=None):
+        self.header = header
+        self.reason = reason
+        self.key_id = key_id
+        super().__init__("%s: %s" % (header, reason))
+
+
+def is_crypto_header(name):
+    """True for the crypto sysmeta the client must never see."""
+    lname = name.lower()
+    return lname.startswith(_CRYPTO_PREFIXES) or lname == TRANSIENT_META.lower()
+
+
+class ObjectKeys:
+    """Keys for one object response, fetched per stored key id, once each."""
+
+    def __init__(self, environ):
+        self.environ = environ
+        self._cache = {}
+
+    def get(self, key_id, header):
+        cache_key = json.dumps(key_id, sort_keys=True)
+        keys = self._cache.get(cache_key)
+        if keys is None:
+            try:
+                keys = fetch_keys(self.environ, ("container",), key_id)
+            except CryptoError as err:
+                raise DecryptionFailed(header, "no key: %s" % err, key_id) from err
+            self._cache[cache_key] = keys
+        return keys
+
+
+def _load_meta(header, value):
+    try:
+        return cryptometa.load(value)
+    except CryptoError as err:
+        raise DecryptionFailed(header, str(err)) from err
+
+
+def _decrypt(header, value, key):
+    try:
+        plaintext, _meta = cryptometa.decrypt_header(value, key)
+    except CryptoError as err:
+        raise DecryptionFailed(header, str(err)) from err
+    return plaintext
+
+
+def _own_key_id(value):
+    """The key id stored in a value's own crypto-meta, if any."""
+    try:
+        _ciphertext, meta = cryptometa.extract(value)
+    except CryptoError:
+        return None
+    return meta.get("key_id") if meta else None
+
+
+class DecryptedObject:
+    """What decrypting an object response's headers found."""
+
+    def __init__(self):
+        self.headers = []
+        self.exposed = []
+        self.body_key = None
+        self.key_id = None
+        self.etag = None
+
+
+def decrypt_object_headers(headers, keys):
+    """Decrypt a GET/HEAD response's headers.
+
+    Returns a DecryptedObject, or None when the object carries no crypto
+    metadata (written before encryption was enabled). Raises
+    DecryptionFailed for anything stored that does not decrypt.
+    """
+    found = {}
+    for name, value in headers:
+        lname = name.lower()
+        if lname.startswith(_CRYPTO_PREFIXES) or lname in (
+                OVERRIDE_ETAG.lower(), TRANSIENT_META.lower()):
+            found[lname] = (name, value)
+    if not found:
+        return None
+    result = DecryptedObject()
+    body_meta_value = found.get(BODY_META.lower())
+    body_key_id = None
+    if body_meta_value:
+        meta = _load_meta(BODY_META, body_meta_value[1])
+        try:
+            cryptometa.check(meta)
+        except CryptoError as err:
+            raise DecryptionFailed(BODY_META, str(err)) from err
+        body_key_id = meta.get("key_id")
+        result.key_id = body_key_id
+        object_key = keys.get(body_key_id, BODY_META).get("object")
+        if object_key is None:
+            raise DecryptionFailed(BODY_META, "keymaster gave no object key", body_key_id)
+        if "body_key" not in meta:
+            raise DecryptionFailed(BODY_META, "no body key")
+        try:
+            result.body_key = ciphers.unwrap_key(object_key, meta["body_key"])
+        except CryptoError as err:
+            raise DecryptionFailed(BODY_META, str(err), body_key_id) from err
+        result.body_iv = meta["iv"]
+
+    replaced = set()
+    etag_value = found.get(ETAG.lower())
+    if etag_value:
+        object_key = keys.get(body_key_id, ETAG)["object"]
+        etag = _decrypt(ETAG, etag_value[1], object_key).decode("latin-1")
+        mac_value = found.get(ETAG_MAC.lower())
+        if mac_value and not hmac.compare_digest(
+                etag_mac(object_key, etag).encode(), mac_value[1].strip().encode("latin-1")):
+            raise DecryptionFailed(ETAG, "decrypted etag does not match its MAC "
+                                   "(wrong root secret or tampered metadata)", body_key_id)
+        result.etag = etag
+        result.headers.append(("Etag", etag))
+        replaced.add("etag")
+
+    override_value = found.get(OVERRIDE_ETAG.lower())
+    if override_value:
+        value = override_value[1]
+        _ciphertext, meta = _split(OVERRIDE_ETAG, value)
+        if meta is not None:
+            key_id = meta.get("key_id", body_key_id)
+            container_key = keys.get(key_id, OVERRIDE_ETAG)["container"]
+            value = _decrypt(OVERRIDE_ETAG, value, container_key).decode("latin-1")
+        result.headers.append((OVERRIDE_ETAG, value))
+        replaced.add(OVERRIDE_ETAG.lower())
+
+    user_meta = [(lname, nv) for lname, nv in found.items()
+                 if lname.startswith(_TRANSIENT_PREFIX_L)]
+    if user_meta:
+        post_meta_value = found.get(TRANSIENT_META.lower())
+        post_key_id = None
+        if post_meta_value:
+            post_key_id = _load_meta(TRANSIENT_META, post_meta_value[1]).get("key_id")
+        object_key = keys.get(post_key_id, TRANSIENT_META)["object"]
+        for _lname, (name, value) in sorted(user_meta):
+            plain_name = "X-Object-Meta-" + name[len(TRANSIENT_META_PREFIX):]
+            plaintext = _decrypt(name, value, object_key).decode("latin-1")
+            result.headers.append((plain_name, plaintext))
+            result.exposed.append(plain_name.lower())
+            replaced.add(plain_name.lower())
+
+    for name, value in headers:
+        lname = name.lower()
+        if lname in replaced or is_crypto_header(name) or lname in found:
+            continue
+        result.headers.append((name, value))
+    return result
+
+
+def _split(header, value):
+    try:
+        return cryptometa.extract(value)
+    except CryptoError as err:
+        raise DecryptionFailed(header, str(err)) from err
+
+
+class Decrypter:
+    """Decrypts responses on their way back to the client."""
+
+    def __init__(self, app, logger):
+        self.app = app
+        self.logger = logger
+
+    def __call__(self, environ, start_response):
+        parts = split_path(environ.get("PATH_INFO", ""))
+        if parts is None:
+            return self.app(environ, start_response)
+        _version, _account, container, obj = parts
+        method = environ["REQUEST_METHOD"]
+        if obj is not None and method in ("GET", "HEAD"):
+            return self.handle_object(environ, start_response)
+        if obj is None and container is not None and method == "GET":
+            return self.handle_container(environ, start_response)
+        return self.app(environ, start_response)
+
+    def _fail(self, environ, start_response, resp, err):
+        resp.close()
+        self.logger.error(
+            "error decrypting object %s (header %s, key id %s): %s",
+            environ.get("PATH_INFO"), err.header, _describe_key_id(err.key_id), err.reason)
+        return respond(start_response, 500, "Error decrypting object")
+
+    def handle_object(self, environ, start_response):
+        resp = call_app(self.app, environ)
+        try:
+            decrypted = decrypt_object_headers(resp.headers, ObjectKeys(environ))
+        except DecryptionFailed as err:
+            return self._fail(environ, start_response, resp, err)
+        except KeysUnavailable as err:
+            resp.close()
+            self.logger.error("encryption keys unavailable for %s: %s",
+                              environ.get("PATH_INFO"), err)
+            return respond(start_response, 500, "Unable to retrieve encryption keys.")
+        if decrypted is None:
+            return resp.send(start_response)
+        headers = decrypted.headers
+        if decrypted.body_key is not None and resp.is_success:
+            headers.append(("X-Backend-Crypto-Cipher", ciphers.CIPHER))  # as Swift reports
+        if environ.get("HTTP_ORIGIN") and decrypted.exposed:
+            headers = _expose(headers, decrypted.exposed)
+        resp.headers = headers
+        if (decrypted.body_key is not None and environ["REQUEST_METHOD"] == "GET"
+                and resp.is_success):
+            try:
+                resp.app_iter = self._body_iter(environ, resp, decrypted)
+            except (ValueError, CryptoError) as err:
+                return self._fail(environ, start_response, resp,
+                                  DecryptionFailed("Content-Range", str(err)))
+        return resp.send(start_response)
+
+    def _body_iter(self, environ, resp, decrypted):
+        key, iv = decrypted.body_key, decrypted.body_iv
+        content_type = resp.header("Content-Type", "")
+        if resp.status_int == 206 and content_type.split(";")[0].strip().lower() == \
+                "multipart/byteranges":
+            boundary = _boundary(content_type)
+            rewriter = ByterangesRewriter(
+                boundary, lambda start: ciphers.decryptor(key, iv, start))
+            return DecryptingIter(resp.app_iter, rewriter.feed, rewriter.finish,
+                                  self.logger, environ.get("PATH_INFO"))
+        offset = 0
+        content_range = resp.header("Content-Range")
+        if content_range:
+            offset = parse_content_range(content_range)[0]
+        ctx = ciphers.decryptor(key, iv, offset)
+        return DecryptingIter(resp.app_iter, ctx.update, None,
+                              self.logger, environ.get("PATH_INFO"))
+
+    def handle_container(self, environ, start_response):
+        resp = call_app(self.app, environ)
+        if not resp.is_success:
+            return resp.send(start_response)
+        content_type = resp.header("Content-Type", "").split(";")[0].strip().lower()
+        if content_type == "application/json":
+            rewrite = self._rewrite_json
+        elif content_type in ("application/xml", "text/xml"):
+            rewrite = self._rewrite_xml
+        else:
+            return resp.send(start_response)
+        try:
+            body = b"".join(resp.app_iter)
+        finally:
+            resp.close()
+        listing = ListingDecrypter(environ, self.logger)
+        try:
+            new_body = rewrite(body, listing)
+        except ValueError:
+            self.logger.error("container listing for %s is not valid %s",
+                              environ.get("PATH_INFO"), content_type)
+            return respond(start_response, 500, "Error decrypting container listing")
+        resp.app_iter = [new_body]
+        resp.set_header("Content-Length", str(len(new_body)))
+        return resp.send(start_response)
+
+    @staticmethod
+    def _rewrite_json(body, listing):
+        entries = json.loads(body)
+        for entry in entries:
+            if isinstance(entry, dict) and "hash" in entry:
+                entry["hash"] = listing.decrypt(entry["hash"], entry.get("name"))
+        return json.dumps(entries).encode("ascii")
+
+    @staticmethod
+    def _rewrite_xml(body, listing):
+        text = body.decode("utf-8")
+
+        def replace(match):
+            return "<hash>%s</hash>" % escape(
+                listing.decrypt(unescape(match.group(1)), None), quote=False)
+
+        return _XML_HASH.sub(replace, text).encode("utf-8")
+
+
+class ListingDecrypter:
+    """Decrypts listing etags, keys cached per key id for the listing."""
+
+    def __init__(self, environ, logger):
+        self.environ = environ
+        self.logger = logger
+        self._keys = {}
+        self._reported = set()
+
+    def decrypt(self, value, name):
+        """The plaintext etag for a listing ``hash`` value, or <unknown>."""
+        if not isinstance(value, str) or "swift_meta=" not in value:
+            return value
+        try:
+            ciphertext, meta = cryptometa.extract(value)
+            cryptometa.check(meta)
+            key_id = meta.get("key_id")
+            cache_key = json.dumps(key_id, sort_keys=True)
+            key = self._keys.get(cache_key)
+            if key is None:
+                key = fetch_keys(self.environ, ("container",), key_id)["container"]
+                self._keys[cache_key] = key
+            return cryptometa.decrypt_value(ciphertext, key, meta).decode("utf-8")
+        except (CryptoError, KeysUnavailable, UnicodeDecodeError, AttributeError) as err:
+            reason = "%s: %s" % (err.__class__.__name__, err)
+            if reason not in self._reported:  # once per listing, not per entry
+                self._reported.add(reason)
+                self.logger.error("error decrypting listing etag in %s (object %r): %s",
+                                  self.environ.get("PATH_INFO"), name, reason)
+            return UNKNOWN_ETAG
+
+
+class DecryptingIter:
+    """Body iterator that decrypts as it goes and closes what it wraps.
+
+    A failure mid-stream cannot become an error status any more: the body
+    is cut short (the client sees fewer bytes than Content-Length) and the
+    object is logged.
+    """
+
+    def __init__(self, app_iter, transform, finish, logger, path):
+        self._app_iter = app_iter
+        self._transform = transform
+        self._finish = finish
+        self._logger = logger
+        self._path = path
+
+    def __iter__(self):
+        try:
+            for chunk in self._app_iter:
+                yield self._transform(chunk)
+            if self._finish is not None:
+                tail = self._finish()
+                if tail:
+                    yield tail
+        except CryptoError as err:
+            self._logger.error("error decrypting body of %s: %s; response cut short",
+                               self._path, err)
+
+    def close(self):
+        close = getattr(self._app_iter, "close", None)
+        if close is not None:
+            close()
+
+
+def _boundary(content_type):
+    for param in content_type.split(";")[1:]:
+        name, _eq, value = param.strip().partition("=")
+        if name.lower() == "boundary":
+            return value.strip('"').encode("latin-1")
+    raise CryptoError("multipart/byteranges without a boundary")
+
+
+def _expose(headers, names):
+    """Add decrypted header names to Access-Control-Expose-Headers."""
+    out = []
+    found = False
+    for name, value in headers:
+        if name.lower() == "access-control-expose-headers":
+            found = True
+            value = ", ".join([value] + names) if value else ", ".join(names)
+        out.append((name, value))
+    if not found:
+        out.append(("Access-Control-Expose-Headers", ", ".join(["etag"] + names)))
+    return out
+
+
+def _describe_key_id(key_id):
+    if not isinstance(key_id, dict):
+        return "-"
+    return "secret_id=%s v=%s" % (key_id.get("secret_id", "(default)"), key_id.get("v"))

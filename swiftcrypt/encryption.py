@@ -1,0 +1,45 @@
+"""The ``encryption`` filter: encrypter and decrypter as one pipeline stage.
+
+Options: ``disable_encryption`` (stop encrypting new writes but keep
+decrypting what is stored).
+"""
+
+from swiftcrypt import logs, options
+from swiftcrypt.decrypter import Decrypter
+from swiftcrypt.encrypter import Encrypter
+from swiftcrypt.swiftpath import split_path
+
+OVERRIDE = "swift.crypto.override"
+
+
+class Encryption:
+    """Routes each request to the encrypter (inbound) and decrypter."""
+
+    def __init__(self, app, conf, logger=None):
+        self.app = app
+        self.logger = logger or logs.get_logger(conf, "encryption")
+        self.disable_encryption = options.as_bool(conf, "disable_encryption")
+        self.decrypter = Decrypter(app, self.logger)
+        self.encrypter = Encrypter(self.decrypter, self.logger, self.disable_encryption)
+
+    def __call__(self, environ, start_response):
+        if environ.get(OVERRIDE):
+            return self.app(environ, start_response)
+        parts = split_path(environ.get("PATH_INFO", ""))
+        if parts is None or parts[2] is None:
+            return self.app(environ, start_response)
+        if parts[3] is None:
+            return self.decrypter(environ, start_response)
+        return self.encrypter(environ, start_response, parts)
+
+
+def filter_factory(global_conf, **local_conf):
+    """Paste entry point ``egg:swiftcrypt#encryption``."""
+    conf = dict(global_conf, **local_conf)
+    options.as_bool(conf, "disable_encryption")  # fail at start-up, not per request
+    logger = logs.get_logger(conf, "encryption")
+
+    def make_filter(app):
+        return Encryption(app, conf, logger)
+
+    return make_filter
