@@ -1,0 +1,298 @@
+"""The encryption filter in-process over an in-memory backend."""
+
+import base64
+import hashlib
+import json
+import logging
+import os
+
+import pytest
+from webob import Request
+
+from swiftcrypt import ciphers
+from swiftcrypt.byteranges import ByterangesRewriter
+from swiftcrypt.encryption import filter_factory as encryption_factory
+from swiftcrypt.keymaster import filter_factory as keymaster_factory
+from tests.support.memstore import MemStore
+
+SECRET_A = base64.b64encode(b"A" * 32).decode()
+SECRET_B = base64.b64encode(b"B" * 32).decode()
+
+
+def pipeline(store, encryption_conf=None, **keymaster_conf):
+    keymaster_conf = keymaster_conf or {"encryption_root_secret": SECRET_A}
+    encryption = encryption_factory({}, **(encryption_conf or {}))(store)
+    return keymaster_factory({}, **keymaster_conf)(encryption)
+
+
+def call(app, path, method="GET", body=None, headers=None, **environ):
+    req = Request.blank(path, method=method, headers=headers or {}, environ=environ)
+    if body is not None:
+        req.body = body
+    return req.get_response(app)
+
+
+@pytest.fixture
+def store():
+    return MemStore()
+
+
+@pytest.fixture
+def app(store):
+    return pipeline(store)
+
+
+def md5(data):
+    return hashlib.md5(data).hexdigest()
+
+
+def test_put_stores_ciphertext_and_get_returns_plaintext(store, app):
+    body = os.urandom(1000)
+    resp = call(app, "/v1/a/c/o", "PUT", body, {"X-Object-Meta-Color": "blue"})
+    assert resp.status_int == 201
+    assert resp.headers["Etag"] == md5(body)
+    meta, stored = store.objects["/v1/a/c/o"]
+    assert stored != body and len(stored) == len(body)
+    assert meta["Etag"] == md5(stored)
+    assert "X-Object-Meta-Color" not in meta
+    assert "blue" not in json.dumps(meta)
+    assert meta["X-Object-Sysmeta-Crypto-Etag"].count("swift_meta=") == 1
+    resp = call(app, "/v1/a/c/o")
+    assert resp.status_int == 200
+    assert resp.body == body
+    assert resp.headers["Etag"] == md5(body)
+    assert resp.headers["X-Object-Meta-Color"] == "blue"
+    assert not [h for h in resp.headers if "crypto" in h.lower() and "cipher" not in h.lower()]
+
+
+def test_head_decrypts_headers(app):
+    call(app, "/v1/a/c/o", "PUT", b"hello", {"X-Object-Meta-Note": "x"})
+    resp = call(app, "/v1/a/c/o", "HEAD")
+    assert resp.headers["Etag"] == md5(b"hello")
+    assert resp.headers["X-Object-Meta-Note"] == "x"
+
+
+def test_utf8_metadata_round_trip(store, app):
+    value = "caf\u00e9 \u2603".encode("utf-8").decode("latin-1")  # as WSGI carries it
+    call(app, "/v1/a/c/o", "PUT", b"x", {"X-Object-Meta-Snow": value})
+    stored = json.dumps(store.objects["/v1/a/c/o"][0])
+    assert "\u2603".encode("utf-8").decode("latin-1") not in stored
+    assert call(app, "/v1/a/c/o").headers["X-Object-Meta-Snow"] == value
+
+
+def test_post_replaces_encrypted_metadata(store, app):
+    call(app, "/v1/a/c/o", "PUT", b"data", {"X-Object-Meta-Old": "1"})
+    assert call(app, "/v1/a/c/o", "POST", headers={"X-Object-Meta-New": "2"}).status_int == 202
+    meta = store.objects["/v1/a/c/o"][0]
+    assert "X-Object-Meta-New" not in meta
+    resp = call(app, "/v1/a/c/o")
+    assert resp.headers["X-Object-Meta-New"] == "2"
+    assert "X-Object-Meta-Old" not in resp.headers
+    assert resp.body == b"data"
+
+
+def test_client_etag_mismatch_is_422_and_nothing_stored(store, app):
+    resp = call(app, "/v1/a/c/o", "PUT", b"data", {"Etag": md5(b"other")})
+    assert resp.status_int == 422
+    assert "/v1/a/c/o" not in store.objects
+
+
+def test_client_etag_match_is_accepted(app):
+    assert call(app, "/v1/a/c/o", "PUT", b"data", {"Etag": '"%s"' % md5(b"data")}).status_int == 201
+
+
+def test_zero_byte_object_has_no_body_crypto(store, app):
+    resp = call(app, "/v1/a/c/empty", "PUT", b"")
+    assert resp.status_int == 201
+    meta, stored = store.objects["/v1/a/c/empty"]
+    assert stored == b""
+    assert not [k for k in meta if k.lower().startswith("x-object-sysmeta-crypto")]
+    assert "X-Object-Sysmeta-Container-Update-Override-Etag" not in meta
+    resp = call(app, "/v1/a/c/empty")
+    assert resp.body == b"" and resp.headers["Etag"] == md5(b"")
+
+
+@pytest.mark.parametrize("rng", ["bytes=0-0", "bytes=5-20", "bytes=17-", "bytes=-7",
+                                 "bytes=16-31", "bytes=999-1999"])
+def test_single_range_decrypts(app, rng):
+    body = os.urandom(2000)
+    call(app, "/v1/a/c/o", "PUT", body)
+    resp = call(app, "/v1/a/c/o", headers={"Range": rng})
+    assert resp.status_int == 206
+    start, end = rng[6:].split("-")
+    if start == "":
+        expected = body[-int(end):]
+    else:
+        expected = body[int(start): int(end) + 1 if end else None]
+    assert resp.body == expected
+
+
+def test_multipart_byteranges_rewriter_decrypts_each_part():
+    key, iv = ciphers.random_key(), ciphers.random_iv()
+    plain = os.urandom(500)
+    cipher = ciphers.encrypt(key, iv, plain)
+    ranges = [(0, 9), (33, 80), (490, 499)]
+    parts = []
+    for s, e in ranges:
+        parts.append(b"--XB\r\nContent-Type: text/plain\r\nContent-Range: bytes %d-%d/500\r\n\r\n"
+                     % (s, e) + cipher[s:e + 1] + b"\r\n")
+    body = b"".join(parts) + b"--XB--\r\n"
+    rewriter = ByterangesRewriter(b"XB", lambda start: ciphers.decryptor(key, iv, start))
+    out = b"".join(rewriter.feed(body[i:i + 7]) for i in range(0, len(body), 7))
+    out += rewriter.finish()
+    for s, e in ranges:
+        assert (b"Content-Range: bytes %d-%d/500\r\n\r\n" % (s, e)) + plain[s:e + 1] in out
+    assert out.endswith(b"--XB--\r\n")
+    assert len(out) == len(body)
+
+
+def test_conditional_requests_match_plaintext_etag(app):
+    body = b"conditional"
+    call(app, "/v1/a/c/o", "PUT", body)
+    assert call(app, "/v1/a/c/o", headers={"If-Match": '"%s"' % md5(body)}).status_int == 200
+    assert call(app, "/v1/a/c/o", headers={"If-Match": '"nope"'}).status_int == 412
+    resp = call(app, "/v1/a/c/o", headers={"If-None-Match": md5(body)})
+    assert resp.status_int == 304
+    assert resp.headers["Etag"] == md5(body)
+    assert call(app, "/v1/a/c/o", headers={"If-None-Match": "nope"}).status_int == 200
+
+
+def test_rotation_reads_old_objects_and_conditionals_match(store):
+    old = pipeline(store, encryption_root_secret=SECRET_A)
+    call(old, "/v1/a/c/old", "PUT", b"old body", {"X-Object-Meta-M": "old"})
+    rotated = pipeline(store, encryption_root_secret=SECRET_A,
+                       encryption_root_secret_2=SECRET_B, active_root_secret_id="2")
+    call(rotated, "/v1/a/c/new", "PUT", b"new body", {"X-Object-Meta-M": "new"})
+    assert "secret_id" in store.objects["/v1/a/c/new"][0]["X-Object-Sysmeta-Crypto-Body-Meta"]
+    for name, body in (("old", b"old body"), ("new", b"new body")):
+        resp = call(rotated, "/v1/a/c/" + name)
+        assert resp.body == body and resp.headers["X-Object-Meta-M"] == name
+        assert call(rotated, "/v1/a/c/" + name,
+                    headers={"If-Match": md5(body)}).status_int == 200
+        assert call(rotated, "/v1/a/c/" + name,
+                    headers={"If-None-Match": md5(body)}).status_int == 304
+    listing = json.loads(call(rotated, "/v1/a/c").body)
+    assert {e["name"]: e["hash"] for e in listing} == {
+        "old": md5(b"old body"), "new": md5(b"new body")}
+
+
+def test_listing_decrypts_hashes_and_marks_unknown(store, caplog):
+    app = pipeline(store, encryption_root_secret=SECRET_A,
+                   encryption_root_secret_x=SECRET_B, active_root_secret_id="x")
+    call(app, "/v1/a/c/one", "PUT", b"1")
+    call(pipeline(store), "/v1/a/c/two", "PUT", b"2")
+    forgetful = pipeline(store, encryption_root_secret=SECRET_A)  # lost secret "x"
+    with caplog.at_level(logging.ERROR):
+        resp = call(forgetful, "/v1/a/c", headers={"Accept": "application/json"})
+    assert resp.status_int == 200
+    hashes = {e["name"]: e["hash"] for e in json.loads(resp.body)}
+    assert hashes == {"one": "<unknown>", "two": md5(b"2")}
+    assert "error decrypting listing etag" in caplog.text
+
+
+def test_wrong_root_secret_is_500_not_garbage(store, caplog):
+    call(pipeline(store), "/v1/a/c/o", "PUT", b"secret body")
+    wrong = pipeline(store, encryption_root_secret=SECRET_B)
+    with caplog.at_level(logging.ERROR):
+        resp = call(wrong, "/v1/a/c/o")
+    assert resp.status_int == 500
+    assert b"secret body" not in resp.body
+    assert store.objects["/v1/a/c/o"][1] not in resp.body
+    assert "/v1/a/c/o" in caplog.text and "Etag" in caplog.text
+
+
+def test_metadata_moved_between_objects_is_detected(store):
+    app = pipeline(store)
+    call(app, "/v1/a/c/one", "PUT", b"one")
+    call(app, "/v1/a/c/two", "PUT", b"two")
+    meta_one, _ = store.objects["/v1/a/c/one"]
+    meta_two, body_two = store.objects["/v1/a/c/two"]
+    swapped = dict(meta_two, **{k: v for k, v in meta_one.items() if "Crypto-Etag" in k})
+    store.objects["/v1/a/c/two"] = (swapped, body_two)
+    assert call(app, "/v1/a/c/two").status_int == 500
+
+
+def test_bad_crypto_meta_is_500_with_log(store, app, caplog):
+    call(app, "/v1/a/c/o", "PUT", b"body")
+    meta, body = store.objects["/v1/a/c/o"]
+    meta["X-Object-Sysmeta-Crypto-Body-Meta"] = "not%20json"
+    with caplog.at_level(logging.ERROR):
+        resp = call(app, "/v1/a/c/o")
+    assert resp.status_int == 500
+    assert body not in resp.body
+    assert "X-Object-Sysmeta-Crypto-Body-Meta" in caplog.text
+
+
+def test_disable_encryption_stores_plaintext_but_still_decrypts(store):
+    call(pipeline(store), "/v1/a/c/enc", "PUT", b"encrypted before")
+    app = pipeline(store, {"disable_encryption": "true"})
+    call(app, "/v1/a/c/plain", "PUT", b"plain now", {"X-Object-Meta-K": "v"})
+    assert store.objects["/v1/a/c/plain"][1] == b"plain now"
+    assert store.objects["/v1/a/c/plain"][0]["X-Object-Meta-K"] == "v"
+    assert call(app, "/v1/a/c/enc").body == b"encrypted before"
+
+
+def test_unencrypted_objects_pass_through(store, app):
+    store.objects["/v1/a/c/legacy"] = ({"Etag": md5(b"old"), "Content-Type": "text/plain",
+                                        "X-Object-Meta-A": "b"}, b"old")
+    resp = call(app, "/v1/a/c/legacy")
+    assert resp.body == b"old" and resp.headers["X-Object-Meta-A"] == "b"
+    assert call(app, "/v1/a/c/legacy", headers={"If-Match": md5(b"old")}).status_int == 200
+
+
+def test_override_passes_through(store, app):
+    call(app, "/v1/a/c/o", "PUT", b"raw", **{"swift.crypto.override": True})
+    assert store.objects["/v1/a/c/o"][1] == b"raw"
+
+
+def test_non_swift_and_non_utf8_paths_pass_through(store, app):
+    call(app, "/info", headers={"If-Match": "abc"})
+    assert store.requests[-1][2]["If-Match"] == "abc"  # reached the backend untouched
+    environ = {"PATH_INFO": "/v1/a/c/\xff\xfe", "REQUEST_METHOD": "PUT"}
+    req = Request.blank("/", environ=environ, body=b"zz")
+    req.environ["PATH_INFO"] = "/v1/a/c/\xff\xfe"
+    req.get_response(app)
+    assert store.objects["/v1/a/c/\xff\xfe"][1] == b"zz"
+
+
+def test_cors_exposes_decrypted_metadata(app):
+    call(app, "/v1/a/c/o", "PUT", b"x", {"X-Object-Meta-Shown": "1"})
+    resp = call(app, "/v1/a/c/o", headers={"Origin": "http://example.com"})
+    exposed = resp.headers["Access-Control-Expose-Headers"].lower()
+    assert "x-object-meta-shown" in exposed and "etag" in exposed
+
+
+def test_metadata_limits_checked_on_plaintext(store, app):
+    resp = call(app, "/v1/a/c/o", "PUT", b"x", {"X-Object-Meta-Big": "v" * 257})
+    assert resp.status_int == 400 and b"256" in resp.body
+    resp = call(app, "/v1/a/c/o", "PUT", b"x", {"X-Object-Meta-Bad": "\xff\xfe"})
+    assert resp.status_int == 400 and b"UTF-8" in resp.body
+    assert "/v1/a/c/o" not in store.objects
+    # At the limit: fine, although the ciphertext is longer.
+    assert call(app, "/v1/a/c/o", "PUT", b"x", {"X-Object-Meta-Big": "v" * 256}).status_int == 201
+
+
+def test_missing_keymaster_is_500(store):
+    app = encryption_factory({})(store)
+    resp = call(app, "/v1/a/c/o", "PUT", b"x")
+    assert resp.status_int == 500
+    assert "/v1/a/c/o" not in store.objects
+
+
+def test_chunked_reads_produce_same_object(store, app):
+    body = os.urandom(100_000)
+
+    class Trickle:
+        def __init__(self, data):
+            self.data = data
+
+        def read(self, size=-1):
+            size = 777 if size is None or size < 0 else min(size, 777)
+            chunk, self.data = self.data[:size], self.data[size:]
+            return chunk
+
+    req = Request.blank("/v1/a/c/o", method="PUT")
+    req.environ["wsgi.input"] = Trickle(body)
+    req.environ["CONTENT_LENGTH"] = str(len(body))
+    assert req.get_response(app).status_int == 201
+    assert call(app, "/v1/a/c/o").body == body
