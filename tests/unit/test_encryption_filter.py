@@ -75,8 +75,8 @@ def test_head_decrypts_headers(app):
 def test_utf8_metadata_round_trip(store, app):
     value = "caf\u00e9 \u2603".encode("utf-8").decode("latin-1")  # as WSGI carries it
     call(app, "/v1/a/c/o", "PUT", b"x", {"X-Object-Meta-Snow": value})
-    stored = json.dumps(store.objects["/v1/a/c/o"][0])
-    assert "\u2603".encode("utf-8").decode("latin-1") not in stored
+    stored = " ".join(store.objects["/v1/a/c/o"][0].values())
+    assert "caf" not in stored and "\u2603".encode("utf-8").decode("latin-1") not in stored
     assert call(app, "/v1/a/c/o").headers["X-Object-Meta-Snow"] == value
 
 
