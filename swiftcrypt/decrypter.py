@@ -233,6 +233,7 @@ class Decrypter:
         headers = decrypted.headers
         if decrypted.body_key is not None and resp.is_success:
             headers.append(("X-Backend-Crypto-Cipher", ciphers.CIPHER))  # as Swift reports
+            environ["swiftcrypt.decrypted_etag"] = decrypted.etag  # for tamper.py
         if environ.get("HTTP_ORIGIN") and decrypted.exposed:
             headers = _expose(headers, decrypted.exposed)
         resp.headers = headers

@@ -1,10 +1,11 @@
 """The ``encryption`` filter: encrypter and decrypter as one pipeline stage.
 
 Options: ``disable_encryption`` (stop encrypting new writes but keep
-decrypting what is stored).
+decrypting what is stored); ``verify_body`` (check each full GET's
+decrypted body against its etag, see tamper.py).
 """
 
-from swiftcrypt import logs, options
+from swiftcrypt import logs, options, tamper
 from swiftcrypt.decrypter import Decrypter
 from swiftcrypt.encrypter import Encrypter
 from swiftcrypt.swiftpath import split_path
@@ -19,6 +20,7 @@ class Encryption:
         self.app = app
         self.logger = logger or logs.get_logger(conf, "encryption")
         self.disable_encryption = options.as_bool(conf, "disable_encryption")
+        self.verify_body = options.as_bool(conf, "verify_body")
         self.decrypter = Decrypter(app, self.logger)
         self.encrypter = Encrypter(self.decrypter, self.logger, self.disable_encryption)
 
@@ -30,6 +32,10 @@ class Encryption:
             return self.app(environ, start_response)
         if parts[3] is None:
             return self.decrypter(environ, start_response)
+        if self.verify_body and environ["REQUEST_METHOD"] == "GET":
+            return tamper.verify_body(
+                lambda env, start: self.encrypter(env, start, parts),
+                environ, start_response, self.logger)
         return self.encrypter(environ, start_response, parts)
 
 
@@ -37,6 +43,7 @@ def filter_factory(global_conf, **local_conf):
     """Paste entry point ``egg:swiftcrypt#encryption``."""
     conf = dict(global_conf, **local_conf)
     options.as_bool(conf, "disable_encryption")  # fail at start-up, not per request
+    options.as_bool(conf, "verify_body")
     logger = logs.get_logger(conf, "encryption")
 
     def make_filter(app):
