@@ -1,0 +1,246 @@
+"""The store WSGI app (paste ``egg:swiftcrypt#store``): dispatch, account
+and container requests, and the paste factory."""
+
+import logging
+import os
+import time
+
+from swiftcrypt.errors import ConfigError
+from swiftcrypt.store import listing
+from swiftcrypt.store.db import ListingDB
+from swiftcrypt.store.headers import HeaderDict, stored_to_wsgi, updated_meta, wsgi_to_stored
+from swiftcrypt.store.http import error, normalize_timestamp, respond
+from swiftcrypt.store.names import BadName, parse_path
+from swiftcrypt.store.objects import ObjectHandlers
+from swiftcrypt.store.request import BadQuery, Request
+
+log = logging.getLogger("swiftcrypt.store")
+
+_ALLOWED = {
+    "account": ("GET", "HEAD", "PUT", "POST", "DELETE"),
+    "container": ("GET", "HEAD", "PUT", "POST", "DELETE"),
+    "object": ("GET", "HEAD", "PUT", "POST", "DELETE"),
+}
+
+
+def _meta_headers(stored):
+    return [(name, stored_to_wsgi(value)) for name, value in stored.items()]
+
+
+def _to_stored(meta):
+    return {name: wsgi_to_stored(value) for name, value in meta.items()}
+
+
+def _to_wsgi(stored):
+    return HeaderDict((name, stored_to_wsgi(value)) for name, value in stored.items())
+
+
+def _listing_text(wsgi_value):
+    return wsgi_value.encode("latin-1").decode("utf-8", "replace")
+
+
+class StoreApp:
+    """A local-disk object store speaking the Swift API under ``data_dir``."""
+
+    def __init__(self, data_dir):
+        self.data_dir = os.path.abspath(data_dir)
+        self.objects_dir = os.path.join(self.data_dir, "objects")
+        self.tmp_dir = os.path.join(self.data_dir, "tmp")
+        for directory in (self.data_dir, self.objects_dir, self.tmp_dir):
+            os.makedirs(directory, exist_ok=True)
+        self._remove_stale_temp_files()
+        self.db = ListingDB(os.path.join(self.data_dir, "listing.db"))
+        self.objects = ObjectHandlers(self)
+
+    def _remove_stale_temp_files(self):
+        # Left by a process killed mid-write; never part of any object.
+        for name in os.listdir(self.tmp_dir):
+            try:
+                os.unlink(os.path.join(self.tmp_dir, name))
+            except OSError:
+                pass
+
+    def __call__(self, environ, start_response):
+        head = environ.get("REQUEST_METHOD") == "HEAD"
+        try:
+            account, container, obj = parse_path(environ.get("PATH_INFO", ""))
+        except BadName as err:
+            return error(start_response, err.status, err.reason, head)
+        req = Request(environ, account, container, obj)
+        level = "object" if obj is not None else "container" if container else "account"
+        if req.method not in _ALLOWED[level]:
+            return respond(start_response, 405, [("Allow", ", ".join(_ALLOWED[level]))], head=head)
+        try:
+            if level == "object":
+                handler = {"PUT": self.objects.put, "POST": self.objects.post,
+                           "DELETE": self.objects.delete}.get(req.method, self.objects.get)
+            else:
+                handler = getattr(self, "%s_%s" % (level, req.method.lower()))
+            return handler(req, start_response)
+        except BadQuery as err:
+            return error(start_response, 400, str(err), head)
+
+    # accounts
+
+    def _account_headers(self, req):
+        record = self.db.get_account(req.account)
+        containers, objects, used = self.db.account_stats(req.account)
+        created = record["put_timestamp"] if record else time.time()
+        headers = _meta_headers(record["metadata"] if record else {})
+        headers += [
+            ("X-Account-Container-Count", str(containers)),
+            ("X-Account-Object-Count", str(objects)),
+            ("X-Account-Bytes-Used", str(used)),
+            ("X-Timestamp", normalize_timestamp(created)),
+            ("X-Put-Timestamp", normalize_timestamp(created)),
+        ]
+        return headers
+
+    def account_head(self, req, start_response):
+        """Account stats and metadata (an unknown account looks empty)."""
+        return respond(start_response, 204, self._account_headers(req) + [
+            ("Content-Type", "text/plain; charset=utf-8")], head=True)
+
+    def account_get(self, req, start_response):
+        """List the account's containers."""
+        def entry(row):
+            return {"name": row["name"], "count": row["count"], "bytes": row["bytes"],
+                    "last_modified": listing.iso_time(row["timestamp"])}
+
+        def fetch(lower, inclusive, upper, count):
+            return self.db.fetch_containers(req.account, lower, inclusive, upper, count)
+
+        return self._listing(req, start_response, "account", req.account, fetch, entry,
+                             self._account_headers(req))
+
+    def account_put(self, req, start_response):
+        """Create an account (201) or update its metadata (202)."""
+        created = self.db.ensure_account(req.account, time.time())
+        self._update_account_meta(req)
+        return respond(start_response, 201 if created else 202, [])
+
+    def account_post(self, req, start_response):
+        """Update account metadata; accounts are auto-created."""
+        self.db.ensure_account(req.account, time.time())
+        self._update_account_meta(req)
+        return respond(start_response, 204, [])
+
+    def _update_account_meta(self, req):
+        record = self.db.get_account(req.account)
+        meta = updated_meta("account", _to_wsgi(record["metadata"]), req.headers)
+        self.db.set_account_meta(req.account, _to_stored(meta))
+
+    def account_delete(self, req, start_response):
+        """Delete an empty account."""
+        outcome = self.db.delete_account(req.account)
+        if outcome == "not_empty":
+            return error(start_response, 409, "account still has containers")
+        if outcome == "missing":
+            return error(start_response, 404, "no such account")
+        return respond(start_response, 204, [])
+
+    # containers
+
+    def _container_headers(self, req, record):
+        count, used = self.db.container_stats(req.account, req.container)
+        headers = _meta_headers(record["metadata"])
+        headers += [
+            ("X-Container-Object-Count", str(count)),
+            ("X-Container-Bytes-Used", str(used)),
+            ("X-Timestamp", normalize_timestamp(record["put_timestamp"])),
+            ("X-Put-Timestamp", normalize_timestamp(record["put_timestamp"])),
+        ]
+        return headers
+
+    def container_head(self, req, start_response):
+        """Container stats and metadata."""
+        record = self.db.get_container(req.account, req.container)
+        if record is None:
+            return error(start_response, 404, "no such container", head=True)
+        return respond(start_response, 204, self._container_headers(req, record) + [
+            ("Content-Type", "text/plain; charset=utf-8")], head=True)
+
+    def container_get(self, req, start_response):
+        """List the container's objects."""
+        record = self.db.get_container(req.account, req.container)
+        if record is None:
+            return error(start_response, 404, "no such container")
+
+        def entry(row):
+            return {"name": row["name"], "hash": _listing_text(row["hash"]),
+                    "bytes": row["bytes"], "content_type": _listing_text(row["content_type"]),
+                    "last_modified": listing.iso_time(row["timestamp"])}
+
+        def fetch(lower, inclusive, upper, count):
+            return self.db.fetch_objects(req.account, req.container, lower, inclusive,
+                                         upper, count)
+
+        return self._listing(req, start_response, "container", req.container, fetch, entry,
+                             self._container_headers(req, record))
+
+    def container_put(self, req, start_response):
+        """Create a container (201) or update its metadata (202)."""
+        record = self.db.get_container(req.account, req.container)
+        existing = _to_wsgi(record["metadata"]) if record else HeaderDict()
+        meta = updated_meta("container", existing, req.headers)
+        created = self.db.put_container(req.account, req.container, time.time(),
+                                        _to_stored(meta))
+        return respond(start_response, 201 if created else 202, [])
+
+    def container_post(self, req, start_response):
+        """Update container metadata."""
+        record = self.db.get_container(req.account, req.container)
+        if record is None:
+            return error(start_response, 404, "no such container")
+        meta = updated_meta("container", _to_wsgi(record["metadata"]), req.headers)
+        self.db.put_container(req.account, req.container, record["put_timestamp"],
+                              _to_stored(meta))
+        return respond(start_response, 204, [])
+
+    def container_delete(self, req, start_response):
+        """Delete an empty container (409 if it has objects)."""
+        outcome = self.db.delete_container(req.account, req.container)
+        if outcome == "not_empty":
+            return error(start_response, 409, "container is not empty")
+        if outcome == "missing":
+            return error(start_response, 404, "no such container")
+        return respond(start_response, 204, [])
+
+    # listings
+
+    def _listing(self, req, start_response, kind, name, fetch, entry, headers):
+        query = req.query
+        fmt = listing.choose_format(query.get("format"), req.headers.get("Accept"))
+        if fmt is None:
+            return error(start_response, 400, "format must be json, xml or plain")
+        limit_text = query.get("limit", "").strip()
+        if limit_text:
+            if not limit_text.isdigit():
+                return error(start_response, 400, "limit must be a non-negative integer")
+            limit = int(limit_text)
+            if limit > listing.MAX_LIMIT:
+                return error(start_response, 412, "Maximum limit is %d" % listing.MAX_LIMIT)
+        else:
+            limit = listing.DEFAULT_LIMIT
+        entries = listing.list_entries(
+            fetch, prefix=query.get("prefix", ""), delimiter=query.get("delimiter", ""),
+            marker=query.get("marker", ""), end_marker=query.get("end_marker", ""),
+            limit=limit)
+        headers = headers + [("Content-Type", listing.CONTENT_TYPES[fmt])]
+        if not entries and fmt == "plain":
+            return respond(start_response, 204, headers)
+        body = listing.render(fmt, kind, name, entries, entry)
+        return respond(start_response, 200, headers, body)
+
+
+def app_factory(global_conf, **local_conf):
+    """Paste entry point ``egg:swiftcrypt#store``; option ``data_dir``."""
+    conf = dict(global_conf, **local_conf)
+    data_dir = (conf.get("data_dir") or "").strip()
+    if not data_dir:
+        raise ConfigError("data_dir", "is required (the directory the store keeps objects in)")
+    try:
+        return StoreApp(data_dir)
+    except OSError as err:
+        raise ConfigError("data_dir", "cannot use %s: %s" % (data_dir, err.strerror or err)) \
+            from None

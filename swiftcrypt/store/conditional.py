@@ -1,0 +1,73 @@
+"""Conditional requests (If-Match, If-None-Match, If-(Un)Modified-Since), pure."""
+
+import email.utils
+
+
+def parse_etags(value):
+    """Entity tags of an ``If-Match``/``If-None-Match`` value, unquoted.
+
+    Returns a set; ``"*"`` in it means "any". Weak tags compare by value.
+    """
+    tags = set()
+    for item in value.split(","):
+        item = item.strip()
+        if item.startswith("W/"):
+            item = item[2:]
+        if len(item) >= 2 and item[0] == item[-1] == '"':
+            item = item[1:-1]
+        if item:
+            tags.add(item)
+    return tags
+
+
+def etag_to_compare(metadata, etag_is_at, stored_etag):
+    """The etag conditional headers are evaluated against.
+
+    ``etag_is_at`` is the comma-separated ``X-Backend-Etag-Is-At`` request
+    header: the first metadata name in it that the object has wins;
+    otherwise the stored MD5 etag.
+    """
+    if etag_is_at:
+        for name in etag_is_at.split(","):
+            name = name.strip()
+            if name and metadata.get(name) is not None:
+                return metadata[name]
+    return stored_etag
+
+
+def _http_date(value):
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed.timestamp() if parsed is not None else None
+
+
+def evaluate(method, headers, etag, last_modified):
+    """Status forced by the request's preconditions, or None to proceed.
+
+    ``headers`` is a case-insensitive mapping; ``etag`` the value to compare
+    (see etag_to_compare); ``last_modified`` whole seconds since the epoch,
+    as sent in ``Last-Modified``. Follows RFC 7232 section 6: If-Match,
+    else If-Unmodified-Since; then If-None-Match, else If-Modified-Since.
+    """
+    safe = method in ("GET", "HEAD")
+    if_match = headers.get("If-Match")
+    if if_match is not None:
+        tags = parse_etags(if_match)
+        if "*" not in tags and etag not in tags:
+            return 412
+    else:
+        since = _http_date(headers.get("If-Unmodified-Since") or "")
+        if since is not None and last_modified > since:
+            return 412
+    if_none_match = headers.get("If-None-Match")
+    if if_none_match is not None:
+        tags = parse_etags(if_none_match)
+        if "*" in tags or etag in tags:
+            return 304 if safe else 412
+    elif safe:
+        since = _http_date(headers.get("If-Modified-Since") or "")
+        if since is not None and last_modified <= since:
+            return 304
+    return None

@@ -1,0 +1,219 @@
+"""SQLite for accounts, containers and the object listings.
+
+Object bodies and their metadata live in object files (diskfile.py); this
+database holds what listings and account/container requests need. Names
+are real text; SQLite's default BINARY collation compares their UTF-8
+bytes, which is the order Swift lists in.
+"""
+
+import json
+import sqlite3
+import threading
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS accounts (
+    name TEXT PRIMARY KEY,
+    put_timestamp REAL NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS containers (
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,
+    put_timestamp REAL NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (account, name)
+);
+CREATE TABLE IF NOT EXISTS objects (
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    name TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    timestamp REAL NOT NULL,
+    PRIMARY KEY (account, container, name)
+);
+"""
+
+
+def _meta_out(text):
+    return json.loads(text)
+
+
+def _meta_in(meta):
+    # ensure_ascii: surrogate-escaped bytes survive as \\udcXX escapes
+    return json.dumps(dict(meta), sort_keys=True)
+
+
+def _range_sql(lower, inclusive, upper):
+    sql, args = "", []
+    if lower is not None:
+        sql += " AND name %s ?" % (">=" if inclusive else ">")
+        args.append(lower)
+    if upper is not None:
+        sql += " AND name < ?"
+        args.append(upper)
+    return sql, args
+
+
+class ListingDB:
+    """The listing database. Each method is one short transaction, under a
+    lock so one connection can serve several threads."""
+
+    def __init__(self, path):
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(SCHEMA)
+
+    def _run(self, fn):
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+            return result
+
+    def close(self):
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    # accounts
+
+    def get_account(self, account):
+        """``{"put_timestamp", "metadata"}`` or None."""
+        def q(c):
+            row = c.execute("SELECT put_timestamp, metadata FROM accounts WHERE name = ?",
+                            (account,)).fetchone()
+            return None if row is None else {
+                "put_timestamp": row["put_timestamp"], "metadata": _meta_out(row["metadata"])}
+        return self._run(q)
+
+    def ensure_account(self, account, timestamp):
+        """Create the account if missing; True if it was created."""
+        def q(c):
+            cur = c.execute("INSERT OR IGNORE INTO accounts (name, put_timestamp) VALUES (?, ?)",
+                            (account, timestamp))
+            return cur.rowcount == 1
+        return self._run(q)
+
+    def set_account_meta(self, account, metadata):
+        """Replace the account's metadata."""
+        self._run(lambda c: c.execute("UPDATE accounts SET metadata = ? WHERE name = ?",
+                                      (_meta_in(metadata), account)))
+
+    def delete_account(self, account):
+        """``"deleted"``, ``"missing"`` or ``"not_empty"``."""
+        def q(c):
+            if c.execute("SELECT 1 FROM containers WHERE account = ? LIMIT 1",
+                         (account,)).fetchone():
+                return "not_empty"
+            cur = c.execute("DELETE FROM accounts WHERE name = ?", (account,))
+            return "deleted" if cur.rowcount else "missing"
+        return self._run(q)
+
+    def account_stats(self, account):
+        """``(container_count, object_count, bytes_used)``."""
+        def q(c):
+            containers = c.execute("SELECT COUNT(*) FROM containers WHERE account = ?",
+                                   (account,)).fetchone()[0]
+            objects, used = c.execute(
+                "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM objects WHERE account = ?",
+                (account,)).fetchone()
+            return containers, objects, used
+        return self._run(q)
+
+    def fetch_containers(self, account, lower, inclusive, upper, count):
+        """Listing rows ``{"name", "count", "bytes", "last_modified"}``."""
+        def q(c):
+            where, args = _range_sql(lower, inclusive, upper)
+            rows = c.execute(
+                "SELECT name, put_timestamp FROM containers WHERE account = ?" + where
+                + " ORDER BY name LIMIT ?", [account] + args + [count]).fetchall()
+            out = []
+            for row in rows:
+                n, used, newest = c.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(bytes), 0), MAX(timestamp) FROM objects"
+                    " WHERE account = ? AND container = ?", (account, row["name"])).fetchone()
+                out.append({"name": row["name"], "count": n, "bytes": used,
+                            "timestamp": max(row["put_timestamp"], newest or 0)})
+            return out
+        return self._run(q)
+
+    # containers
+
+    def get_container(self, account, container):
+        """``{"put_timestamp", "metadata"}`` or None."""
+        def q(c):
+            row = c.execute(
+                "SELECT put_timestamp, metadata FROM containers WHERE account = ? AND name = ?",
+                (account, container)).fetchone()
+            return None if row is None else {
+                "put_timestamp": row["put_timestamp"], "metadata": _meta_out(row["metadata"])}
+        return self._run(q)
+
+    def put_container(self, account, container, timestamp, metadata):
+        """Create (True) or update the metadata of (False) a container."""
+        def q(c):
+            c.execute("INSERT OR IGNORE INTO accounts (name, put_timestamp) VALUES (?, ?)",
+                      (account, timestamp))
+            cur = c.execute(
+                "INSERT OR IGNORE INTO containers (account, name, put_timestamp, metadata)"
+                " VALUES (?, ?, ?, ?)", (account, container, timestamp, _meta_in(metadata)))
+            if cur.rowcount == 1:
+                return True
+            c.execute("UPDATE containers SET metadata = ? WHERE account = ? AND name = ?",
+                      (_meta_in(metadata), account, container))
+            return False
+        return self._run(q)
+
+    def delete_container(self, account, container):
+        """``"deleted"``, ``"missing"`` or ``"not_empty"``."""
+        def q(c):
+            if c.execute("SELECT 1 FROM objects WHERE account = ? AND container = ? LIMIT 1",
+                         (account, container)).fetchone():
+                return "not_empty"
+            cur = c.execute("DELETE FROM containers WHERE account = ? AND name = ?",
+                            (account, container))
+            return "deleted" if cur.rowcount else "missing"
+        return self._run(q)
+
+    def container_stats(self, account, container):
+        """``(object_count, bytes_used)``."""
+        return tuple(self._run(lambda c: c.execute(
+            "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM objects"
+            " WHERE account = ? AND container = ?", (account, container)).fetchone()))
+
+    # objects
+
+    def put_object(self, account, container, name, size, etag, content_type, timestamp):
+        """Record (or replace) an object's listing row."""
+        self._run(lambda c: c.execute(
+            "INSERT OR REPLACE INTO objects"
+            " (account, container, name, bytes, hash, content_type, timestamp)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (account, container, name, size, etag, content_type, timestamp)))
+
+    def delete_object(self, account, container, name):
+        """Drop an object's listing row."""
+        self._run(lambda c: c.execute(
+            "DELETE FROM objects WHERE account = ? AND container = ? AND name = ?",
+            (account, container, name)))
+
+    def fetch_objects(self, account, container, lower, inclusive, upper, count):
+        """Listing rows ``{"name", "bytes", "hash", "content_type", "timestamp"}``."""
+        def q(c):
+            where, args = _range_sql(lower, inclusive, upper)
+            rows = c.execute(
+                "SELECT name, bytes, hash, content_type, timestamp FROM objects"
+                " WHERE account = ? AND container = ?" + where + " ORDER BY name LIMIT ?",
+                [account, container] + args + [count]).fetchall()
+            return [dict(row) for row in rows]
+        return self._run(q)

@@ -1,0 +1,279 @@
+"""Object requests: PUT, GET, HEAD, POST, DELETE."""
+
+import logging
+import math
+import mimetypes
+import time
+
+from swiftcrypt.store import conditional, diskfile, ranges
+from swiftcrypt.store.headers import (
+    HeaderDict, listing_etag_and_bytes, object_post_metadata, object_put_metadata,
+    split_param, stored_to_wsgi, wsgi_to_stored)
+from swiftcrypt.store.http import (
+    ClosingIter, as_http_exception, error, http_date, normalize_timestamp, respond,
+    status_line)
+
+FOOTERS_CALLBACK = "swift.callback.update_footers"
+CHUNK = diskfile.CHUNK
+log = logging.getLogger("swiftcrypt.store")
+
+
+class ClientDisconnect(Exception):
+    """The request body ended before its Content-Length."""
+
+
+def _unquote_etag(value):
+    value = (value or "").strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    return value.lower()
+
+
+def _request_length(req):
+    """Content-Length as an int, None for a body read to EOF (chunked);
+    ValueError with a reason when neither can be used."""
+    value = req.headers.get("Content-Length")
+    if value is not None:
+        value = value.strip()
+        if not value.isdigit():
+            raise ValueError("Content-Length must be a non-negative integer")
+        return int(value)
+    chunked = "chunked" in req.headers.get("Transfer-Encoding", "").lower()
+    if chunked or req.environ.get("wsgi.input_terminated"):
+        return None
+    raise ValueError("a PUT needs Content-Length or chunked Transfer-Encoding")
+
+
+def _read_body(environ, writer, length):
+    inp = environ["wsgi.input"]
+    if length is None:
+        while True:
+            chunk = inp.read(CHUNK)
+            if not chunk:
+                return
+            writer.write(chunk)
+    remaining = length
+    while remaining > 0:
+        chunk = inp.read(min(CHUNK, remaining))
+        if not chunk:
+            raise ClientDisconnect()
+        writer.write(chunk)
+        remaining -= len(chunk)
+
+
+def _stored_meta(meta):
+    return {name: wsgi_to_stored(value if isinstance(value, str) else str(value))
+            for name, value in meta.items()}
+
+
+def _wsgi_meta(header):
+    return HeaderDict((name, stored_to_wsgi(value))
+                      for name, value in header["metadata"].items())
+
+
+class ObjectHandlers:
+    """Object requests against the store's object files and listing db."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def _path(self, req):
+        return diskfile.object_path(self.store.objects_dir, req.account, req.container, req.obj)
+
+    def _record(self, req, header, size):
+        meta = HeaderDict(header["metadata"])
+        etag, listed = listing_etag_and_bytes(
+            HeaderDict(_wsgi_meta(header)), header["etag"], size)
+        ctype, swift_bytes = split_param(stored_to_wsgi(meta.get("Content-Type", "")),
+                                         "swift_bytes")
+        if swift_bytes is not None and swift_bytes.isdigit():
+            listed = int(swift_bytes)
+        self.store.db.put_object(req.account, req.container, req.obj, listed, etag,
+                                 ctype, header["timestamp"])
+
+    def _container_missing(self, start_response, req):
+        if self.store.db.get_container(req.account, req.container) is None:
+            return error(start_response, 404, "container %s does not exist" % req.container)
+        return None
+
+    # PUT
+
+    def put(self, req, start_response):
+        """Stream the body to a temp file, apply footers, check the etag,
+        publish atomically."""
+        missing = self._container_missing(start_response, req)
+        if missing is not None:
+            return missing
+        try:
+            length = _request_length(req)
+        except ValueError as err:
+            return error(start_response, 411 if "needs" in str(err) else 400, str(err))
+        try:
+            writer = diskfile.ObjectWriter(self.store.tmp_dir)
+        except OSError as err:
+            return self._disk_error(start_response, req, err)
+        with writer:
+            failure = self._receive(req, start_response, writer, length)
+            if failure is not None:
+                return failure
+            footers = HeaderDict()
+            callback = req.environ.get(FOOTERS_CALLBACK)
+            if callback is not None:
+                try:
+                    callback(footers)
+                except Exception as exc:
+                    return self._failed(req, start_response, exc, "footers callback")
+            expected = footers.get("Etag") or req.headers.get("Etag")
+            if expected is not None and _unquote_etag(expected) != writer.etag:
+                return error(start_response, 422,
+                             "Etag does not match the MD5 of the received body")
+            default_type = (mimetypes.guess_type(req.obj)[0] or "application/octet-stream")
+            meta = object_put_metadata(req.headers, footers, default_type)
+            meta.pop("Etag", None)
+            timestamp = time.time()
+            header = {"name": [req.account, req.container, req.obj], "etag": writer.etag,
+                      "timestamp": timestamp, "metadata": _stored_meta(meta)}
+            try:
+                writer.commit(self._path(req), header)
+            except OSError as err:
+                return self._disk_error(start_response, req, err)
+        self._record(req, header, writer.size)
+        return respond(start_response, 201, [
+            ("Etag", '"%s"' % writer.etag), ("Last-Modified", http_date(timestamp)),
+            ("X-Timestamp", normalize_timestamp(timestamp)),
+            ("Content-Type", "text/html; charset=UTF-8")])
+
+    def _receive(self, req, start_response, writer, length):
+        try:
+            _read_body(req.environ, writer, length)
+        except ClientDisconnect:
+            return error(start_response, 499, "request body ended before Content-Length")
+        except OSError as err:
+            if diskfile.is_disk_full(err):
+                return self._disk_error(start_response, req, err)
+            # an OSError not about our disk is the client's connection going away
+            log.info("PUT %s: reading the request body failed: %s", req.path,
+                     type(err).__name__)
+            return error(start_response, 499, "reading the request body failed")
+        except Exception as exc:
+            return self._failed(req, start_response, exc, "reading the request body")
+        return None
+
+    def _failed(self, req, start_response, exc, during):
+        http_exc = as_http_exception(exc)
+        if http_exc is not None:
+            return http_exc(req.environ, start_response)
+        log.exception("PUT %s: %s failed", req.path, during)
+        return error(start_response, 500, "%s failed; nothing was stored" % during)
+
+    def _disk_error(self, start_response, req, err):
+        if diskfile.is_disk_full(err):
+            log.error("%s %s: no space left on the data disk", req.method, req.path)
+            return error(start_response, 507, "no space left on the store's disk")
+        log.error("%s %s: disk error: %s", req.method, req.path, err.strerror or err)
+        return error(start_response, 500, "the store could not write the object")
+
+    # GET / HEAD
+
+    def get(self, req, start_response):
+        """Serve an object, its ranges, or a precondition result."""
+        head = req.method == "HEAD"
+        obj = diskfile.ObjectFile.open(self._path(req))
+        if obj is None:
+            if req.headers.get("If-Match", "").strip() == "*":
+                return error(start_response, 412, "If-Match: * and no such object", head)
+            return error(start_response, 404, "no such object", head)
+        try:
+            return self._serve(req, start_response, obj, head)
+        except BaseException:
+            obj.close()
+            raise
+
+    def _serve(self, req, start_response, obj, head):
+        header = obj.header
+        meta = _wsgi_meta(header)
+        size = obj.size
+        headers = [(name, value) for name, value in meta.items()]
+        headers += [
+            ("Etag", '"%s"' % header["etag"]),
+            ("Last-Modified", http_date(header["timestamp"])),
+            ("X-Timestamp", normalize_timestamp(header["timestamp"])),
+            ("Accept-Ranges", "bytes"),
+        ]
+        compare = conditional.etag_to_compare(
+            meta, req.headers.get("X-Backend-Etag-Is-At"), header["etag"])
+        forced = conditional.evaluate(req.method, req.headers, compare,
+                                      math.ceil(float(header["timestamp"])))
+        if forced is not None:
+            obj.close()
+            return respond(start_response, forced, headers + [("Content-Length", "0")])
+        wanted = ranges.parse_range(req.headers.get("Range"), size)
+        if wanted == []:
+            obj.close()
+            return respond(start_response, 416, [
+                ("Content-Range", "bytes */%d" % size), ("Accept-Ranges", "bytes"),
+                ("Content-Type", "text/plain; charset=utf-8")],
+                b"Requested range not satisfiable\n", head)
+        if wanted is None:
+            body = obj.read_range(0, size - 1) if size else iter(())
+            return self._send(start_response, obj, 200, headers, size, body, head)
+        if len(wanted) == 1:
+            first, last = wanted[0]
+            headers.append(("Content-Range", ranges.content_range(first, last, size)))
+            return self._send(start_response, obj, 206, headers, last - first + 1,
+                              obj.read_range(first, last), head)
+        boundary = ranges.new_boundary()
+        parts, terminator, total = ranges.multipart_layout(
+            wanted, size, meta.get("Content-Type", "application/octet-stream"), boundary)
+        headers = [(n, v) for n, v in headers if n.lower() != "content-type"]
+        headers.append(("Content-Type", "multipart/byteranges;boundary=" + boundary))
+        body = ranges.multipart_body(parts, terminator, obj.read_range)
+        return self._send(start_response, obj, 206, headers, total, body, head)
+
+    @staticmethod
+    def _send(start_response, obj, code, headers, length, body, head):
+        respond_headers = headers + [("Content-Length", str(length))]
+        if head:
+            obj.close()
+            return respond(start_response, code, respond_headers, head=True)
+        start_response(status_line(code), respond_headers)
+        return ClosingIter(body, obj)
+
+    # POST
+
+    def post(self, req, start_response):
+        """Replace user metadata and transient sysmeta, keep sysmeta."""
+        path = self._path(req)
+        obj = diskfile.ObjectFile.open(path)
+        if obj is None:
+            return error(start_response, 404, "no such object")
+        try:
+            meta = object_post_metadata(_wsgi_meta(obj.header), req.headers)
+            timestamp = time.time()
+            header = dict(obj.header, timestamp=timestamp, metadata=_stored_meta(meta))
+            # The body is copied so that one rename replaces body and
+            # metadata together, as for a PUT.
+            with diskfile.ObjectWriter(self.store.tmp_dir) as writer:
+                writer.copy_body_from(obj)
+                writer.commit(path, header)
+        except OSError as err:
+            return self._disk_error(start_response, req, err)
+        finally:
+            obj.close()
+        self._record(req, header, obj.size)
+        return respond(start_response, 202, [
+            ("Content-Type", "text/html; charset=UTF-8"),
+            ("X-Timestamp", normalize_timestamp(timestamp))])
+
+    # DELETE
+
+    def delete(self, req, start_response):
+        """Remove an object and its listing row."""
+        try:
+            existed = diskfile.remove(self._path(req))
+        except OSError as err:
+            return self._disk_error(start_response, req, err)
+        self.store.db.delete_object(req.account, req.container, req.obj)
+        if not existed:
+            return error(start_response, 404, "no such object")
+        return respond(start_response, 204, [("Content-Type", "text/html; charset=UTF-8")])
