@@ -77,7 +77,7 @@ class Encrypter:
             if method == "POST" and not self.disable_encryption:
                 return self.handle_post(environ, start_response)
             if method in ("GET", "HEAD"):
-                return self.handle_get_or_head(environ, start_response)
+                return self.handle_get_or_head(environ, start_response, parts)
         except KeysUnavailable as err:
             self.logger.error("encryption keys unavailable for %s: %s",
                               environ.get("PATH_INFO"), err)
@@ -147,7 +147,7 @@ class Encrypter:
         encrypt_user_metadata(environ, keys)
         return self.app(environ, start_response)
 
-    def handle_get_or_head(self, environ, start_response):
+    def handle_get_or_head(self, environ, start_response, parts):
         originals = {}
         object_keys = None
         for key in ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH"):
@@ -155,7 +155,7 @@ class Encrypter:
             if not value:
                 continue
             if object_keys is None:
-                object_keys = all_object_keys(environ)
+                object_keys = all_object_keys(environ, parts)
             originals[key] = value
             environ[key] = mask_etags(value, object_keys)
         if not originals:

@@ -1,6 +1,6 @@
 """Getting keys from the keymaster's callback in the environ."""
 
-from swiftcrypt import ciphers
+from swiftcrypt import ciphers, keyids
 from swiftcrypt.errors import CryptoError, UnknownSecretIdError
 
 CALLBACK = "swift.callback.fetch_crypto_keys"
@@ -35,11 +35,32 @@ def fetch_keys(environ, required=(), key_id=None):
     return keys
 
 
-def all_object_keys(environ):
-    """Object keys for every root secret the keymaster holds, active first."""
+def all_object_keys(environ, parts=None):
+    """Object keys for every root secret the keymaster holds, active first.
+
+    ``parts`` (the request's real-text path parts) lets us add the keys of
+    an object whose name starts with "/" as key-id version 1 derived them
+    (from the name alone) or as later versions do, whichever the proxy
+    writes now: the object may have been written under either.
+    """
     active = fetch_keys(environ, ("object",))
+    key_ids = list(active.get("all_ids", []))
+    if parts is not None and parts[3] is not None and parts[3].startswith("/"):
+        key_ids += [_other_version(key_id, parts) for key_id in key_ids]
     result = [active["object"]]
-    for key_id in active.get("all_ids", []):
+    for key_id in key_ids:
         if key_id != active.get("id"):
-            result.append(fetch_keys(environ, ("object",), key_id)["object"])
+            key = fetch_keys(environ, ("object",), key_id)["object"]
+            if key not in result:
+                result.append(key)
     return result
+
+
+def _other_version(key_id, parts):
+    _version, account, container, obj = parts
+    other = dict(key_id)
+    if key_id.get("v") == "1":
+        other.update(v="3", path=keyids.object_path(account, container, obj, "3"))
+    else:
+        other.update(v="1", path=keyids.make_key_id(obj, None, "1")["path"])
+    return other

@@ -107,7 +107,7 @@ class MemStore:
         for path, (meta, body) in sorted(self.objects.items()):
             if path.startswith(prefix):
                 entries.append({
-                    "name": path[len(prefix):],
+                    "name": path[len(prefix):].encode("latin-1").decode("utf-8"),
                     "hash": meta.get("X-Object-Sysmeta-Container-Update-Override-Etag",
                                      meta["Etag"]),
                     "bytes": len(body),
