@@ -1,7 +1,7 @@
-"""The backend the compatibility tests run over."""
+"""The backend the compatibility tests run over: the real embedded store."""
 
-from tests.support.memstore import MemStore
+from swiftcrypt.store.app import app_factory
 
 
 def make_backend(tmp_path):
-    return MemStore()
+    return app_factory({}, data_dir=str(tmp_path / "store"))

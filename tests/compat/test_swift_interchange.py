@@ -109,6 +109,11 @@ def check_read(app, written, leading_slash_conditionals=True):
             assert ranged.status_int == 206 and ranged.body == body[1000:2024]
             suffix = call(app, "c", name, headers={"Range": "bytes=-17"})
             assert suffix.body == body[-17:]
+            multi = call(app, "c", name, headers={"Range": "bytes=0-9,1000-1099,2990-"})
+            assert multi.status_int == 206
+            assert multi.content_type == "multipart/byteranges"
+            for part in (body[0:10], body[1000:1100], body[2990:]):
+                assert b"\r\n\r\n" + part + b"\r\n--" in multi.body
         assert call(app, "c", name, "HEAD").headers["Etag"].strip('"') == md5(body)
         assert call(app, "c", name, headers={"If-Match": md5(b"x")}).status_int == 412
         if name.startswith("/") and not leading_slash_conditionals:
