@@ -46,6 +46,8 @@ def dump(meta):
 
 def load(text):
     """Parse a serialized crypto-meta; raises CryptoError if malformed."""
+    if not isinstance(text, str):
+        raise CryptoError("crypto meta is not a string")
     try:
         meta = json.loads(unquote_plus(text))
     except (ValueError, TypeError):

@@ -82,8 +82,10 @@ def resolve_key_paths(key_id, account, container, obj):
     needs no such key.
     """
     secret_id, version, stored = parse_key_id(key_id)
-    legacy = version == "1" and not any(
-        stored.startswith("/%s/" % form) for form in (account, str_to_wsgi(account))
+    legacy = version == "1" and (
+        not any(stored.startswith("/%s/" % form) for form in (account, str_to_wsgi(account)))
+        # an object named "/<account>/..." was stored under its bare name too
+        or (obj is not None and obj.startswith("/") and stored in (obj, str_to_wsgi(obj)))
     )
     if legacy:
         # v1 quirk: the stored path is the object name alone.

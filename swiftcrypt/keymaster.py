@@ -106,6 +106,8 @@ def root_secrets_from_conf(conf):
     for option, value in conf.items():
         secret_id = secret_id_of(option)
         if secret_id is False:
+            if option.startswith(SECRET_OPTION):
+                raise ConfigError(option, "is not %s or %s_<id>" % (SECRET_OPTION, SECRET_OPTION))
             continue
         if value is None or not str(value).strip():
             raise ConfigError(option, "is empty")
@@ -189,6 +191,10 @@ class RequestKeys:
                 keys["id"] = keyids.make_key_id(id_path, secret_id, version)
                 keys["all_ids"] = [
                     keyids.make_key_id(id_path, sid, version) for sid in roots.ids()]
+                if self.fallback is not None:
+                    # a keymaster before us holds other secrets: readers
+                    # need its ids too (e.g. for every Etag-Mac)
+                    keys["all_ids"].extend(self.fallback(key_id=None).get("all_ids", []))
             self._cache[cache_key] = keys
         return dict(keys)
 

@@ -40,6 +40,8 @@ def as_number(conf, option, default, minimum=0, kind=float):
         number = kind(str(value).strip())
     except ValueError:
         raise ConfigError(option, "expected a number, got %r" % value) from None
+    if number != number:  # NaN
+        raise ConfigError(option, "expected a number, got %r" % value)
     if number < minimum:
         raise ConfigError(option, "must be at least %s, got %r" % (minimum, value))
     return number
@@ -73,8 +75,9 @@ def load_with_config_path(conf, section, is_own_option):
     except OSError as err:
         raise ConfigError(
             "keymaster_config_path", "cannot read %s: %s" % (path, err.strerror)) from err
-    except configparser.Error as err:
-        raise ConfigError("keymaster_config_path", "%s is not a valid config file" % path) from err
+    except configparser.Error:
+        # not chained: configparser's message may quote a line holding a secret
+        raise ConfigError("keymaster_config_path", "%s is not a valid config file" % path) from None
     if not parser.has_section(section):
         raise ConfigError("keymaster_config_path", "%s has no [%s] section" % (path, section))
     if group_or_world_readable(path):

@@ -1,0 +1,352 @@
+"""Crypto-meta serialization, header values, and compatibility with Swift."""
+
+import base64
+import json
+from urllib.parse import quote_plus
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from swift.common.middleware.crypto import crypto_utils as swift_cu
+from swift.common.middleware.crypto.encrypter import encrypt_header_val
+
+from swiftcrypt import ciphers, cryptometa
+from swiftcrypt.errors import CryptoError
+
+# --- strategies ---------------------------------------------------------------
+
+_names = st.text(min_size=1, max_size=12).filter(lambda n: n not in ("iv", "key"))
+_scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+
+
+def _with_binary(children):
+    return st.builds(
+        lambda plain, iv, key: {
+            **plain,
+            **({} if iv is None else {"iv": iv}),
+            **({} if key is None else {"key": key}),
+        },
+        st.dictionaries(_names, children, max_size=5),
+        st.none() | st.binary(max_size=40),
+        st.none() | st.binary(max_size=40),
+    )
+
+
+meta_dicts = st.recursive(
+    _with_binary(_scalars),
+    lambda inner: _with_binary(_scalars | inner),
+    max_leaves=20,
+)
+
+
+def _has_binary(meta):
+    return any(
+        k in ("iv", "key") or (isinstance(v, dict) and _has_binary(v))
+        for k, v in meta.items())
+
+
+# --- dump / load ----------------------------------------------------------------
+
+@settings(max_examples=200, deadline=None)
+@given(meta=meta_dicts)
+def test_dump_load_round_trip(meta):
+    text = cryptometa.dump(meta)
+    assert isinstance(text, str)
+    # header safe: no spaces, semicolons, commas or quotes survive quoting
+    for char in " ;,\"\r\n":
+        assert char not in text
+    assert cryptometa.load(text) == meta
+
+
+@settings(max_examples=100, deadline=None)
+@given(meta=meta_dicts)
+def test_dump_is_sorted_json_with_base64(meta):
+    from urllib.parse import unquote_plus
+
+    decoded = json.loads(unquote_plus(cryptometa.dump(meta)))
+
+    def check(orig, got):
+        assert list(got) == sorted(got)
+        assert set(got) == set(orig)
+        for name, value in orig.items():
+            if name in ("iv", "key"):
+                assert got[name] == base64.b64encode(value).decode("ascii")
+            elif isinstance(value, dict):
+                check(value, got[name])
+            else:
+                assert got[name] == value
+
+    check(meta, decoded)
+
+
+def test_exact_serialization_simple():
+    meta = {"iv": bytes(16), "cipher": "AES_CTR_256"}
+    assert cryptometa.dump(meta) == (
+        "%7B%22cipher%22%3A+%22AES_CTR_256%22%2C+"
+        "%22iv%22%3A+%22AAAAAAAAAAAAAAAAAAAAAA%3D%3D%22%7D"
+    )
+
+
+def test_exact_serialization_nested():
+    meta = {
+        "key_id": {"v": "2", "path": "/a/c/o", "secret_id": "s1"},
+        "iv": b"\xff" * 16,
+        "cipher": "AES_CTR_256",
+        "body_key": {"key": bytes(range(32)), "iv": b"\x01" * 16},
+    }
+    expected_json = (
+        '{"body_key": {"iv": "AQEBAQEBAQEBAQEBAQEBAQ==", '
+        '"key": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}, '
+        '"cipher": "AES_CTR_256", "iv": "/////////////////////w==", '
+        '"key_id": {"path": "/a/c/o", "secret_id": "s1", "v": "2"}}'
+    )
+    assert cryptometa.dump(meta) == quote_plus(expected_json)
+    assert cryptometa.load(quote_plus(expected_json)) == meta
+
+
+def test_dump_key_order_independent_of_insertion():
+    a = {"cipher": "AES_CTR_256", "iv": bytes(16), "key_id": {"v": "3", "path": "/a"}}
+    b = {"key_id": {"path": "/a", "v": "3"}, "iv": bytes(16), "cipher": "AES_CTR_256"}
+    assert cryptometa.dump(a) == cryptometa.dump(b)
+
+
+def test_dump_does_not_mutate_input():
+    meta = {"iv": bytes(16), "body_key": {"key": bytes(32), "iv": bytes(16)}}
+    cryptometa.dump(meta)
+    assert meta == {"iv": bytes(16), "body_key": {"key": bytes(32), "iv": bytes(16)}}
+
+
+def test_load_non_ascii_text_value():
+    meta = {"cipher": "AES_CTR_256", "iv": bytes(16),
+            "key_id": {"v": "3", "path": "/\u00e9/\u2603/\U0001f600"}}
+    assert cryptometa.load(cryptometa.dump(meta)) == meta
+
+
+@pytest.mark.parametrize("text", [
+    "",
+    "not json",
+    quote_plus('{"cipher": '),
+    "%7B",
+])
+def test_load_non_json(text):
+    with pytest.raises(CryptoError):
+        cryptometa.load(text)
+
+
+@pytest.mark.parametrize("doc", ["[1, 2]", '"text"', "5", "null", "true"])
+def test_load_non_object(doc):
+    with pytest.raises(CryptoError):
+        cryptometa.load(quote_plus(doc))
+
+
+@pytest.mark.parametrize("doc", [
+    '{"iv": "!!!!"}',
+    '{"iv": "AAAA*AAA"}',
+    '{"iv": "AAA"}',
+    '{"iv": 5}',
+    '{"iv": null}',
+    '{"iv": ["AAAA"]}',
+    '{"body_key": {"key": "%%%%"}}',
+    '{"body_key": {"key": "\\u00e9AAA"}}',
+])
+def test_load_bad_base64(doc):
+    with pytest.raises(CryptoError):
+        cryptometa.load(quote_plus(doc))
+
+
+def test_load_non_string():
+    with pytest.raises(CryptoError):
+        cryptometa.load(b"%7B%7D")
+    with pytest.raises(CryptoError):
+        cryptometa.load(None)
+
+
+# --- append / extract -----------------------------------------------------------
+
+def test_append_and_extract():
+    meta = {"cipher": "AES_CTR_256", "iv": bytes(range(16))}
+    value = cryptometa.append("abc==", meta)
+    assert value == "abc==; swift_meta=" + cryptometa.dump(meta)
+    assert cryptometa.extract(value) == ("abc==", meta)
+
+
+def test_extract_without_meta():
+    assert cryptometa.extract("plain value") == ("plain value", None)
+    assert cryptometa.extract("value; other=1") == ("value", None)
+
+
+def test_extract_ignores_extra_params():
+    meta = {"cipher": "AES_CTR_256", "iv": bytes(16)}
+    dumped = cryptometa.dump(meta)
+    for value in (
+        "abc; foo=bar; swift_meta=%s" % dumped,
+        "abc; swift_meta=%s; foo=bar" % dumped,
+        "abc;swift_meta=%s;foo=bar;x" % dumped,
+        "abc ;  SWIFT_META=%s" % dumped,
+    ):
+        assert cryptometa.extract(value) == ("abc", meta), value
+
+
+def test_extract_bad_meta_raises():
+    with pytest.raises(CryptoError):
+        cryptometa.extract("abc; swift_meta=not-json")
+
+
+@settings(max_examples=100, deadline=None)
+@given(meta=meta_dicts, value=st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=",
+    max_size=40))
+def test_append_extract_round_trip(meta, value):
+    assert cryptometa.extract(cryptometa.append(value, meta)) == (value, meta)
+
+
+# --- check ------------------------------------------------------------------------
+
+def test_check_accepts_good_meta():
+    cryptometa.check({"cipher": "AES_CTR_256", "iv": bytes(16)})
+    cryptometa.check(cryptometa.new_meta())
+
+
+@pytest.mark.parametrize("meta", [
+    {"cipher": "AES_CBC_256", "iv": bytes(16)},
+    {"cipher": "aes_ctr_256", "iv": bytes(16)},
+    {"iv": bytes(16)},
+    {"cipher": "AES_CTR_256", "iv": bytes(15)},
+    {"cipher": "AES_CTR_256", "iv": bytes(17)},
+    {"cipher": "AES_CTR_256", "iv": b""},
+    {"cipher": "AES_CTR_256", "iv": "A" * 16},
+    {"cipher": "AES_CTR_256"},
+    None,
+    "meta",
+])
+def test_check_rejects(meta):
+    with pytest.raises(CryptoError):
+        cryptometa.check(meta)
+
+
+def test_new_meta():
+    a, b = cryptometa.new_meta(), cryptometa.new_meta()
+    assert a["cipher"] == "AES_CTR_256" and len(a["iv"]) == 16
+    assert a["iv"] != b["iv"]
+    assert set(a) == {"cipher", "iv"}
+
+
+# --- encrypted values ---------------------------------------------------------------
+
+@settings(max_examples=100, deadline=None)
+@given(plaintext=st.binary(max_size=200), key=st.binary(min_size=32, max_size=32))
+def test_encrypt_value_decrypt_header_round_trip(plaintext, key):
+    value = cryptometa.encrypt_value(plaintext, key)
+    b64, meta = cryptometa.extract(value)
+    assert set(meta) == {"cipher", "iv"}
+    assert base64.b64decode(b64) == ciphers.encrypt(key, meta["iv"], plaintext)
+    assert cryptometa.decrypt_header(value, key) == (plaintext, meta)
+
+
+def test_encrypt_value_extra_items_and_fresh_iv():
+    key_id = {"v": "2", "path": "/a/c"}
+    value = cryptometa.encrypt_value(b"etag", bytes(32), key_id=key_id)
+    plaintext, meta = cryptometa.decrypt_header(value, bytes(32))
+    assert plaintext == b"etag"
+    assert meta["key_id"] == key_id
+    other = cryptometa.encrypt_value(b"etag", bytes(32), key_id=key_id)
+    assert other != value
+
+
+def test_decrypt_header_wrong_key_gives_other_bytes():
+    value = cryptometa.encrypt_value(b"secret value", bytes(32))
+    assert cryptometa.decrypt_header(value, b"\x01" * 32)[0] != b"secret value"
+
+
+def test_decrypt_header_errors():
+    with pytest.raises(CryptoError):
+        cryptometa.decrypt_header("abcd", bytes(32))
+    bad_cipher = cryptometa.append("abcd", {"cipher": "XOR", "iv": bytes(16)})
+    with pytest.raises(CryptoError):
+        cryptometa.decrypt_header(bad_cipher, bytes(32))
+    bad_b64 = cryptometa.append("ab*d", {"cipher": "AES_CTR_256", "iv": bytes(16)})
+    with pytest.raises(CryptoError):
+        cryptometa.decrypt_header(bad_b64, bytes(32))
+    short_iv = cryptometa.append("abcd", {"cipher": "AES_CTR_256", "iv": bytes(8)})
+    with pytest.raises(CryptoError):
+        cryptometa.decrypt_header(short_iv, bytes(32))
+
+
+def test_decrypt_value():
+    meta = {"cipher": "AES_CTR_256", "iv": bytes(16)}
+    ciphertext = ciphers.encrypt(bytes(32), bytes(16), b"hello")
+    b64 = base64.b64encode(ciphertext).decode()
+    assert cryptometa.decrypt_value(b64, bytes(32), meta) == b"hello"
+    with pytest.raises(CryptoError):
+        cryptometa.decrypt_value(b64, bytes(32), {"iv": bytes(16)})
+
+
+# --- compatibility with Swift's crypto_utils -----------------------------------------
+
+@settings(max_examples=200, deadline=None)
+@given(meta=meta_dicts)
+def test_same_serialization_as_swift(meta):
+    ours = cryptometa.dump(meta)
+    theirs = swift_cu.dump_crypto_meta(meta)
+    assert ours == theirs
+    assert swift_cu.load_crypto_meta(ours) == meta
+    assert cryptometa.load(theirs) == meta
+
+
+@settings(max_examples=100, deadline=None)
+@given(meta=meta_dicts)
+def test_append_extract_interchangeable_with_swift(meta):
+    ours = cryptometa.append("dmFsdWU=", meta)
+    theirs = swift_cu.append_crypto_meta("dmFsdWU=", meta)
+    assert ours == theirs
+    assert swift_cu.extract_crypto_meta(ours) == ("dmFsdWU=", meta)
+    assert cryptometa.extract(theirs) == ("dmFsdWU=", meta)
+
+
+def test_extract_agrees_with_swift_on_extra_params():
+    meta = {"cipher": "AES_CTR_256", "iv": bytes(16)}
+    dumped = cryptometa.dump(meta)
+    for value in (
+        "abc; foo=bar; swift_meta=%s" % dumped,
+        "abc; swift_meta=%s; foo=bar" % dumped,
+        "abc; foo=bar",
+        "abc",
+    ):
+        assert cryptometa.extract(value) == swift_cu.extract_crypto_meta(value), value
+
+
+def test_swift_header_value_decrypts_with_ours():
+    crypto = swift_cu.Crypto()
+    key = bytes(range(32))
+    enc, meta = encrypt_header_val(crypto, "caf\u00c3\u00a9 value", key)  # WSGI str
+    value = swift_cu.append_crypto_meta(enc, meta)
+    plaintext, got_meta = cryptometa.decrypt_header(value, key)
+    assert plaintext == "caf\u00e9 value".encode("utf-8")
+    assert got_meta == meta
+
+
+def test_our_header_value_decrypts_with_swift():
+    crypto = swift_cu.Crypto()
+    key = bytes(range(32))
+    value = cryptometa.encrypt_value("caf\u00e9".encode("utf-8"), key,
+                                     key_id={"v": "2", "path": "/a/c/o"})
+    b64, meta = swift_cu.extract_crypto_meta(value)
+    crypto.check_crypto_meta(meta)
+    assert meta["key_id"] == {"v": "2", "path": "/a/c/o"}
+    ctx = crypto.create_decryption_ctxt(key, meta["iv"], 0)
+    assert ctx.update(base64.b64decode(b64)) == "caf\u00e9".encode("utf-8")
+
+
+def test_body_meta_with_wrapped_key_interchangeable_with_swift():
+    crypto = swift_cu.Crypto()
+    object_key, body_key = bytes(range(32)), bytes(range(32, 64))
+    # Swift wraps, we unwrap
+    wrapped = crypto.wrap_key(object_key, body_key)
+    meta = {"cipher": "AES_CTR_256", "iv": bytes(16), "body_key": wrapped,
+            "key_id": {"v": "2", "path": "/a/c/o"}}
+    loaded = cryptometa.load(swift_cu.dump_crypto_meta(meta))
+    assert ciphers.unwrap_key(object_key, loaded["body_key"]) == body_key
+    # we wrap, Swift unwraps
+    meta["body_key"] = ciphers.wrap_key(object_key, body_key)
+    loaded = swift_cu.load_crypto_meta(cryptometa.dump(meta))
+    assert crypto.unwrap_key(object_key, loaded["body_key"]) == body_key

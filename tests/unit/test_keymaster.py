@@ -1,0 +1,464 @@
+"""The keymaster filter: configuration errors and the keys callback."""
+
+import base64
+import io
+import logging
+import os
+
+import pytest
+from swift.common import exceptions as swift_exceptions
+from swift.common.middleware.crypto import keymaster as swift_keymaster
+
+from swiftcrypt import keyderivation, keymaster
+from swiftcrypt.errors import ConfigError, CryptoError, UnknownSecretIdError
+
+CALLBACK = "swift.callback.fetch_crypto_keys"
+SECRET_A = bytes(range(32))
+SECRET_B = bytes(range(64, 112))
+SECRET_C = b"\x5a" * 33
+B64_A = base64.b64encode(SECRET_A).decode()
+B64_B = base64.b64encode(SECRET_B).decode()
+B64_C = base64.b64encode(SECRET_C).decode()
+
+
+class Capture:
+    def __init__(self):
+        self.environ = None
+
+    def __call__(self, environ, start_response):
+        self.environ = environ
+        start_response("200 OK", [])
+        return [b""]
+
+
+def environ(path_info, method="GET", **extra):
+    env = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path_info,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": io.StringIO(),
+    }
+    env.update(extra)
+    return env
+
+
+def run(conf, path_info, method="GET", factory=keymaster.filter_factory, **extra):
+    app = Capture()
+    km = factory({}, **conf)(app)
+    list(km(environ(path_info, method, **extra), lambda *a, **kw: None))
+    assert app.environ is not None
+    return app.environ
+
+
+def fetcher(conf, path_info="/v1/a/c/o", **kw):
+    return run(conf, path_info, **kw)[CALLBACK]
+
+
+# --- configuration errors -------------------------------------------------------------
+
+def config_error(conf, secrets=()):
+    """filter_factory must refuse ``conf``; return the error, checked."""
+    with pytest.raises(ConfigError) as info:
+        keymaster.filter_factory({}, **conf)
+    err = info.value
+    message = str(err)
+    assert "\n" not in message and "\r" not in message
+    assert message.startswith(err.option + ": ")
+    for secret in secrets:
+        assert secret not in message
+        assert secret not in repr(err)
+        for linked in printed_chain(err):
+            assert secret not in str(linked)
+    return err
+
+
+def printed_chain(err):
+    """The exceptions a traceback of ``err`` would show after it."""
+    while True:
+        if err.__cause__ is not None:
+            err = err.__cause__
+        elif err.__context__ is not None and not err.__suppress_context__:
+            err = err.__context__
+        else:
+            return
+        yield err
+
+
+def test_no_secret():
+    err = config_error({})
+    assert err.option == "encryption_root_secret"
+    err = config_error({"active_root_secret_id": "x", "meta_version_to_write": "2"})
+    assert err.option == "encryption_root_secret"
+
+
+@pytest.mark.parametrize("bad", [
+    "not base64 at all!",
+    B64_A[:-2] + "*=",
+    B64_A + "A",  # wrong padding
+    "\u00e9" * 44,
+])
+def test_bad_base64(bad):
+    err = config_error({"encryption_root_secret": bad}, [bad])
+    assert err.option == "encryption_root_secret"
+    assert "base64" in str(err)
+
+
+def test_bad_base64_named_secret():
+    bad = "%%%%" + B64_B
+    err = config_error({"encryption_root_secret": B64_A, "encryption_root_secret_k2": bad},
+                       [bad, B64_A, "%%%%"])
+    assert err.option == "encryption_root_secret_k2"
+    assert "encryption_root_secret_k2" in str(err)
+
+
+@pytest.mark.parametrize("size", [1, 16, 31])
+def test_short_secret(size):
+    short = base64.b64encode(bytes(range(size))).decode()
+    err = config_error({"encryption_root_secret": short}, [short])
+    assert err.option == "encryption_root_secret"
+    assert str(size) in str(err) and "32" in str(err)
+
+
+def test_short_named_secret():
+    short = base64.b64encode(b"s" * 31).decode()
+    err = config_error({"encryption_root_secret_old": short, "encryption_root_secret": B64_A},
+                       [short, B64_A])
+    assert err.option == "encryption_root_secret_old"
+
+
+@pytest.mark.parametrize("value", ["", "   ", "\n"])
+def test_empty_value(value):
+    err = config_error({"encryption_root_secret": value})
+    assert err.option == "encryption_root_secret"
+    assert "empty" in str(err)
+    err = config_error({"encryption_root_secret": B64_A, "encryption_root_secret_2": value},
+                       [B64_A])
+    assert err.option == "encryption_root_secret_2"
+
+
+@pytest.mark.parametrize("option", ["encryption_root_secret_", "encryption_root_secretx"])
+def test_misnamed_secret_option(option):
+    err = config_error({"encryption_root_secret": B64_A, option: B64_B}, [B64_A, B64_B])
+    assert err.option == option
+
+
+def test_active_root_secret_id_missing():
+    err = config_error({"encryption_root_secret": B64_A,
+                        "encryption_root_secret_1": B64_B,
+                        "active_root_secret_id": "2"}, [B64_A, B64_B])
+    assert err.option == "active_root_secret_id"
+    assert "'2'" in str(err)
+
+
+def test_only_named_secrets_need_an_active_id():
+    err = config_error({"encryption_root_secret_1": B64_A}, [B64_A])
+    assert err.option == "encryption_root_secret"
+
+
+@pytest.mark.parametrize("version", ["0", "4", "v2", "2.0", "two"])
+def test_meta_version_to_write_invalid(version):
+    err = config_error({"encryption_root_secret": B64_A, "meta_version_to_write": version},
+                       [B64_A])
+    assert err.option == "meta_version_to_write"
+    assert version in str(err)
+
+
+@pytest.mark.parametrize("version", ["1", "2", "3", " 3 "])
+def test_meta_version_to_write_valid(version):
+    fetch = fetcher({"encryption_root_secret": B64_A, "meta_version_to_write": version})
+    assert fetch()["id"]["v"] == version.strip()
+
+
+def test_meta_version_defaults_to_2():
+    assert fetcher({"encryption_root_secret": B64_A})()["id"] == {"v": "2", "path": "/a/c/o"}
+    assert fetcher({"encryption_root_secret": B64_A,
+                    "meta_version_to_write": ""})()["id"]["v"] == "2"
+
+
+def test_secret_may_be_wrapped_over_lines():
+    wrapped = B64_B[:20] + "\n  " + B64_B[20:]
+    fetch = fetcher({"encryption_root_secret": wrapped})
+    assert fetch()["container"] == keyderivation.derive_key(SECRET_B, "/a/c")
+
+
+# --- keymaster_config_path --------------------------------------------------------------
+
+def write_conf(tmp_path, text, mode=0o600, name="keymaster.conf"):
+    path = tmp_path / name
+    path.write_text(text)
+    os.chmod(path, mode)
+    return str(path)
+
+
+def test_config_path_missing_file(tmp_path):
+    err = config_error({"keymaster_config_path": str(tmp_path / "nope.conf")})
+    assert err.option == "keymaster_config_path"
+    assert "nope.conf" in str(err)
+
+
+def test_config_path_missing_section(tmp_path):
+    path = write_conf(tmp_path, "[other]\nencryption_root_secret = %s\n" % B64_A)
+    err = config_error({"keymaster_config_path": path}, [B64_A])
+    assert err.option == "keymaster_config_path"
+    assert "[keymaster]" in str(err)
+
+
+def test_config_path_not_a_config_file(tmp_path):
+    # no section header: configparser quotes the first line, the secret
+    path = write_conf(tmp_path, "encryption_root_secret = %s\n" % B64_A)
+    err = config_error({"keymaster_config_path": path}, [B64_A])
+    assert err.option == "keymaster_config_path"
+
+
+@pytest.mark.parametrize("option", ["encryption_root_secret", "encryption_root_secret_7",
+                                    "active_root_secret_id"])
+def test_config_path_and_options_in_both_places(tmp_path, option):
+    path = write_conf(tmp_path, "[keymaster]\nencryption_root_secret = %s\n" % B64_A)
+    value = B64_B if option.startswith("encryption") else "7"
+    err = config_error({"keymaster_config_path": path, option: value}, [B64_A, B64_B])
+    assert err.option == "keymaster_config_path"
+    assert option in str(err)
+
+
+def test_config_path_bad_secret_in_file(tmp_path):
+    short = base64.b64encode(b"x" * 20).decode()
+    path = write_conf(tmp_path, "[keymaster]\nencryption_root_secret = %s\n" % short)
+    err = config_error({"keymaster_config_path": path}, [short])
+    assert err.option == "encryption_root_secret"
+
+
+def test_config_path_works(tmp_path, caplog):
+    path = write_conf(tmp_path, (
+        "[keymaster]\n"
+        "encryption_root_secret = %s\n"
+        "encryption_root_secret_new = %s\n"
+        "active_root_secret_id = new\n") % (B64_A, B64_B))
+    with caplog.at_level(logging.WARNING):
+        fetch = fetcher({"keymaster_config_path": path, "meta_version_to_write": "3"})
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    keys = fetch()
+    assert keys["container"] == keyderivation.derive_key(SECRET_B, "/a/c")
+    assert keys["object"] == keyderivation.derive_key(SECRET_B, "/a/c/o")
+    assert keys["id"] == {"v": "3", "path": "/a/c/o", "secret_id": "new"}
+    assert [k.get("secret_id") for k in keys["all_ids"]] == ["new", None]
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660])
+def test_config_path_readable_by_others_warns(tmp_path, caplog, mode):
+    path = write_conf(tmp_path, "[keymaster]\nencryption_root_secret = %s\n" % B64_A, mode)
+    with caplog.at_level(logging.WARNING):
+        fetch = fetcher({"keymaster_config_path": path})
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings
+    assert any(path in r.getMessage() for r in warnings)
+    assert all(B64_A not in r.getMessage() for r in caplog.records)
+    # it still works
+    assert fetch()["container"] == keyderivation.derive_key(SECRET_A, "/a/c")
+
+
+def test_config_path_same_as_swift(tmp_path):
+    path = write_conf(tmp_path, (
+        "[keymaster]\nencryption_root_secret_1 = %s\nencryption_root_secret_2 = %s\n"
+        "active_root_secret_id = 2\n") % (B64_A, B64_C))
+    conf = {"keymaster_config_path": path}
+    ours = fetcher(conf)()
+    theirs = fetcher(conf, factory=swift_keymaster.filter_factory)()
+    assert ours["object"] == theirs["object"] == keyderivation.derive_key(SECRET_C, "/a/c/o")
+    assert ours["id"] == theirs["id"]
+
+
+# --- the keys callback ----------------------------------------------------------------
+
+MULTI = {
+    "encryption_root_secret": B64_A,
+    "encryption_root_secret_b": B64_B,
+    "encryption_root_secret_c": B64_C,
+    "active_root_secret_id": "c",
+}
+
+
+def test_all_ids_lists_every_secret_active_first():
+    keys = fetcher(MULTI)()
+    assert keys["id"] == {"v": "2", "path": "/a/c/o", "secret_id": "c"}
+    assert keys["all_ids"][0] == keys["id"]
+    assert [k.get("secret_id") for k in keys["all_ids"]] == ["c", None, "b"]
+    assert all(k["path"] == "/a/c/o" and k["v"] == "2" for k in keys["all_ids"])
+    assert keys["object"] == keyderivation.derive_key(SECRET_C, "/a/c/o")
+    assert keys["container"] == keyderivation.derive_key(SECRET_C, "/a/c")
+
+
+def test_all_ids_unnamed_active():
+    conf = dict(MULTI)
+    del conf["active_root_secret_id"]
+    keys = fetcher(conf)()
+    assert "secret_id" not in keys["id"]
+    assert [k.get("secret_id") for k in keys["all_ids"]] == [None, "b", "c"]
+
+
+@pytest.mark.parametrize("secret_id,secret", [(None, SECRET_A), ("b", SECRET_B),
+                                              ("c", SECRET_C)])
+def test_fetch_with_stored_id_of_any_secret(secret_id, secret):
+    fetch = fetcher(MULTI)
+    key_id = {"v": "2", "path": "/a/c/o"}
+    if secret_id is not None:
+        key_id["secret_id"] = secret_id
+    keys = fetch(key_id)
+    assert keys["object"] == keyderivation.derive_key(secret, "/a/c/o")
+    assert keys["container"] == keyderivation.derive_key(secret, "/a/c")
+    assert keys["id"] == key_id
+    # the ids of all the others are still listed
+    assert len(keys["all_ids"]) == 3
+    # and each id listed by fetch() round-trips
+    for listed in fetch()["all_ids"]:
+        assert fetch(key_id=listed)["id"] == listed
+
+
+def test_fetch_returns_independent_dicts():
+    fetch = fetcher(MULTI)
+    first = fetch()
+    first["object"] = b"tampered"
+    assert fetch()["object"] == keyderivation.derive_key(SECRET_C, "/a/c/o")
+
+
+def test_unknown_secret_id():
+    fetch = fetcher(MULTI)
+    with pytest.raises(UnknownSecretIdError) as info:
+        fetch({"v": "2", "path": "/a/c/o", "secret_id": "nope"})
+    err = info.value
+    assert isinstance(err, swift_exceptions.UnknownSecretIdError)
+    assert isinstance(err, CryptoError)
+    assert err.args[0] == "nope"
+
+
+def test_unknown_unnamed_secret():
+    fetch = fetcher({"encryption_root_secret_x": B64_A, "active_root_secret_id": "x"})
+    with pytest.raises(swift_exceptions.UnknownSecretIdError):
+        fetch({"v": "2", "path": "/a/c/o"})
+
+
+def test_bad_stored_key_id_raises_crypto_error():
+    fetch = fetcher(MULTI)
+    with pytest.raises(CryptoError):
+        fetch({"v": "9", "path": "/a/c/o"})
+    with pytest.raises(CryptoError):
+        fetch({"v": "2", "path": "nonsense"})
+
+
+def test_chains_to_callback_already_in_environ():
+    calls = []
+
+    def earlier(key_id=None, *args, **kwargs):
+        calls.append(key_id)
+        if key_id is None or key_id.get("secret_id") == "kms":
+            return {"container": b"C" * 32, "object": b"O" * 32,
+                    "id": {"v": "3", "path": "/a/c/o", "secret_id": "kms"},
+                    "all_ids": [{"v": "3", "path": "/a/c/o", "secret_id": "kms"}]}
+        raise swift_exceptions.UnknownSecretIdError(key_id.get("secret_id"))
+
+    fetch = fetcher(MULTI, **{CALLBACK: earlier})
+    assert fetch is not earlier
+    # our own ids are ours
+    keys = fetch()
+    assert keys["object"] == keyderivation.derive_key(SECRET_C, "/a/c/o")
+    # readers learn about the earlier keymaster's secrets too
+    assert [k.get("secret_id") for k in keys["all_ids"]] == ["c", None, "b", "kms"]
+    calls.clear()
+    assert fetch({"v": "2", "path": "/a/c/o", "secret_id": "b"})["object"] == \
+        keyderivation.derive_key(SECRET_B, "/a/c/o")
+    assert {"v": "2", "path": "/a/c/o", "secret_id": "b"} not in calls
+    # ids we do not know go to the earlier keymaster
+    calls.clear()
+    kms_id = {"v": "3", "path": "/a/c/o", "secret_id": "kms"}
+    assert fetch(kms_id)["object"] == b"O" * 32
+    assert calls == [kms_id]
+    # and its errors reach the caller
+    with pytest.raises(swift_exceptions.UnknownSecretIdError):
+        fetch({"v": "3", "path": "/a/c/o", "secret_id": "neither"})
+
+
+def test_chained_with_swift_keymaster_both_ways():
+    """Swift's keymaster and ours in one pipeline, each knowing one secret."""
+    ours_conf = {"encryption_root_secret_ours": B64_A, "active_root_secret_id": "ours"}
+    swift_conf = {"encryption_root_secret_swift": B64_B, "active_root_secret_id": "swift"}
+    ours_id = {"v": "2", "path": "/a/c/o", "secret_id": "ours"}
+    swift_id = {"v": "2", "path": "/a/c/o", "secret_id": "swift"}
+    for first, second, first_conf, second_conf in (
+        (swift_keymaster.filter_factory, keymaster.filter_factory, swift_conf, ours_conf),
+        (keymaster.filter_factory, swift_keymaster.filter_factory, ours_conf, swift_conf),
+    ):
+        app = Capture()
+        pipeline = first({}, **first_conf)(second({}, **second_conf)(app))
+        list(pipeline(environ("/v1/a/c/o"), lambda *a, **kw: None))
+        fetch = app.environ[CALLBACK]
+        assert fetch(ours_id)["object"] == keyderivation.derive_key(SECRET_A, "/a/c/o")
+        assert fetch(swift_id)["object"] == keyderivation.derive_key(SECRET_B, "/a/c/o")
+        ids = [k["secret_id"] for k in fetch()["all_ids"]]
+        assert sorted(ids) == ["ours", "swift"]
+
+
+@pytest.mark.parametrize("path", ["/", "", "/v1", "/v1/", "info", "/healthcheck",
+                                  "/v1//c/o", "/v1/a//o"])
+def test_non_swift_paths_get_no_callback(path):
+    env = run({"encryption_root_secret": B64_A}, path)
+    assert CALLBACK not in env
+
+
+def test_non_utf8_paths_get_no_callback():
+    for path in ("/v1/a/c/\xff", "/v1/\xc3/c", "/v1/a/\xe9t\xe9"):
+        env = run({"encryption_root_secret": B64_A}, path)
+        assert CALLBACK not in env
+    # an earlier keymaster's callback is left alone
+    earlier = object()
+    env = run({"encryption_root_secret": B64_A}, "/v1/a/c/\xff", **{CALLBACK: earlier})
+    assert env[CALLBACK] is earlier
+
+
+@pytest.mark.parametrize("method", ["DELETE", "OPTIONS", "COPY", "UPDATE", "REPLICATE"])
+def test_other_methods_get_no_callback(method):
+    env = run({"encryption_root_secret": B64_A}, "/v1/a/c/o", method)
+    assert CALLBACK not in env
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "POST"])
+def test_key_methods_get_callback(method):
+    env = run({"encryption_root_secret": B64_A}, "/v1/a/c/o", method)
+    assert env[CALLBACK]()["object"] == keyderivation.derive_key(SECRET_A, "/a/c/o")
+
+
+def test_utf8_wsgi_path_gives_keys_of_real_text():
+    env = run({"encryption_root_secret": B64_A}, "/v1/\xc3\xa9/c/\xe2\x98\x83")
+    keys = env[CALLBACK]()
+    assert keys["object"] == keyderivation.derive_key(SECRET_A, "/\u00e9/c/\u2603")
+    assert keys["id"] == {"v": "2", "path": "/\xc3\xa9/c/\xe2\x98\x83"}
+
+
+def test_container_and_account_requests():
+    cont = run({"encryption_root_secret": B64_A}, "/v1/a/c")[CALLBACK]()
+    assert set(cont) == {"container", "id", "all_ids"}
+    assert cont["id"] == {"v": "2", "path": "/a/c"}
+    assert run({"encryption_root_secret": B64_A}, "/v1/a")[CALLBACK]() == {}
+
+
+def test_root_secrets_repr_hides_secrets():
+    secrets = keymaster.root_secrets_from_conf(MULTI)
+    text = repr(secrets)
+    assert SECRET_A.hex() not in text and repr(SECRET_A) not in text
+    assert repr(SECRET_C) not in text and B64_C not in text
+    assert secrets.ids() == ["c", None, "b"]
+    assert secrets.get("b") == SECRET_B
+    with pytest.raises(UnknownSecretIdError):
+        secrets.get("zz")
+
+
+def test_filter_passes_response_through():
+    km = keymaster.filter_factory({}, encryption_root_secret=B64_A)(Capture())
+    started = []
+    body = km(environ("/v1/a/c/o"), lambda status, headers, *a: started.append(status))
+    assert list(body) == [b""]
+    assert started == ["200 OK"]
