@@ -286,6 +286,21 @@ class SwiftCluster:
         self._wait_healthy()
         return self
 
+    def use(self, crypto, proxy_conf_extra=""):
+        """Restart the proxy with ``crypto`` unless it already runs with it."""
+        old = (self.crypto, self.proxy_conf_extra)
+        self.crypto, self.proxy_conf_extra = crypto, proxy_conf_extra
+        wanted = self.proxy_conf()
+        self.crypto, self.proxy_conf_extra = old
+        path = os.path.join(self.etc, "proxy-server.conf")
+        running = "proxy" in self.procs and self.procs["proxy"].poll() is None
+        if running and os.path.exists(path):
+            with open(path) as fh:
+                if fh.read() == wanted:
+                    self.crypto, self.proxy_conf_extra = crypto, proxy_conf_extra
+                    return self
+        return self.restart_proxy(crypto, proxy_conf_extra)
+
     def stop(self):
         """Stop every process, unmount the tmpfs, remove the scratch dir."""
         errors = []
