@@ -86,10 +86,11 @@ _http_log.setLevel(logging.INFO)  # keystoneauth logs requests at DEBUG: never b
 
 
 class _DropClientErrors(logging.Filter):
-    """barbicanclient logs every 4xx/5xx at ERROR; we raise our own error."""
+    """barbicanclient logs every 4xx/5xx at ERROR (and chatter at INFO); we
+    raise our own one-line error instead."""
 
     def filter(self, record):
-        return record.levelno < logging.WARNING
+        return record.levelno < logging.INFO
 
 
 def _quiet_barbicanclient():
@@ -340,12 +341,14 @@ class BarbicanKeyManager(KeyManager):
                         "set barbican_endpoint" % (
                             SERVICE_TYPE, self.options.auth_endpoint,
                             self.options.barbican_region_name or "any"))
-                self._client = bclient.Client(
-                    session=self.session, endpoint=self.endpoint, logger=_http_log)
+                kwargs = {}
             else:
-                self._client = bclient.Client(
-                    session=self.session, endpoint=self.endpoint,
-                    project_id=self.options.identity["project_id"], logger=_http_log)
+                kwargs = {"project_id": self.options.identity["project_id"]}
+            # The client asks the endpoint for its API version at once.
+            self._client = self._call(
+                lambda: bclient.Client(session=self.session, endpoint=self.endpoint,
+                                       logger=_http_log, **kwargs),
+                None, "connect")
         return self._client
 
     def _client_for(self, key_id, action):

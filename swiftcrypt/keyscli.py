@@ -1,0 +1,206 @@
+"""``swiftcrypt keys``: root secrets in Barbican.
+
+- ``keys store --config FILE``: store each inline root secret of a
+  ``keymaster`` config (``encryption_root_secret*``) in Barbican, in the
+  form kms_keymaster expects (symmetric, AES, raw bytes), and print the
+  ``key_id`` lines for the kms_keymaster config. Objects written before
+  keep reading: the secrets are the same.
+- ``keys create``: have Barbican generate a 256-bit AES key; print its id.
+- ``keys check --config FILE``: fetch every configured ``key_id*``, report
+  ok or what is wrong per id; exit status 1 if any is wrong.
+
+Barbican connection options (``auth_type``, ``auth_endpoint``,
+``username``, ``barbican_endpoint``, ...) are read from the kms_keymaster
+section of the config file (``[kms_keymaster]``, ``[filter:kms_keymaster]``
+or a paste section using ``#kms_keymaster``; its ``keymaster_config_path``
+is followed), else from ``--kms-config``, else from the ``OS_*``
+environment variables. Secret bytes are never printed.
+"""
+
+import configparser
+import sys
+
+from swiftcrypt import keymanager, keymaster, kms_keymaster
+from swiftcrypt.errors import ConfigError
+from swiftcrypt.keymanager import barbican
+from swiftcrypt.keymanager.base import check_root_secret
+
+EXIT_WRONG = 1
+EXIT_USAGE = 2
+
+
+def configure(parser):
+    sub = parser.add_subparsers(dest="keys_command", metavar="ACTION")
+    sub.required = True
+
+    store = sub.add_parser("store", help="store a keymaster config's root secrets in Barbican")
+    store.add_argument("--config", required=True, metavar="FILE",
+                       help="config holding the keymaster's encryption_root_secret* options")
+    store.add_argument("--section", metavar="NAME",
+                       help="the keymaster section (default: keymaster, filter:keymaster, or "
+                            "the one using #keymaster)")
+    store.add_argument("--kms-config", metavar="FILE",
+                       help="kms_keymaster config with the Barbican connection options "
+                            "(default: the --config file, then OS_* variables)")
+    store.add_argument("--name", default="swiftcrypt root secret", metavar="NAME",
+                       help="name prefix for the secrets in Barbican")
+
+    create = sub.add_parser("create", help="have Barbican generate a new 256-bit AES secret")
+    create.add_argument("--config", metavar="FILE",
+                        help="kms_keymaster config with the connection options "
+                             "(default: OS_* variables)")
+    create.add_argument("--name", default="swiftcrypt root secret", metavar="NAME")
+    create.add_argument("--bits", type=int, default=256, choices=(256, 384, 512))
+
+    check = sub.add_parser("check", help="fetch and check every configured key_id")
+    check.add_argument("--config", required=True, metavar="FILE",
+                       help="kms_keymaster config (or a proxy config with such a filter)")
+    for p in (store, create, check):
+        p.add_argument("--timeout", type=float, metavar="SECONDS",
+                       help="seconds per Barbican request (overrides the config)")
+
+
+# -- config files ---------------------------------------------------------------
+
+def _read(path):
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path) as f:
+            parser.read_file(f)
+    except OSError as err:
+        raise ConfigError("--config", "cannot read %s: %s" % (path, err.strerror)) from err
+    except configparser.Error as err:
+        raise ConfigError("--config", "%s is not a valid config file" % path) from err
+    return parser
+
+
+def find_section(parser, name, section=None):
+    """Options of the ``name`` filter's section, or None if there is none."""
+    if section is not None:
+        return dict(parser.items(section)) if parser.has_section(section) else None
+    for candidate in (name, "filter:" + name):
+        if parser.has_section(candidate):
+            return dict(parser.items(candidate))
+    for candidate in parser.sections():
+        use = parser.get(candidate, "use", fallback="") or ""
+        if use.strip().endswith("#" + name):
+            return dict(parser.items(candidate))
+    return None
+
+
+def kms_options(path=None, environ=None):
+    """Resolved kms_keymaster options from ``path``, else ``OS_*``."""
+    if path:
+        conf = find_section(_read(path), kms_keymaster.SECTION)
+        if conf is None:
+            raise ConfigError("--config", "%s has no [%s] or [filter:%s] section" % (
+                path, kms_keymaster.SECTION, kms_keymaster.SECTION))
+        return kms_keymaster.kms_conf(conf)
+    return barbican.options_from_env(environ)
+
+
+def _with_timeout(conf, args):
+    conf = dict(conf)
+    if getattr(args, "timeout", None) is not None:
+        conf["timeout"] = str(args.timeout)
+    return conf
+
+
+# -- actions ------------------------------------------------------------------
+
+def do_store(args, out):
+    parser = _read(args.config)
+    conf = find_section(parser, "keymaster", args.section)
+    if conf is None:
+        raise ConfigError("--config", "%s has no keymaster section (use --section)" % args.config)
+    resolved = keymaster.keymaster_conf(conf)
+    roots = keymaster.root_secrets_from_conf(resolved)
+    if args.kms_config:
+        conn = kms_options(args.kms_config)
+    elif find_section(parser, kms_keymaster.SECTION) is not None:
+        conn = kms_options(args.config)
+    else:
+        conn = barbican.options_from_env()
+    conn = _with_timeout(conn, args)
+    manager = kms_keymaster.make_key_manager(conn)
+    retries = barbican.BarbicanOptions.from_conf(conn).retries
+    lines = []
+    for secret_id in roots.ids():
+        name = "%s %s" % (args.name, secret_id if secret_id is not None else "(default)")
+        payload = roots.get(secret_id)
+        key_id = keymanager.call_with_retries(
+            lambda p=payload, n=name: manager.store_secret(p, name=n), retries=retries)
+        option = "key_id" if secret_id is None else "key_id_%s" % secret_id
+        lines.append("%s = %s" % (option, key_id))
+    out.write("# %d root secret(s) stored in %s; for the kms_keymaster config:\n"
+              % (len(lines), manager.description))
+    for line in lines:
+        out.write(line + "\n")
+    if roots.active_id is not None:
+        out.write("active_root_secret_id = %s\n" % roots.active_id)
+    return 0
+
+
+def do_create(args, out):
+    conn = _with_timeout(kms_options(args.config), args)
+    manager = kms_keymaster.make_key_manager(conn)
+    key_id = manager.create_secret(name=args.name, bit_length=args.bits)
+    out.write("%s\n" % key_id)
+    return 0
+
+
+def do_check(args, out):
+    conn = _with_timeout(kms_options(args.config), args)
+    key_ids = {}
+    for option, value in conn.items():
+        if kms_keymaster.secret_id_of(option) is not False:
+            key_ids[option] = (value or "").strip()
+    if not key_ids:
+        raise ConfigError("key_id", "no key_id is configured in %s" % args.config)
+    manager = kms_keymaster.make_key_manager(conn)
+    retries = barbican.BarbicanOptions.from_conf(conn).retries
+    wrong = 0
+    for option in sorted(key_ids, key=lambda o: (o != "key_id", o)):
+        key_id = key_ids[option]
+        if not key_id:
+            out.write("%s: WRONG: is empty\n" % option)
+            wrong += 1
+            continue
+        try:
+            secret = keymanager.call_with_retries(
+                lambda k=key_id: manager.get_secret(k), retries=retries)
+            payload = check_root_secret(secret)
+        except keymanager.KeyManagerError as err:
+            out.write("%s: WRONG: %s\n" % (option, err))
+            wrong += 1
+        else:
+            out.write("%s: ok: secret %s (AES, %d bits)\n" % (option, key_id, len(payload) * 8))
+    active = conn.get("active_root_secret_id") or None
+    active_option = "key_id" if active is None else "key_id_%s" % active
+    if active_option not in key_ids:
+        out.write("active_root_secret_id: WRONG: no %s option\n" % active_option)
+        wrong += 1
+    return EXIT_WRONG if wrong else 0
+
+
+ACTIONS = {"store": do_store, "create": do_create, "check": do_check}
+
+
+def run(args, out=None, err=None):
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        return ACTIONS[args.keys_command](args, out)
+    except ConfigError as error:
+        err.write("swiftcrypt keys %s: %s\n" % (args.keys_command, error))
+        return EXIT_USAGE
+    except keymanager.KeyManagerError as error:
+        err.write("swiftcrypt keys %s: %s\n" % (args.keys_command, error))
+        return EXIT_WRONG
+    except KeyboardInterrupt:  # pragma: no cover
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from swiftcrypt.cli import main
+    sys.exit(main(["keys"] + sys.argv[1:]))

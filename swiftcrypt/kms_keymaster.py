@@ -1,0 +1,166 @@
+"""The kms_keymaster filter: root secrets held in Barbican.
+
+Configured like Swift's kms_keymaster: ``key_id`` (and ``key_id_<id>`` for
+more root secrets), ``active_root_secret_id``, the Keystone credentials
+(``username``, ``password``, ``project_name``, ... ``auth_endpoint``),
+``barbican_endpoint``, ``barbican_region_name``, ``meta_version_to_write``
+and ``keymaster_config_path`` (a file whose ``[kms_keymaster]`` section holds
+those options). Ours in addition: ``auth_type`` (``password`` or
+``noauth``), ``timeout`` (seconds per request, default 10), ``retries``
+(default 3, with backoff doubling from 0.5 s up to 5 s; only unreachable
+servers and server errors are retried).
+
+Every secret is fetched once, when the filter is built, and checked: a
+symmetric AES key of at least 256 bits stored as raw bytes. Any failure
+stops start-up with a ``ConfigError`` of one line naming the option, the
+key id and the reason. From then on this is the ``keymaster`` filter: the
+secrets become a ``RootSecrets`` handed to ``keymaster.KeyMaster``.
+"""
+
+import time
+
+from swiftcrypt import keymanager, logs, options
+from swiftcrypt.errors import ConfigError
+from swiftcrypt.keymanager import barbican
+from swiftcrypt.keymanager.base import check_root_secret
+from swiftcrypt.keymaster import KeyMaster, RootSecrets, active_secret_id, meta_version
+
+SECTION = "kms_keymaster"
+KEY_ID_OPTION = "key_id"
+BACKOFF = 0.5
+MAX_BACKOFF = 5.0
+
+#: Options that, with keymaster_config_path set, belong only in that file
+#: (as with Swift's kms_keymaster).
+_FILE_ONLY = frozenset(barbican.IDENTITY_OPTIONS + (
+    "reauthenticate", "auth_endpoint", "api_class", "barbican_endpoint",
+    "barbican_region_name", "active_root_secret_id",
+))
+
+
+class KmsError(ConfigError):
+    """Fetching a root secret failed at start-up.
+
+    ``option`` is the ``key_id*`` option, ``key_id`` the secret id and
+    ``__cause__`` the ``KeyManagerError``.
+    """
+
+    def __init__(self, option, key_id, problem):
+        self.key_id = key_id
+        super().__init__(option, problem)
+
+
+def secret_id_of(option):
+    """``key_id`` -> None, ``key_id_<id>`` -> ``<id>``, else False."""
+    if option == KEY_ID_OPTION:
+        return None
+    prefix = KEY_ID_OPTION + "_"
+    if option.startswith(prefix) and len(option) > len(prefix):
+        return option[len(prefix):]
+    return False
+
+
+def is_kms_option(name):
+    return name in _FILE_ONLY or secret_id_of(name) is not False
+
+
+def kms_conf(conf):
+    """Resolve ``keymaster_config_path`` (section ``[kms_keymaster]``)."""
+    return options.load_with_config_path(conf, SECTION, is_kms_option)
+
+
+def configured_key_ids(conf):
+    """``{secret id: (option, Barbican key id)}`` from ``key_id*`` options,
+    checked against ``active_root_secret_id``."""
+    key_ids = {}
+    for option, value in conf.items():
+        secret_id = secret_id_of(option)
+        if secret_id is False:
+            continue
+        value = "" if value is None else str(value).strip()
+        if not value:
+            raise ConfigError(option, "is empty")
+        key_ids[secret_id] = (option, value)
+    if not key_ids:
+        raise ConfigError(KEY_ID_OPTION, "no key_id is configured (the Barbican id of the "
+                                         "root secret)")
+    active = active_secret_id(conf)
+    if active not in key_ids:
+        if active is None:
+            raise ConfigError(
+                KEY_ID_OPTION, "is not set, so active_root_secret_id must name one of the "
+                "key_id_<id> options (%s)" % ", ".join(sorted(str(k) for k in key_ids)))
+        raise ConfigError(
+            "active_root_secret_id",
+            "is %r but there is no key_id_%s option" % (active, active))
+    return key_ids
+
+
+def make_key_manager(conf):
+    """The key manager the options describe (Barbican is the only one)."""
+    return barbican.BarbicanKeyManager(barbican.BarbicanOptions.from_conf(conf))
+
+
+def fetch_secret(manager, option, key_id, retries=0, sleep=time.sleep):
+    """Fetch and check one root secret; KmsError naming ``option`` and
+    ``key_id`` on failure."""
+    attempts = [0]
+
+    def get():
+        attempts[0] += 1
+        return manager.get_secret(key_id)
+
+    try:
+        secret = keymanager.call_with_retries(
+            get, retries=retries, backoff=BACKOFF, max_backoff=MAX_BACKOFF, sleep=sleep)
+        return check_root_secret(secret)
+    except keymanager.KeyManagerError as err:
+        problem = str(err)
+        if not problem.startswith("secret "):
+            problem = "secret %s: %s" % (key_id, problem)
+        if attempts[0] > 1:
+            problem += " (%d attempts)" % attempts[0]
+        raise KmsError(option, key_id, problem) from err
+
+
+def fetch_root_secrets(conf, manager=None, sleep=time.sleep, logger=None):
+    """Fetch every configured root secret; return a RootSecrets."""
+    key_ids = configured_key_ids(conf)
+    active = active_secret_id(conf)
+    retries = options.as_number(conf, "retries", barbican.DEFAULT_RETRIES, minimum=0, kind=int)
+    own_manager = manager is None
+    if own_manager:
+        manager = make_key_manager(conf)
+    try:
+        secrets = {}
+        for secret_id in sorted(key_ids, key=str):
+            option, key_id = key_ids[secret_id]
+            secrets[secret_id] = fetch_secret(manager, option, key_id, retries, sleep)
+    finally:
+        if own_manager:
+            manager.close()
+    if logger is not None:
+        logger.info("kms_keymaster: fetched %d root secret(s) from %s (active %s)",
+                    len(secrets), manager.description,
+                    key_ids[active][1] if active in key_ids else None)
+    return RootSecrets(secrets, active)
+
+
+class KmsKeyMaster(KeyMaster):
+    """The keymaster with its root secrets from Barbican."""
+
+    log_route = "kms_keymaster"
+
+
+def filter_factory(global_conf, **local_conf):
+    """Paste entry point ``egg:swiftcrypt#kms_keymaster``."""
+    conf = dict(global_conf, **local_conf)
+    resolved = kms_conf(conf)
+    version = meta_version(resolved)
+    logger = logs.get_logger(conf, "kms_keymaster")
+    secrets = fetch_root_secrets(resolved, logger=logger)
+
+    def make_filter(app):
+        return KmsKeyMaster(app, secrets, version, logger)
+
+    return make_filter
