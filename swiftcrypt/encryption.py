@@ -8,7 +8,8 @@ decrypted body against its etag, see tamper.py).
 from swiftcrypt import logs, options, tamper
 from swiftcrypt.decrypter import Decrypter
 from swiftcrypt.encrypter import Encrypter
-from swiftcrypt.swiftpath import split_path
+from swiftcrypt.httperrors import respond
+from swiftcrypt.swiftpath import split_path, split_wsgi_path
 
 OVERRIDE = "swift.crypto.override"
 
@@ -27,7 +28,12 @@ class Encryption:
     def __call__(self, environ, start_response):
         if environ.get(OVERRIDE):
             return self.app(environ, start_response)
-        parts = split_path(environ.get("PATH_INFO", ""))
+        path = environ.get("PATH_INFO", "")
+        parts = split_path(path)
+        if _unreadable(path, parts):
+            # Swift's proxy refuses these too; passing them on would store
+            # plaintext under a name no key can be derived from.
+            return respond(start_response, 412, "Invalid UTF8 or contains NULL")
         if parts is None or parts[2] is None:
             return self.app(environ, start_response)
         if parts[3] is None:
@@ -37,6 +43,14 @@ class Encryption:
                 lambda env, start: self.encrypter(env, start, parts),
                 environ, start_response, self.logger)
         return self.encrypter(environ, start_response, parts)
+
+
+def _unreadable(path, parts):
+    """A container or object path that is not UTF-8 or holds a NUL."""
+    wsgi_parts = split_wsgi_path(path)
+    if wsgi_parts is None or wsgi_parts[2] is None:
+        return False
+    return parts is None or "\x00" in path
 
 
 def filter_factory(global_conf, **local_conf):
