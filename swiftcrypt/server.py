@@ -1,0 +1,354 @@
+"""``swiftcrypt serve``: run a paste pipeline under eventlet's WSGI server.
+
+With no ``--config`` it serves the embedded pipeline (``etc/standalone.conf``:
+gatekeeper, keymaster, encryption, store). On first run it generates the
+root secret into ``<data dir>/keymaster.conf`` (mode 0600) and says where.
+"""
+
+import base64
+import configparser
+import ipaddress
+import logging
+import os
+import re
+import signal
+import socket
+import sys
+import time
+import warnings
+from urllib.parse import quote
+
+from swiftcrypt import options
+from swiftcrypt.errors import ConfigError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+DATA_DIR_ENV = "SWIFTCRYPT_DATA_DIR"
+KEYMASTER_FILE = "keymaster.conf"
+ROOT_SECRET_BYTES = 32
+SHUTDOWN_GRACE_SECONDS = 10
+# A filter whose name or factory mentions "auth" (tempauth, keystoneauth,
+# authtoken, swauth...) is taken as authenticating requests.
+_AUTH_RE = re.compile(r"auth", re.IGNORECASE)
+
+log = logging.getLogger("swiftcrypt.server")
+access_log = logging.getLogger("swiftcrypt.access")
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the message is one line for the operator."""
+
+
+def default_config_path():
+    """The embedded pipeline: ``etc/standalone.conf`` beside the package."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.join(os.path.dirname(here), "etc", "standalone.conf")
+
+
+def configure(parser):
+    """Add the ``serve`` options."""
+    parser.add_argument("--config", metavar="FILE",
+                        help="paste config to serve (default: the embedded pipeline)")
+    parser.add_argument("--host", default=DEFAULT_HOST,
+                        help="address to listen on (default %(default)s)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help="port to listen on; 0 picks a free one (default %(default)s)")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="where the store and the generated keymaster config live "
+                             "(default $%s or ./data)" % DATA_DIR_ENV)
+
+
+# -- pure checks -----------------------------------------------------------
+
+def read_paste_config(path):
+    """The config file as a raw ConfigParser (no interpolation)."""
+    parser = configparser.RawConfigParser(strict=False)
+    try:
+        with open(path) as f:
+            parser.read_file(f)
+    except OSError as err:
+        raise StartupError("cannot read config %s: %s" % (path, err.strerror)) from None
+    except configparser.Error as err:
+        first = str(err).splitlines()[0]
+        raise StartupError("config %s is not valid: %s" % (path, first)) from None
+    return parser
+
+
+def _pipeline_has_auth(parser, section):
+    names = parser.get(section, "pipeline", fallback="").split()
+    for name in names[:-1]:  # the last element is the app
+        fields = [name]
+        filter_section = "filter:" + name
+        if parser.has_section(filter_section):
+            fields += [parser.get(filter_section, "use", fallback=""),
+                       parser.get(filter_section, "paste.filter_factory", fallback="")]
+        if any(_AUTH_RE.search(field) for field in fields):
+            return True
+    return False
+
+
+def pipeline_has_auth(parser):
+    """True if the served pipeline (``pipeline:main``, else every pipeline
+    in the file) has an auth filter."""
+    if parser.has_section("pipeline:main"):
+        return _pipeline_has_auth(parser, "pipeline:main")
+    pipelines = [s for s in parser.sections() if s.startswith("pipeline:")]
+    return bool(pipelines) and all(_pipeline_has_auth(parser, s) for s in pipelines)
+
+
+def is_loopback(host):
+    """True if every address ``host`` names is a loopback address."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(
+        ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
+
+
+def keymaster_paths(parser):
+    """Literal ``keymaster_config_path`` values in the config (not ones
+    filled in by substitution)."""
+    paths = []
+    for section in parser.sections():
+        value = parser.get(section, "keymaster_config_path", fallback=None)
+        if value and "%(" not in value:
+            paths.append(value.strip())
+    return paths
+
+
+def uses_generated_keymaster(config_text):
+    """True if the config takes ``%(keymaster_config_path)s`` from us."""
+    return "%(keymaster_config_path)s" in config_text
+
+
+# -- side effects ----------------------------------------------------------
+
+def ensure_root_secret(path):
+    """Create the keymaster config with a fresh root secret unless it
+    exists; True if it was created. Created 0600 in one step (O_EXCL) so
+    the secret is never readable by anyone else, not even briefly."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    secret = base64.b64encode(os.urandom(ROOT_SECRET_BYTES)).decode("ascii")
+    with os.fdopen(fd, "w") as f:
+        f.write("# Generated by `swiftcrypt serve`. Losing this secret loses the data;\n"
+                "# anyone holding it can decrypt the data. Keep it mode 0600.\n"
+                "[keymaster]\nencryption_root_secret = %s\n" % secret)
+        f.flush()
+        os.fsync(f.fileno())
+    return True
+
+
+def check_private(path):
+    """Refuse a keymaster config that group or others can access."""
+    try:
+        exposed = options.group_or_world_readable(path)
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        raise StartupError("cannot stat %s: %s" % (path, err.strerror)) from None
+    if exposed:
+        mode = os.stat(path).st_mode & 0o777
+        raise StartupError(
+            "keymaster config %s is accessible by group or others (mode %04o); "
+            "it holds the root secret: chmod 600 it" % (path, mode))
+
+
+def resolve_data_dir(arg):
+    """``--data-dir``, else ``$SWIFTCRYPT_DATA_DIR``, else ``./data``; created 0700."""
+    data_dir = os.path.abspath(arg or os.environ.get(DATA_DIR_ENV) or "data")
+    try:
+        os.makedirs(data_dir, mode=0o700, exist_ok=True)
+    except OSError as err:
+        raise StartupError("cannot create data dir %s: %s" % (data_dir, err.strerror)) from None
+    return data_dir
+
+
+def _import_eventlet():
+    # eventlet warns about its own deprecation on import; that is not news
+    # for the operator and would break "one line per problem" output.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import eventlet
+        import eventlet.wsgi
+    return eventlet
+
+
+def monkey_patch(eventlet):
+    """Green sockets, select and sleep so one process serves many clients.
+
+    ``thread`` is deliberately not patched: the encryption filter may hash
+    in real OS threads through ``eventlet.tpool``, and the store's SQLite
+    lock must be a real lock. Regular file I/O blocks the hub briefly, as
+    in Swift's own servers.
+    """
+    eventlet.monkey_patch(all=False, socket=True, select=True, time=True)
+
+
+def load_app(config_path, data_dir, keymaster_path):
+    """Load the paste pipeline; one-line StartupError on any config problem."""
+    from paste.deploy import loadapp
+    global_conf = {"data_dir": data_dir, "keymaster_config_path": keymaster_path}
+    try:
+        return loadapp("config:" + os.path.abspath(config_path), global_conf=global_conf)
+    except ConfigError as err:
+        raise StartupError(str(err)) from None
+    except (LookupError, ImportError, ValueError, OSError, configparser.Error) as err:
+        message = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise StartupError("cannot load %s: %s" % (config_path, message)) from None
+
+
+def _printable(text):
+    return quote(text.encode("latin-1", "replace"), safe="/:@!$&'()*+,;=-._~")
+
+
+class AccessLog:
+    """One log line per request: client, method, path, status, response
+    bytes, seconds. Never a header value or the query string (either may
+    carry credentials)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.active = 0
+
+    def __call__(self, environ, start_response):
+        started = time.monotonic()
+        state = {"status": "-"}
+
+        def logging_start_response(status, headers, exc_info=None):
+            state["status"] = status.split(" ", 1)[0]
+            return start_response(status, headers, exc_info)
+
+        self.active += 1
+        try:
+            body = self.app(environ, logging_start_response)
+        except BaseException:
+            state["status"] = "500"
+            self._done(environ, state, 0, started)
+            raise
+        return _CountingIter(body, lambda sent: self._done(environ, state, sent, started))
+
+    def _done(self, environ, state, sent, started):
+        self.active -= 1
+        access_log.info("%s %s %s %s %d %.4fs",
+                        environ.get("REMOTE_ADDR", "-"),
+                        _printable(environ.get("REQUEST_METHOD", "-"))[:16],
+                        _printable(environ.get("PATH_INFO", "")),
+                        state["status"], sent, time.monotonic() - started)
+
+
+class _CountingIter:
+    def __init__(self, body, on_close):
+        self._body = body
+        self._on_close = on_close
+        self._sent = 0
+        self._closed = False
+
+    def __iter__(self):
+        for chunk in self._body:
+            self._sent += len(chunk)
+            yield chunk
+
+    def close(self):
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._on_close(self._sent)
+
+
+def _setup_logging():
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def _listen(eventlet, host, port):
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        return eventlet.listen((host.strip("[]"), port), family=family)
+    except OSError as err:
+        raise StartupError("cannot listen on %s:%d: %s" % (host, port, err.strerror or err)) \
+            from None
+
+
+def run(args):
+    """Serve until SIGTERM/SIGINT; 0 on clean shutdown, 2 on bad config."""
+    try:
+        return _serve(args)
+    except StartupError as err:
+        sys.stderr.write("swiftcrypt: error: %s\n" % err)
+        return 2
+
+
+def _serve(args):
+    eventlet = _import_eventlet()
+    monkey_patch(eventlet)
+    config_path = os.path.abspath(args.config) if args.config else default_config_path()
+    if not os.path.exists(config_path):
+        raise StartupError("config %s does not exist" % config_path)
+    parser = read_paste_config(config_path)
+    if not is_loopback(args.host) and not pipeline_has_auth(parser):
+        raise StartupError(
+            "refusing to listen on %s: the pipeline in %s has no auth filter; "
+            "listen on a loopback address or add auth (e.g. tempauth, keystoneauth)"
+            % (args.host, config_path))
+    data_dir = resolve_data_dir(args.data_dir)
+    sys.stderr.write("swiftcrypt: data dir %s\n" % data_dir)
+    keymaster_path = os.path.join(data_dir, KEYMASTER_FILE)
+    with open(config_path) as f:
+        if uses_generated_keymaster(f.read()):
+            if ensure_root_secret(keymaster_path):
+                sys.stderr.write(
+                    "swiftcrypt: generated a new root secret in %s (mode 0600); back it up: "
+                    "without it the stored data cannot be decrypted\n" % keymaster_path)
+            check_private(keymaster_path)
+    for path in keymaster_paths(parser):
+        check_private(path)
+    _setup_logging()
+    app = AccessLog(load_app(config_path, data_dir, keymaster_path))
+    sock = _listen(eventlet, args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    sys.stderr.write("swiftcrypt: serving %s on http://%s:%d/\n" % (
+        config_path, "[%s]" % host if ":" in host else host, port))
+    sys.stderr.flush()
+    return _run_until_signal(eventlet, sock, app)
+
+
+def _run_until_signal(eventlet, sock, app):
+    stop = []
+
+    def on_signal(signum, _frame):
+        stop.append(signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    quiet = logging.getLogger("swiftcrypt.wsgi")  # eventlet's own access lines are INFO
+    quiet.setLevel(logging.WARNING)
+    pool = eventlet.GreenPool(1024)
+    server = eventlet.spawn(eventlet.wsgi.server, sock, app, custom_pool=pool, log=quiet,
+                            debug=False, socket_timeout=300)
+    # Poll for the signal: a handler only sets a flag, and a short sleep
+    # lets the hub notice it even when no client is talking to us.
+    while not stop and not server.dead:
+        eventlet.sleep(0.1)
+    server.kill()
+    sock.close()
+    deadline = time.monotonic() + SHUTDOWN_GRACE_SECONDS
+    while app.active > 0 and time.monotonic() < deadline:
+        eventlet.sleep(0.05)  # let requests in flight finish; idle keep-alives are dropped
+    log.info("shutting down on signal %s", stop[0] if stop else "-")
+    return 0
