@@ -293,6 +293,8 @@ class Decrypter:
     @staticmethod
     def _rewrite_json(body, listing):
         entries = json.loads(body)
+        if not isinstance(entries, list):
+            raise ValueError("a JSON listing must be an array")
         for entry in entries:
             if isinstance(entry, dict) and "hash" in entry:
                 entry["hash"] = listing.decrypt(entry["hash"], entry.get("name"))
