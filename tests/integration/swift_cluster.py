@@ -337,7 +337,7 @@ class SwiftCluster:
                 swift_hash_path_prefix = %s
 
                 [storage-policy:0]
-                name = gold
+                name = Policy-0
                 default = yes
                 """ % (self.hash_suffix, self.hash_prefix)))
         args = []
