@@ -70,6 +70,9 @@ class StoreApp:
         level = "object" if obj is not None else "container" if container else "account"
         if req.method not in _ALLOWED[level]:
             return respond(start_response, 405, [("Allow", ", ".join(_ALLOWED[level]))], head=head)
+        denied = self._authorize(req, level)
+        if denied is not None:
+            return denied(environ, start_response)
         try:
             if level == "object":
                 handler = {"PUT": self.objects.put, "POST": self.objects.post,
@@ -79,6 +82,26 @@ class StoreApp:
             return handler(req, start_response)
         except BadQuery as err:
             return error(start_response, 400, str(err), head)
+
+    def _authorize(self, req, level):
+        """Call ``swift.authorize`` as Swift's proxy does, if an auth
+        filter (tempauth, keystoneauth) put one in the environ; returns
+        the denial response or None."""
+        authorize = req.environ.get("swift.authorize")
+        if authorize is None or req.environ.get("swift.authorize_override"):
+            return None
+        # Only Swift's auth filters set swift.authorize, and they expect
+        # Swift's own Request; so Swift is importable when we get here.
+        from swift.common.swob import Request as SwobRequest
+        swob_req = SwobRequest(req.environ)
+        if level == "object" or (level == "container" and req.method in ("GET", "HEAD")):
+            record = self.db.get_container(req.account, req.container)
+            if record is not None:
+                acl = "X-Container-Read" if req.method in ("GET", "HEAD") \
+                    else "X-Container-Write"
+                value = HeaderDict(record["metadata"]).get(acl)
+                swob_req.acl = stored_to_wsgi(value) if value is not None else None
+        return authorize(swob_req)
 
     # accounts
 

@@ -50,8 +50,9 @@ def start_server(data_dir, log_path, *extra, env=None, wait=True):
     Fails the test (never skips) if the server does not come up. With
     ``wait=False`` returns the process for tests of refused start-ups.
     """
-    cmd = [sys.executable, "-m", "swiftcrypt.cli", "serve", "--port", "0",
-           "--data-dir", str(data_dir), *extra]
+    cmd = [sys.executable, "-m", "swiftcrypt.cli", "serve", "--port", "0", *extra]
+    if data_dir is not None:
+        cmd += ["--data-dir", str(data_dir)]
     full_env = dict(os.environ, **(env or {}))
     log = open(log_path, "wb")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=full_env)
@@ -64,7 +65,8 @@ def start_server(data_dir, log_path, *extra, env=None, wait=True):
             for line in f:
                 match = _SERVING.search(line.strip())
                 if match:
-                    return Server(proc, match.group(1), str(data_dir), str(log_path))
+                    return Server(proc, match.group(1), data_dir and str(data_dir),
+                                  str(log_path))
         if proc.poll() is not None:
             break
         time.sleep(0.05)
