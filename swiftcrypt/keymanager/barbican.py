@@ -203,6 +203,23 @@ class BarbicanOptions:
             self.auth_type, self.barbican_endpoint, self.auth_endpoint, self.project)
 
 
+def _session_class():
+    from keystoneauth1 import session as ks_session
+
+    class Session(ks_session.Session):
+        """Remembers the status of the last response (see _translate)."""
+
+        last_status = None
+
+        def request(self, *args, **kwargs):
+            self.last_status = None
+            resp = super().request(*args, **kwargs)
+            self.last_status = resp.status_code
+            return resp
+
+    return Session
+
+
 def _seconds(value):
     return ("%g" % value) + " s"
 
@@ -212,7 +229,7 @@ class BarbicanKeyManager(KeyManager):
 
     def __init__(self, options):
         _quiet_barbicanclient()
-        from keystoneauth1 import session as ks_session
+        _Session = _session_class()
 
         self.options = options
         headers = {}
@@ -236,7 +253,7 @@ class BarbicanKeyManager(KeyManager):
                 domain_id=ident.get("domain_id"), domain_name=ident.get("domain_name"),
                 trust_id=ident.get("trust_id"),
             )
-        self.session = ks_session.Session(
+        self.session = _Session(
             auth=auth, timeout=options.timeout, additional_headers=headers)
         self._client = None
         self.endpoint = options.barbican_endpoint
@@ -270,7 +287,16 @@ class BarbicanKeyManager(KeyManager):
         if isinstance(err, kexc.ConnectionError):
             return Unreachable(key_id, "%s is unreachable (%s; timeout %s)"
                                % (service, type(err).__name__, timeout))
-        if isinstance(err, (bexc.HTTPAuthError, kexc.Unauthorized)):
+        status = getattr(err, "status_code", None) or getattr(err, "http_status", None)
+        if status is None and not isinstance(err, (bexc.HTTPError, kexc.ClientException)):
+            # barbicanclient itself can fail reading an error body it does
+            # not expect (KeyError on a 401 from keystonemiddleware): go by
+            # the status of the response that came back.
+            status = self.session.last_status if (self.session.last_status or 0) >= 400 \
+                else None
+            if status is None:
+                return None
+        if status == 401 or isinstance(err, (bexc.HTTPAuthError, kexc.Unauthorized)):
             if service.startswith("Keystone") or self.options.auth_type == "password":
                 return AuthenticationFailed(
                     key_id, "%s refused the credentials of %s (401): check username, "
@@ -278,8 +304,7 @@ class BarbicanKeyManager(KeyManager):
             return AuthenticationFailed(
                 key_id, "%s requires authentication (401): it is deployed with Keystone, "
                 "so set auth_type = password and the Keystone credentials" % service)
-        status = getattr(err, "status_code", None) or getattr(err, "http_status", None)
-        if isinstance(err, (bexc.HTTPServerError, kexc.HttpServerError)):
+        if isinstance(err, (bexc.HTTPServerError, kexc.HttpServerError)) or (status or 0) >= 500:
             return ServerError(key_id, "%s answered with a server error (%s)"
                                % (service, status or "5xx"), status)
         if isinstance(err, kexc.EndpointNotFound):
@@ -295,7 +320,7 @@ class BarbicanKeyManager(KeyManager):
             return AccessDenied(
                 key_id, "%s refused access (403) for %s: the credentials need %s"
                 % (service, self._credentials(), need))
-        if isinstance(err, (bexc.HTTPError, kexc.HttpError)):
+        if isinstance(err, (bexc.HTTPError, kexc.HttpError)) or status:
             detail = " ".join(str(err).split())[:200]
             return KeyManagerError(key_id, "%s refused to %s (%s): %s"
                                    % (service, action, status, detail), status)
