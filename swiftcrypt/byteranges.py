@@ -63,6 +63,8 @@ class ByterangesRewriter:
                 if not match:
                     raise CryptoError("multipart part has no Content-Range")
                 start, stop = int(match.group(1)), int(match.group(2))
+                if stop < start:
+                    raise CryptoError("multipart part has an invalid Content-Range")
                 self._remaining = stop - start + 1
                 self._ctx = self._transform(start)
                 self._state = "body"
