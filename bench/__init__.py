@@ -1,0 +1,1 @@
+"""Benchmarks for swiftcrypt: ``swiftcrypt bench`` or ``python -m bench``."""

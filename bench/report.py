@@ -1,0 +1,202 @@
+"""Machine description, terminal table, JSON file and PNG plot."""
+
+import json
+import os
+import platform
+import statistics
+import sys
+
+
+def machine():
+    info = {"python": sys.version.split()[0], "platform": platform.platform(),
+            "cpus": os.cpu_count()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            info["memory_kib"] = int(f.readline().split()[1])
+        with open("/proc/loadavg") as f:
+            info["loadavg_at_start"] = f.read().split()[:3]
+    except OSError:
+        pass
+    import ssl
+
+    info["openssl"] = ssl.OPENSSL_VERSION
+    for module in ("cryptography", "swift", "eventlet"):
+        try:
+            from importlib.metadata import version
+
+            info[module] = version(module)
+        except Exception:
+            info[module] = None
+    return info
+
+
+def human(size):
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if size >= 1 << shift and size % (1 << shift) == 0:
+            return "%d %s" % (size >> shift, unit)
+    return "%d B" % size
+
+
+def _med(values):
+    return statistics.median(values) if values else None
+
+
+def _ratio(a, b):
+    return a / b if a and b else None
+
+
+def summarize(results):
+    """Medians, throughputs, added costs and the issue's target ratios."""
+    summary = {"objects": {}, "targets": {}}
+    objs = results.get("objects")
+    if objs:
+        for op, per_name in objs.items():
+            for name, per_size in per_name.items():
+                for size, samples in per_size.items():
+                    med = _med(samples)
+                    row = summary["objects"].setdefault(op, {}).setdefault(name, {})
+                    row[str(size)] = {"seconds": med, "bytes_per_second": size / med}
+        t = summary["targets"]
+        for op in ("put", "get"):
+            per = summary["objects"][op]
+            big = str(64 << 20)
+            if "swift" in per and "swiftcrypt" in per and big in per["swift"]:
+                t["%s_64MiB_vs_swift" % op] = _ratio(
+                    per["swiftcrypt"][big]["bytes_per_second"],
+                    per["swift"][big]["bytes_per_second"])
+            small = "1024"
+            if {"none", "swift", "swiftcrypt"} <= set(per) and small in per["none"]:
+                base = per["none"][small]["seconds"]
+                sw = per["swift"][small]["seconds"] - base
+                sc = per["swiftcrypt"][small]["seconds"] - base
+                t["%s_1KiB_added_us" % op] = {"swift": sw * 1e6, "swiftcrypt": sc * 1e6}
+                t["%s_1KiB_added_cost_vs_swift" % op] = _ratio(sc, sw)
+    lst = results.get("listing")
+    if lst:
+        meds = {name: _med(v) for name, v in lst["seconds"].items()}
+        summary["listing"] = meds
+        if "swift" in meds and "swiftcrypt" in meds:
+            summary["targets"]["listing_speedup_vs_swift"] = _ratio(
+                meds["swift"], meds["swiftcrypt"])
+    if results.get("rss"):
+        summary["targets"]["rss_growth_MiB"] = {
+            r["pipeline"]: r["growth_kib"] / 1024 for r in results["rss"]}
+    cl = results.get("cluster")
+    if cl:
+        cs = {}
+        for name, per_size in cl.items():
+            for size, runs in per_size.items():
+                cs.setdefault(name, {})[str(size)] = {
+                    k: _med([r[k] for r in runs]) for k in runs[0]}
+        summary["cluster"] = cs
+        big = str(64 << 20) if str(64 << 20) in cs.get("none", {}) else max(
+            cs.get("none", {"0": 0}), key=int)
+        for name in ("swift", "swiftcrypt"):
+            if name in cs and "none" in cs:
+                for op in ("put", "get"):
+                    summary["targets"]["cluster_%s_%s_vs_unencrypted" % (name, op)] = _ratio(
+                        cs[name][big][op], cs["none"][big][op])
+    return summary
+
+
+def table(results, summary):
+    lines = []
+    objs = summary.get("objects")
+    if objs:
+        names = list(next(iter(objs.values())))
+        lines.append("In-process throughput (MB/s, median) and per-request time")
+        head = "%-9s %-4s" % ("size", "op") + "".join("%18s" % n for n in names)
+        if "swift" in names and "swiftcrypt" in names:
+            head += "%16s" % "sc/swift"
+        lines.append(head)
+        sizes = sorted(int(s) for s in objs["put"][names[0]])
+        for size in sizes:
+            for op in ("put", "get"):
+                row = "%-9s %-4s" % (human(size), op)
+                for name in names:
+                    cell = objs[op][name][str(size)]
+                    row += "%10.0f %5.0fus" % (cell["bytes_per_second"] / 1e6,
+                                               cell["seconds"] * 1e6) \
+                        if size < (1 << 20) else "%10.0f %5.0fms" % (
+                            cell["bytes_per_second"] / 1e6, cell["seconds"] * 1e3)
+                if "swift" in names and "swiftcrypt" in names:
+                    row += "%15.2fx" % (objs[op]["swiftcrypt"][str(size)]["bytes_per_second"]
+                                        / objs[op]["swift"][str(size)]["bytes_per_second"])
+                lines.append(row)
+    if summary.get("listing"):
+        lines.append("")
+        lines.append("Listing of %d entries: " % results["listing"]["entries"] + ", ".join(
+            "%s %.1f ms" % (n, s * 1e3) for n, s in summary["listing"].items()))
+    if results.get("rss"):
+        lines.append("")
+        lines.append("Peak RSS growth streaming %s PUT+GET: " % human(results["rss"][0]["size"])
+                     + ", ".join("%s %.1f MiB" % (r["pipeline"], r["growth_kib"] / 1024)
+                                 for r in results["rss"]))
+    if summary.get("cluster"):
+        lines.append("")
+        lines.append("Real Swift cluster (MB/s, median; latency ms)")
+        for name, per_size in summary["cluster"].items():
+            for size, cell in sorted(per_size.items(), key=lambda kv: int(kv[0])):
+                lines.append("  %-10s %-8s PUT %8.1f MB/s %7.1f ms   GET %8.1f MB/s %7.1f ms" % (
+                    name, human(int(size)), cell["put"] / 1e6, cell["put_latency"] * 1e3,
+                    cell["get"] / 1e6, cell["get_latency"] * 1e3))
+    if summary.get("targets"):
+        lines.append("")
+        lines.append("Targets (issue 5)")
+        for key, value in summary["targets"].items():
+            if isinstance(value, dict):
+                value = ", ".join("%s %.1f" % kv for kv in value.items())
+            elif value is not None:
+                value = "%.2f" % value
+            lines.append("  %-40s %s" % (key, value))
+    return "\n".join(lines)
+
+
+def write_json(path, results, summary):
+    def keys_to_str(obj):
+        if isinstance(obj, dict):
+            return {str(k): keys_to_str(v) for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [keys_to_str(v) for v in obj]
+        return obj
+
+    with open(path, "w") as f:
+        json.dump(keys_to_str({"results": results, "summary": summary}), f, indent=1,
+                  sort_keys=True)
+
+
+def plot(path, summary, title=""):
+    """PNG of throughput against object size; False if matplotlib is absent."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    objs = summary.get("objects")
+    if not objs:
+        return False
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for ax, op in zip(axes, ("put", "get")):
+        for name, per_size in objs[op].items():
+            sizes = sorted(int(s) for s in per_size)
+            ax.plot(sizes, [per_size[str(s)]["bytes_per_second"] / 1e6 for s in sizes],
+                    marker="o", label=name)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("object size (bytes)")
+        ax.set_ylabel("MB/s (in-process, median)")
+        ax.set_title(op.upper())
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
