@@ -1,0 +1,286 @@
+"""The store's pure pieces: ranges, conditionals, listings, names, metadata."""
+
+import email.utils
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from swiftcrypt.store import conditional, listing, names, ranges
+from swiftcrypt.store.headers import (
+    HeaderDict, listing_etag_and_bytes, object_post_metadata, object_put_metadata,
+    stored_to_wsgi, updated_meta, wsgi_to_stored)
+
+# ranges
+
+
+@pytest.mark.parametrize("header,length,expected", [
+    (None, 10, None),
+    ("bytes=0-4", 10, [(0, 4)]),
+    ("bytes=5-", 10, [(5, 9)]),
+    ("bytes=-3", 10, [(7, 9)]),
+    ("bytes=-30", 10, [(0, 9)]),
+    ("bytes=8-30", 10, [(8, 9)]),
+    ("bytes=0-0,-1", 10, [(0, 0), (9, 9)]),
+    ("bytes=10-", 10, []),
+    ("bytes=10-20,30-", 10, []),
+    ("bytes=10-20,2-3", 10, [(2, 3)]),
+    ("bytes=-0", 10, []),
+    ("bytes=5-2", 10, None),          # invalid: ignored
+    ("bytes=a-2", 10, None),
+    ("bytes=-", 10, None),
+    ("items=0-1", 10, None),
+    ("bytes", 10, None),
+    ("bytes=0-1", 0, []),
+    ("bytes=-5", 0, None),            # suffix of an empty object: 200
+    (" bytes = 1 - 2 , 4-4 ", 10, [(1, 2), (4, 4)]),
+])
+def test_parse_range(header, length, expected):
+    assert ranges.parse_range(header, length) == expected
+
+
+def test_too_many_ranges_are_ignored():
+    header = "bytes=" + ",".join("%d-%d" % (i, i) for i in range(ranges.MAX_RANGES + 1))
+    assert ranges.parse_range(header, 1000) is None
+
+
+@given(st.binary(min_size=1, max_size=300),
+       st.lists(st.tuples(st.integers(0, 400), st.integers(0, 400)), min_size=2, max_size=5))
+def test_multipart_body_matches_layout(data, pairs):
+    spans = [(min(a, b), max(a, b)) for a, b in pairs]
+    header = "bytes=" + ",".join("%d-%d" % s for s in spans)
+    wanted = ranges.parse_range(header, len(data))
+    if not wanted:
+        return
+    parts, terminator, total = ranges.multipart_layout(wanted, len(data), "text/x", "B0")
+    body = b"".join(ranges.multipart_body(
+        parts, terminator, lambda first, last: iter([data[first:last + 1]])))
+    assert len(body) == total
+    sections = body.split(b"--B0")
+    assert sections[0] == b"" and sections[-1] == b"--"
+    for (first, last), section in zip(wanted, sections[1:-1]):
+        head, _, payload = section.partition(b"\r\n\r\n")
+        assert b"Content-Range: bytes %d-%d/%d" % (first, last, len(data)) in head
+        assert payload == data[first:last + 1] + b"\r\n"
+
+
+# conditionals
+
+LM = 1700000000
+
+
+def _date(ts):
+    return email.utils.formatdate(ts, usegmt=True)
+
+
+@pytest.mark.parametrize("method,headers,expected", [
+    ("GET", {}, None),
+    ("GET", {"If-Match": '"abc"'}, None),
+    ("GET", {"If-Match": 'abc'}, None),
+    ("GET", {"If-Match": '"x", "abc"'}, None),
+    ("GET", {"If-Match": 'W/"abc"'}, None),
+    ("GET", {"If-Match": '"x"'}, 412),
+    ("GET", {"If-Match": "*"}, None),
+    ("GET", {"If-None-Match": '"abc"'}, 304),
+    ("HEAD", {"If-None-Match": '"y", "abc"'}, 304),
+    ("PUT", {"If-None-Match": '"abc"'}, 412),
+    ("GET", {"If-None-Match": "*"}, 304),
+    ("GET", {"If-None-Match": '"x"'}, None),
+    ("GET", {"If-Match": '"x"', "If-None-Match": '"abc"'}, 412),
+    ("GET", {"If-Modified-Since": _date(LM)}, 304),
+    ("GET", {"If-Modified-Since": _date(LM - 1)}, None),
+    ("GET", {"If-Modified-Since": "garbage"}, None),
+    ("GET", {"If-None-Match": '"x"', "If-Modified-Since": _date(LM)}, None),
+    ("GET", {"If-Unmodified-Since": _date(LM - 1)}, 412),
+    ("GET", {"If-Unmodified-Since": _date(LM)}, None),
+    ("GET", {"If-Match": '"abc"', "If-Unmodified-Since": _date(LM - 1)}, None),
+])
+def test_evaluate(method, headers, expected):
+    assert conditional.evaluate(method, HeaderDict(headers), "abc", LM) == expected
+
+
+def test_etag_is_at_picks_first_present_name():
+    meta = HeaderDict({"X-Object-Sysmeta-Mac": "mac1", "X-Object-Sysmeta-Other": "o"})
+    pick = conditional.etag_to_compare
+    assert pick(meta, "X-Object-Sysmeta-Mac", "md5") == "mac1"
+    assert pick(meta, "x-object-sysmeta-missing, X-Object-Sysmeta-Other,"
+                      "X-Object-Sysmeta-Mac", "md5") == "o"
+    assert pick(meta, "X-Object-Sysmeta-Missing", "md5") == "md5"
+    assert pick(meta, None, "md5") == "md5"
+
+
+def test_parse_etags_keeps_base64_macs():
+    assert conditional.parse_etags('"abc", "q+/w=", *') == {"abc", "q+/w=", "*"}
+
+
+# listings
+
+NAMES = ["a", "a/b", "a/c/d", "b", "b-c", "c/d", "c/e/f", "d", "é", "é/x"]
+
+
+def _fetch_over(names):
+    ordered = sorted(names, key=lambda n: n.encode("utf-8"))
+
+    def fetch(lower, inclusive, upper, count):
+        out = [n for n in ordered
+               if (lower is None or (n >= lower if inclusive else n > lower))
+               and (upper is None or n < upper)]
+        return [{"name": n} for n in out[:count]]
+    return fetch
+
+
+def _list(**kw):
+    return [str(e) if isinstance(e, listing.Subdir) else e["name"]
+            for e in listing.list_entries(_fetch_over(NAMES), **kw)]
+
+
+@pytest.mark.parametrize("kw,expected", [
+    ({}, NAMES),
+    ({"prefix": "a/"}, ["a/b", "a/c/d"]),
+    ({"delimiter": "/"}, ["a", "a/", "b", "b-c", "c/", "d", "é", "é/"]),
+    ({"delimiter": "/", "prefix": "c/"}, ["c/d", "c/e/"]),
+    ({"delimiter": "/", "marker": "a/"}, ["b", "b-c", "c/", "d", "é", "é/"]),
+    ({"delimiter": "/", "marker": "a/b"}, ["a/", "b", "b-c", "c/", "d", "é", "é/"]),
+    ({"marker": "c/d", "end_marker": "é"}, ["c/e/f", "d"]),
+    ({"limit": 2, "delimiter": "/"}, ["a", "a/"]),
+    ({"limit": 0}, []),
+    ({"prefix": "b", "marker": "a"}, ["b", "b-c"]),
+    ({"prefix": "b", "end_marker": "b-"}, ["b"]),
+    ({"delimiter": "-"}, ["a", "a/b", "a/c/d", "b", "b-", "c/d", "c/e/f", "d", "é", "é/x"]),
+])
+def test_list_entries(kw, expected):
+    assert _list(**kw) == expected
+
+
+@given(st.lists(st.text(alphabet="ab/-é", min_size=1, max_size=6), unique=True),
+       st.text(alphabet="ab/", max_size=2), st.sampled_from(["", "/", "-"]),
+       st.text(alphabet="ab/", max_size=3), st.integers(1, 5))
+def test_list_entries_matches_naive_model(names, prefix, delimiter, marker, limit):
+    ordered = sorted(names, key=lambda n: n.encode("utf-8"))
+    model, seen = [], set()
+    for name in ordered:
+        if not name.startswith(prefix) or (marker and name <= marker):
+            continue
+        cut = name.find(delimiter, len(prefix)) if delimiter else -1
+        if cut >= 0:
+            sub = name[:cut + len(delimiter)]
+            if sub in seen:
+                continue
+            seen.add(sub)
+            if sub == marker:
+                continue
+            model.append(sub)
+        else:
+            model.append(name)
+    got = [str(e) if isinstance(e, listing.Subdir) else e["name"]
+           for e in listing.list_entries(_fetch_over(names), prefix=prefix,
+                                         delimiter=delimiter, marker=marker, limit=limit)]
+    assert got == model[:limit]
+
+
+def test_successor():
+    assert listing.successor("ab") == "ac"
+    assert listing.successor("a/") == "a0"
+    assert listing.successor("") is None
+    assert listing.successor("a\U0010ffff") == "b"
+    assert listing.successor("\ud7ff") == "\ue000"
+
+
+def test_render_formats():
+    entries = [{"name": "a<&"}, listing.Subdir("d/")]
+
+    def entry(row):
+        return {"name": row["name"], "bytes": 1}
+    assert listing.render("json", "container", "c", entries, entry) == \
+        b'[{"name": "a<&", "bytes": 1}, {"subdir": "d/"}]'
+    assert listing.render("plain", "container", "c", entries, entry) == b"a<&\nd/\n"
+    xml = listing.render("xml", "container", "c&", entries, entry)
+    assert b'<container name="c&amp;"><object><name>a&lt;&amp;</name><bytes>1</bytes>' in xml
+    assert b'<subdir name="d/"><name>d/</name></subdir>' in xml
+
+
+@pytest.mark.parametrize("fmt,accept,expected", [
+    ("json", None, "json"), ("", "application/json", "json"), ("", "text/xml", "xml"),
+    ("", None, "plain"), ("PLAIN", "application/json", "plain"), ("csv", None, None),
+])
+def test_choose_format(fmt, accept, expected):
+    assert listing.choose_format(fmt, accept) == expected
+
+
+def test_iso_time():
+    assert listing.iso_time(1700000000.5) == "2023-11-14T22:13:20.500000"
+
+
+# names
+
+
+def test_parse_path():
+    assert names.parse_path("/v1/a/c/o/p") == ("a", "c", "o/p")
+    assert names.parse_path("/v1/a") == ("a", None, None)
+    assert names.parse_path("/v1/a/c/") == ("a", "c", None)
+    assert names.parse_path("/v1/a/c/\xc3\xa9") == ("a", "c", "é")
+
+
+@pytest.mark.parametrize("path,status,words", [
+    ("/v1/a/c/\xff", 412, "UTF-8"),
+    ("/v1/a/c/x\x00", 412, "NUL"),
+    ("/v1/a/" + "c" * 257, 400, "256"),
+    ("/v1/a/c/" + "o" * 1025, 400, "1024"),
+    ("/v1/a/c/" + "\xc3\xa9" * 513, 400, "1024"),
+    ("/v2/a", 400, "version"),
+    ("/", 400, "/v1/"),
+])
+def test_parse_path_rejects(path, status, words):
+    with pytest.raises(names.BadName) as err:
+        names.parse_path(path)
+    assert err.value.status == status and words in err.value.reason
+
+
+# metadata
+
+
+def test_put_metadata_footers_override_and_filtering():
+    headers = HeaderDict({"Content-Type": "text/a", "X-Object-Meta-A": "1",
+                          "X-Object-Sysmeta-S": "req", "Etag": "e", "X-Auth-Token": "t",
+                          "Content-Disposition": "inline"})
+    footers = HeaderDict({"x-object-sysmeta-s": "footer", "Etag": "f"})
+    meta = object_put_metadata(headers, footers, "application/octet-stream")
+    assert dict(meta) == {"Content-Type": "text/a", "X-Object-Meta-A": "1",
+                          "X-Object-Sysmeta-S": "footer", "Content-Disposition": "inline"}
+    assert object_put_metadata(HeaderDict(), HeaderDict(), "x/y")["Content-Type"] == "x/y"
+
+
+def test_post_metadata_rules():
+    old = HeaderDict({"Content-Type": "text/a", "X-Object-Meta-A": "1",
+                      "X-Object-Sysmeta-S": "s", "X-Object-Transient-Sysmeta-T": "t"})
+    new = object_post_metadata(old, HeaderDict({"X-Object-Meta-B": "2",
+                                                "X-Object-Sysmeta-S": "forged"}))
+    assert dict(new) == {"Content-Type": "text/a", "X-Object-Sysmeta-S": "s",
+                         "X-Object-Meta-B": "2"}
+    assert object_post_metadata(old, HeaderDict({"Content-Type": "text/b"}))[
+        "content-type"] == "text/b"
+
+
+def test_container_meta_updates():
+    meta = updated_meta("container", HeaderDict({"X-Container-Meta-A": "1"}), HeaderDict({
+        "X-Container-Meta-B": "2", "X-Container-Read": ".r:*", "X-Account-Meta-C": "no"}))
+    assert dict(meta) == {"X-Container-Meta-A": "1", "X-Container-Meta-B": "2",
+                          "X-Container-Read": ".r:*"}
+    meta = updated_meta("container", meta, HeaderDict({
+        "X-Remove-Container-Meta-A": "x", "X-Container-Meta-B": ""}))
+    assert dict(meta) == {"X-Container-Read": ".r:*"}
+
+
+def test_listing_etag_override():
+    meta = HeaderDict({"X-Object-Sysmeta-Container-Update-Override-Etag":
+                       "b64data; swift_meta=%7B%7D; swift_bytes=42"})
+    assert listing_etag_and_bytes(meta, "md5", 7) == ("b64data; swift_meta=%7B%7D", 42)
+    assert listing_etag_and_bytes(HeaderDict(), "md5", 7) == ("md5", 7)
+
+
+@given(st.binary(max_size=50))
+def test_stored_text_round_trips_bytes(raw):
+    wsgi = raw.decode("latin-1")
+    stored = wsgi_to_stored(wsgi)
+    assert stored_to_wsgi(stored) == wsgi
+    assert stored.encode("utf-8", "surrogateescape") == raw
