@@ -2,8 +2,10 @@
 
 import hashlib
 import os
+import socket
+import time
 import uuid
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 
@@ -186,3 +188,22 @@ def test_concurrent_reader_sees_whole_old_or_new_version(container, http, marker
         rest = reading.raw.read()
     assert first + rest == old
     assert http.get(url).content == new
+
+
+def test_client_disconnect_mid_put_keeps_previous_version(container, http, markers, server):
+    url = container + "/interrupted"
+    old = _body(markers, 5000)
+    assert http.put(url, data=old).status_code == 201
+    parts = urlsplit(url)
+    partial = _body(markers, 70000)
+    with socket.create_connection((parts.hostname, parts.port)) as sock:
+        sock.sendall(("PUT %s HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"
+                      % parts.path).encode("ascii") + partial)
+    tmp_dir = os.path.join(server.data_dir, "tmp")
+    deadline = time.monotonic() + 30
+    while os.listdir(tmp_dir) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert os.listdir(tmp_dir) == []
+    assert http.get(url).content == old
+    listing = http.get(container, params={"format": "json"}).json()
+    assert [(e["name"], e["bytes"]) for e in listing] == [("interrupted", 5000)]
