@@ -79,6 +79,6 @@ def wsgi(text):
 
 def find(cluster, name):
     """The Stored .data of object ``/<account>/<container>/<object>``."""
-    found = [s for s in stored_objects(cluster) if s.name == wsgi(name)]
+    found = [s for s in stored_objects(cluster) if s.name in (name, wsgi(name))]
     assert found, "no .data for %r" % name
     return found[-1]
