@@ -116,3 +116,35 @@ def unwrap_key(wrapping_key, wrapped):
     if not isinstance(wrapped_key, bytes) or len(wrapped_key) != KEY_SIZE:
         raise CryptoError("wrapped key must be %d bytes" % KEY_SIZE)
     return decrypt(wrapping_key, iv, wrapped_key)
+
+
+class ShortCtr:
+    """AES-256-CTR for many short values under one key (listing etags).
+
+    One ECB context per key, built once: each value costs one ECB call over
+    its counter blocks and an XOR, not a whole cipher set-up. Same output
+    as ``encrypt``/``decrypt``.
+    """
+
+    __slots__ = ("_ecb",)
+
+    def __init__(self, key):
+        check_key(key)
+        self._ecb = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+
+    def crypt(self, iv, data):
+        """``data`` XORed with the keystream of ``iv`` from offset 0."""
+        check_iv(iv)
+        n = len(data)
+        if not n:
+            return b""
+        start = int.from_bytes(iv, "big")
+        blocks = (n + BLOCK_SIZE - 1) // BLOCK_SIZE
+        if start + blocks <= _COUNTER_SPACE:
+            counters = b"".join((start + i).to_bytes(IV_SIZE, "big") for i in range(blocks))
+        else:
+            counters = b"".join(((start + i) % _COUNTER_SPACE).to_bytes(IV_SIZE, "big")
+                                for i in range(blocks))
+        stream = self._ecb.update(counters)
+        return (int.from_bytes(data, "big") ^ int.from_bytes(stream[:n], "big")).to_bytes(
+            n, "big")
