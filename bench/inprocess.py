@@ -86,8 +86,11 @@ def encrypted_listing(entries):
     keys = seen["fetch"]()
     container_key, key_id = keys["container"], keys["id"]
     etags = [hashlib.md5(b"%d" % i).hexdigest() for i in range(entries)]
+    # as written by a PUT: each entry's key id names its own object path
+    prefix = key_id["path"].rsplit("/", 1)[0]
     pairs = [("obj-%06d" % i, cryptometa.encrypt_value(
-        etag.encode("ascii"), container_key, key_id=key_id))
+        etag.encode("ascii"), container_key,
+        key_id=dict(key_id, path="%s/obj-%06d" % (prefix, i))))
         for i, etag in enumerate(etags)]
     return json_listing(pairs), etags
 
