@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from swiftclient import ClientException
 
+from tests.integration.swift import at_rest
 from tests.integration.swift.conftest import make_body, unique
 
 EMPTY_MD5 = hashlib.md5(b"").hexdigest()
@@ -17,7 +18,7 @@ def md5(data):
     return hashlib.md5(data).hexdigest()
 
 
-def test_put_get_head_post_delete(conn, container, plaintexts):
+def test_put_get_head_post_delete(cluster, conn, container, plaintexts):
     body = plaintexts.body(make_body("crud", 50000))
     color = plaintexts.meta("ultraviolet-secret-color")
     etag = conn.put_object(container, "obj", body, content_type="text/x-crud",
@@ -31,6 +32,10 @@ def test_put_get_head_post_delete(conn, container, plaintexts):
     assert headers["content-type"] == "text/x-crud"
     assert headers["content-length"] == str(len(body))
     assert not [h for h in headers if "crypto" in h]
+    stored = at_rest.find(cluster, "/AUTH_test/%s/obj" % container)
+    assert stored.body_key_path() == "/AUTH_test/%s/obj" % container
+    assert len(stored.body) == len(body) and stored.body != body
+    assert stored.header("Etag") == md5(stored.body)
 
     head = conn.head_object(container, "obj")
     assert head["etag"] == md5(body)
