@@ -6,7 +6,16 @@ import os
 from bench import httpload
 
 
+def _repo_on_path():
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if os.path.isdir(os.path.join(root, "tests", "integration")) and root not in sys.path:
+        sys.path.append(root)  # the console script does not run from the checkout
+
+
 def available():
+    _repo_on_path()
     try:
         from tests.integration import swift_cluster  # noqa: F401
     except Exception:  # the fixture needs the repository checkout
