@@ -54,7 +54,7 @@ class ObjectKeys:
         self._cache = {}
 
     def get(self, key_id, header):
-        cache_key = json.dumps(key_id, sort_keys=True)
+        cache_key = json.dumps(key_id, sort_keys=True, default=repr)
         keys = self._cache.get(cache_key)
         if keys is None:
             try:
@@ -351,7 +351,7 @@ class ListingDecrypter:
             ciphertext, meta = cryptometa.extract(value)
             cryptometa.check(meta)
             key_id = meta.get("key_id")
-            cache_key = json.dumps(key_id, sort_keys=True)
+            cache_key = json.dumps(key_id, sort_keys=True, default=repr)
             key = self._keys.get(cache_key)
             if key is None:
                 key = fetch_keys(self.environ, ("container",), key_id)["container"]
