@@ -256,3 +256,22 @@ def test_large_random_body_round_trips(app):
     body = os.urandom(300000)
     assert call(app, method="PUT", body=body).status_int == 201
     assert call(app).body == body
+
+
+def test_key_id_with_binary_fields_still_reads(app, store, stored):
+    """Crypto-meta decodes any "iv"/"key" field at any depth to bytes, also
+    inside a key id: that must not break key lookup (found by fuzzing)."""
+    meta, _ciphertext = stored
+    body_meta = cryptometa.load(meta[BODY_META])
+    body_meta["key_id"]["iv"] = b"\x01" * 16
+    meta[BODY_META] = cryptometa.dump(body_meta)
+    listed, listed_meta = cryptometa.extract(
+        meta["X-Object-Sysmeta-Container-Update-Override-Etag"])
+    listed_meta["key_id"]["key"] = b"\x02" * 32
+    meta["X-Object-Sysmeta-Container-Update-Override-Etag"] = cryptometa.append(
+        listed, listed_meta)
+    resp = call(app)
+    assert (resp.status_int, resp.body) == (200, BODY)
+    resp = call(app, "/v1/a/c?format=json")
+    assert resp.status_int == 200
+    assert json.loads(resp.body)[0]["hash"] == hashlib.md5(BODY).hexdigest()
