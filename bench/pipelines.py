@@ -10,6 +10,8 @@ from bench.backend import MemoryBackend
 
 ROOT_SECRET = base64.b64encode(bytes(range(32))).decode("ascii")
 NAMES = ("none", "swift", "swiftcrypt")
+# Not run by default: swiftcrypt with ``verify_body = true`` (tamper.py).
+OPTIONAL = ("swiftcrypt-verify",)
 
 
 def swift_available():
@@ -28,12 +30,13 @@ def build(name, backend):
     if name == "swift":
         from swift.common.middleware.crypto import filter_factory as enc_factory
         from swift.common.middleware.crypto.keymaster import filter_factory as km_factory
-    elif name == "swiftcrypt":
+    elif name in ("swiftcrypt", "swiftcrypt-verify"):
         from swiftcrypt.encryption import filter_factory as enc_factory
         from swiftcrypt.keymaster import filter_factory as km_factory
     else:
         raise ValueError("unknown pipeline %r" % name)
-    encryption = enc_factory({}, log_level="ERROR")(backend)
+    extra = {"verify_body": "true"} if name == "swiftcrypt-verify" else {}
+    encryption = enc_factory({}, log_level="ERROR", **extra)(backend)
     return km_factory({}, **conf)(encryption)
 
 
