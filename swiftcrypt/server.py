@@ -40,9 +40,14 @@ class StartupError(Exception):
 
 
 def default_config_path():
-    """The embedded pipeline: ``etc/standalone.conf`` beside the package."""
+    """The embedded pipeline: ``etc/standalone.conf`` beside the package
+    (a clone or editable install), else where setup.py's data_files put it
+    (``<prefix>/share/swiftcrypt/etc``) in a regular install."""
     here = os.path.dirname(os.path.abspath(__file__))
-    return os.path.join(os.path.dirname(here), "etc", "standalone.conf")
+    beside = os.path.join(os.path.dirname(here), "etc", "standalone.conf")
+    if os.path.exists(beside):
+        return beside
+    return os.path.join(sys.prefix, "share", "swiftcrypt", "etc", "standalone.conf")
 
 
 def configure(parser):
