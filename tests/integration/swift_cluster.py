@@ -286,6 +286,20 @@ class SwiftCluster:
         self._wait_healthy()
         return self
 
+    def restart_proxy_with_conf(self, sections):
+        """(Re)start the proxy with this cluster's [DEFAULT] and ``sections``
+        (paste pipeline/app/filter sections as text) as its whole config."""
+        self._stop_proc("proxy")
+        self.crypto = None
+        with open(os.path.join(self.etc, "proxy-server.conf"), "w") as fh:
+            fh.write(self._common("proxy") + "\n" + sections)
+        self._start_server("proxy")
+        self._wait_healthy()
+        return self
+
+    def memcache_servers(self):
+        return "%s:%d" % (HOST, self.ports["memcached"])
+
     def use(self, crypto, proxy_conf_extra=""):
         """Restart the proxy with ``crypto`` unless it already runs with it."""
         old = (self.crypto, self.proxy_conf_extra)
