@@ -133,8 +133,11 @@ class BodyEncrypter:
     object gets no body crypto-meta, as Swift's format has it.
     """
 
-    def __init__(self, object_key, key_id):
+    def __init__(self, object_key, key_id, object_cipher=None):
         self._object_key = object_key
+        # The object key also wraps the body key and encrypts the etag: a
+        # ShortCtr made once serves both (and the caller's metadata).
+        self._object_cipher = object_cipher or ciphers.ShortCtr(object_key)
         self._key_id = key_id
         self._ctx = None
         self._meta = None
@@ -152,7 +155,7 @@ class BodyEncrypter:
     def _start(self):
         body_key = ciphers.random_key()
         self._meta = cryptometa.new_meta()
-        self._meta["body_key"] = ciphers.wrap_key(self._object_key, body_key)
+        self._meta["body_key"] = ciphers.wrap_key(self._object_cipher, body_key)
         self._meta["key_id"] = self._key_id
         self._ctx = ciphers.encryptor(body_key, self._meta["iv"])
         self._plain_md5 = hashlib.md5()
@@ -211,7 +214,7 @@ class BodyEncrypter:
         return {
             "Etag": self.ciphertext_etag,
             BODY_META: cryptometa.dump(self._meta),
-            ETAG: cryptometa.encrypt_value(plain.encode("ascii"), self._object_key),
+            ETAG: cryptometa.encrypt_value(plain.encode("ascii"), self._object_cipher),
             ETAG_MAC: etag_mac(self._object_key, plain),
         }
 

@@ -91,7 +91,13 @@ def decryptor(key, iv, offset=0):
 
 
 def encrypt(key, iv, data):
-    """Encrypt a whole short value (a header, a key) in one call."""
+    """Encrypt a whole short value (a header, a key) in one call.
+
+    ``key`` is 32 bytes, or a ShortCtr made from them: cheaper when one key
+    serves several values (a PUT's etag, body key and metadata).
+    """
+    if isinstance(key, ShortCtr):
+        return key.crypt(iv, data)
     return AesCtr(key, iv).update(data)
 
 

@@ -9,6 +9,7 @@ depth, the JSON then ``quote_plus``-quoted. An encrypted header value is
 import base64
 import binascii
 import json
+import re
 from urllib.parse import quote_plus, unquote_plus
 
 from swiftcrypt import ciphers
@@ -38,10 +39,36 @@ def _b64decode(value):
         raise CryptoError("iv or key is not valid base64") from None
 
 
+# Serialized metas are made of a few punctuation characters and base64:
+# quoting those with str.replace runs in C, where quote_plus walks every
+# byte in Python (the largest per-request cost we had). Anything else
+# takes the general route; both give identical text.
+_QUOTED = (("+", "%2B"), ("/", "%2F"), ("=", "%3D"), ("{", "%7B"), ("}", "%7D"),
+           ('"', "%22"), (":", "%3A"), (",", "%2C"), (" ", "+"))
+_NEEDS_GENERAL_QUOTE = re.compile(r'[^A-Za-z0-9_.~{}":, /+=-]')
+_NEEDS_GENERAL_UNQUOTE = re.compile(r"%(?!2B|2F|3D|7B|7D|22|3A|2C)")
+
+
+def _quote_plus(text):
+    if _NEEDS_GENERAL_QUOTE.search(text):
+        return quote_plus(text)
+    for char, quoted in _QUOTED:
+        text = text.replace(char, quoted)
+    return text
+
+
+def _unquote_plus(text):
+    if _NEEDS_GENERAL_UNQUOTE.search(text):
+        return unquote_plus(text)
+    for char, quoted in reversed(_QUOTED):
+        text = text.replace(quoted, char)
+    return text
+
+
 def dump(meta):
     """Serialize a crypto-meta dict to its header form."""
     encoded = _map_binary(meta, lambda b: base64.b64encode(b).decode("ascii"))
-    return quote_plus(json.dumps(encoded, sort_keys=True))
+    return _quote_plus(json.dumps(encoded, sort_keys=True))
 
 
 def load(text):
@@ -49,7 +76,7 @@ def load(text):
     if not isinstance(text, str):
         raise CryptoError("crypto meta is not a string")
     try:
-        meta = json.loads(unquote_plus(text))
+        meta = json.loads(_unquote_plus(text))
     except (ValueError, TypeError):
         raise CryptoError("crypto meta is not JSON") from None
     if not isinstance(meta, dict):

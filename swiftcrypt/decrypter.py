@@ -47,14 +47,16 @@ def is_crypto_header(name):
 
 
 class ObjectKeys:
-    """Keys for one object response, fetched per stored key id, once each."""
+    """Keys for one object response, fetched per stored key id, once each,
+    and a ShortCtr per key (one cipher set-up however many values)."""
 
     def __init__(self, environ):
         self.environ = environ
         self._cache = {}
+        self._ciphers = {}
 
     def get(self, key_id, header):
-        cache_key = json.dumps(key_id, sort_keys=True, default=repr)
+        cache_key = _cache_key(key_id)
         keys = self._cache.get(cache_key)
         if keys is None:
             try:
@@ -64,6 +66,22 @@ class ObjectKeys:
             self._cache[cache_key] = keys
         return keys
 
+    def cipher(self, key):
+        short = self._ciphers.get(key)
+        if short is None:
+            short = self._ciphers[key] = ciphers.ShortCtr(key)
+        return short
+
+
+def _cache_key(key_id):
+    """A dict key for a stored key id (any JSON a header may hold)."""
+    if isinstance(key_id, dict):
+        try:
+            return frozenset(key_id.items())
+        except TypeError:  # nested values: rare, never written by us or Swift
+            return json.dumps(key_id, sort_keys=True, default=repr)
+    return key_id
+
 
 def _load_meta(header, value):
     try:
@@ -72,21 +90,22 @@ def _load_meta(header, value):
         raise DecryptionFailed(header, str(err)) from err
 
 
-def _decrypt(header, value, key):
+def _extract(header, value):
+    """``(base64 ciphertext, meta)`` of an encrypted value."""
     try:
-        plaintext, _meta = cryptometa.decrypt_header(value, key)
+        ciphertext, meta = cryptometa.extract(value)
     except CryptoError as err:
         raise DecryptionFailed(header, str(err)) from err
-    return plaintext
+    if meta is None:
+        raise DecryptionFailed(header, "value has no swift_meta")
+    return ciphertext, meta
 
 
-def _own_key_id(value):
-    """The key id stored in a value's own crypto-meta, if any."""
+def _decrypt(header, parsed, key):
     try:
-        _ciphertext, meta = cryptometa.extract(value)
-    except CryptoError:
-        return None
-    return meta.get("key_id") if meta else None
+        return cryptometa.decrypt_value(parsed[0], key, parsed[1])
+    except CryptoError as err:
+        raise DecryptionFailed(header, str(err)) from err
 
 
 class DecryptedObject:
@@ -132,7 +151,7 @@ def decrypt_object_headers(headers, keys):
         if "body_key" not in meta:
             raise DecryptionFailed(BODY_META, "no body key")
         try:
-            result.body_key = ciphers.unwrap_key(object_key, meta["body_key"])
+            result.body_key = ciphers.unwrap_key(keys.cipher(object_key), meta["body_key"])
         except CryptoError as err:
             raise DecryptionFailed(BODY_META, str(err), body_key_id) from err
         result.body_iv = meta["iv"]
@@ -141,7 +160,8 @@ def decrypt_object_headers(headers, keys):
     etag_value = found.get(ETAG.lower())
     if etag_value:
         object_key = keys.get(body_key_id, ETAG)["object"]
-        etag = _decrypt(ETAG, etag_value[1], object_key).decode("latin-1")
+        etag = _decrypt(ETAG, _extract(ETAG, etag_value[1]),
+                        keys.cipher(object_key)).decode("latin-1")
         mac_value = found.get(ETAG_MAC.lower())
         if mac_value and not hmac.compare_digest(
                 etag_mac(object_key, etag).encode(), mac_value[1].strip().encode("latin-1")):
@@ -154,11 +174,11 @@ def decrypt_object_headers(headers, keys):
     override_value = found.get(OVERRIDE_ETAG.lower())
     if override_value:
         value = override_value[1]
-        _ciphertext, meta = _split(OVERRIDE_ETAG, value)
-        if meta is not None:
-            key_id = meta.get("key_id", body_key_id)
+        if "swift_meta=" in value:  # else plain: an empty body's MD5, say
+            parsed = _extract(OVERRIDE_ETAG, value)
+            key_id = parsed[1].get("key_id", body_key_id)
             container_key = keys.get(key_id, OVERRIDE_ETAG)["container"]
-            value = _decrypt(OVERRIDE_ETAG, value, container_key).decode("latin-1")
+            value = _decrypt(OVERRIDE_ETAG, parsed, container_key).decode("latin-1")
         result.headers.append((OVERRIDE_ETAG, value))
         replaced.add(OVERRIDE_ETAG.lower())
 
@@ -169,10 +189,10 @@ def decrypt_object_headers(headers, keys):
         post_key_id = None
         if post_meta_value:
             post_key_id = _load_meta(TRANSIENT_META, post_meta_value[1]).get("key_id")
-        object_key = keys.get(post_key_id, TRANSIENT_META)["object"]
+        object_cipher = keys.cipher(keys.get(post_key_id, TRANSIENT_META)["object"])
         for _lname, (name, value) in sorted(user_meta):
             plain_name = "X-Object-Meta-" + name[len(TRANSIENT_META_PREFIX):]
-            plaintext = _decrypt(name, value, object_key).decode("latin-1")
+            plaintext = _decrypt(name, _extract(name, value), object_cipher).decode("latin-1")
             result.headers.append((plain_name, plaintext))
             result.exposed.append(plain_name.lower())
             replaced.add(plain_name.lower())
@@ -183,13 +203,6 @@ def decrypt_object_headers(headers, keys):
             continue
         result.headers.append((name, value))
     return result
-
-
-def _split(header, value):
-    try:
-        return cryptometa.extract(value)
-    except CryptoError as err:
-        raise DecryptionFailed(header, str(err)) from err
 
 
 class Decrypter:

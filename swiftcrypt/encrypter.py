@@ -2,7 +2,7 @@
 conditional GET/HEAD (etags masked with the keys' HMAC).
 """
 
-from swiftcrypt import cryptometa
+from swiftcrypt import ciphers, cryptometa
 from swiftcrypt.bodyencryption import OVERRIDE_ETAG, BodyEncrypter, listing_etag_footer
 from swiftcrypt.constraints import OBJECT_META_PREFIX, metadata_problem
 from swiftcrypt.environ import (
@@ -44,16 +44,20 @@ class EncryptingInput:
             yield chunk
 
 
-def encrypt_user_metadata(environ, keys):
+def encrypt_user_metadata(environ, keys, object_cipher=None):
     """Move each non-empty X-Object-Meta-* value into encrypted transient
-    sysmeta; record the cipher and key id once for the set."""
+    sysmeta; record the cipher and key id once for the set.
+
+    ``object_cipher``, a ShortCtr of the object key, saves a cipher set-up
+    per value when the caller has one."""
+    object_cipher = object_cipher or keys["object"]
     encrypted_any = False
     for key, name, value in headers_with_prefix(environ, OBJECT_META_PREFIX):
         if not value:
             continue  # an empty value means "remove" on POST: keep it plain
         short = name[len(OBJECT_META_PREFIX):]
         environ[header_key(TRANSIENT_META_PREFIX + short)] = cryptometa.encrypt_value(
-            value.encode("latin-1"), keys["object"])
+            value.encode("latin-1"), object_cipher)
         del environ[key]
         encrypted_any = True
     if encrypted_any:
@@ -95,8 +99,9 @@ class Encrypter:
         if refused is not None:
             return refused
         keys = fetch_keys(environ, ("object", "container"))
-        encrypt_user_metadata(environ, keys)
-        body = BodyEncrypter(keys["object"], keys["id"])
+        object_cipher = ciphers.ShortCtr(keys["object"])
+        encrypt_user_metadata(environ, keys, object_cipher)
+        body = BodyEncrypter(keys["object"], keys["id"], object_cipher)
         environ["wsgi.input"] = EncryptingInput(environ["wsgi.input"], body)
         client_etag = environ.get("HTTP_ETAG")
         if client_etag is not None:

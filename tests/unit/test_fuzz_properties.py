@@ -127,7 +127,10 @@ def test_every_header_round_trips_and_is_stored_encrypted(color, note, body):
     etag = hashlib.md5(body).hexdigest()
     assert resp_headers["Etag"] == etag
     meta, stored = store.objects[PATH]
-    stored_text = repr(meta)
+    # Only what the filters encrypted: header names and the content type
+    # are plain by design and could contain a generated value by chance.
+    stored_text = repr([v for k, v in meta.items() if "crypto" in k.lower()
+                        or k.lower().startswith("x-object-meta-")])
     for value in headers.values():
         if len(value) >= 8:  # short values could appear in base64 by chance
             assert value not in stored_text
