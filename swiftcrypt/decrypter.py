@@ -416,12 +416,17 @@ def _b64_strict(text):
     return base64.b64decode(text, validate=True)
 
 
+class BodyCutShort(Exception):
+    """Raised from a response body that could not be decrypted to the end."""
+
+
 class DecryptingIter:
     """Body iterator that decrypts as it goes and closes what it wraps.
 
-    A failure mid-stream cannot become an error status any more: the body
-    is cut short (the client sees fewer bytes than Content-Length) and the
-    object is logged.
+    A failure mid-stream cannot become an error status any more: the
+    object is logged and the iterator raises, so the server drops the
+    connection and the client sees fewer bytes than Content-Length (merely
+    stopping would leave a keep-alive client waiting for the rest).
     """
 
     def __init__(self, app_iter, transform, finish, logger, path):
@@ -442,6 +447,7 @@ class DecryptingIter:
         except CryptoError as err:
             self._logger.error("error decrypting body of %s: %s; response cut short",
                                self._path, err)
+            raise BodyCutShort(self._path) from err
 
     def close(self):
         close = getattr(self._app_iter, "close", None)

@@ -296,3 +296,29 @@ def test_chunked_reads_produce_same_object(store, app):
     req.environ["CONTENT_LENGTH"] = str(len(body))
     assert req.get_response(app).status_int == 201
     assert call(app, "/v1/a/c/o").body == body
+
+
+def test_body_failing_mid_stream_is_logged_and_raised(caplog):
+    from swiftcrypt.decrypter import BodyCutShort, DecryptingIter
+    from swiftcrypt.errors import CryptoError
+
+    def transform(chunk):
+        if chunk == b"bad":
+            raise CryptoError("boom")
+        return chunk.upper()
+
+    closed = []
+
+    class Source(list):
+        def close(self):
+            closed.append(True)
+
+    it = DecryptingIter(Source([b"ok", b"bad", b"never"]), transform, None,
+                        logging.getLogger("swiftcrypt.test"), "/v1/a/c/o")
+    got = []
+    with caplog.at_level(logging.ERROR), pytest.raises(BodyCutShort):
+        for chunk in it:
+            got.append(chunk)
+    it.close()
+    assert got == [b"OK"] and closed == [True]
+    assert "/v1/a/c/o" in caplog.text and "cut short" in caplog.text
