@@ -216,3 +216,45 @@ def test_mixed_keymaster_and_encryption(cluster, plaintexts, keymaster, encrypti
     data.check(cluster)
     cluster.use(swift_crypto())
     data.check(cluster)
+
+
+def raw_request(cluster, method, path, headers, body=b""):
+    """http.client with header values as raw bytes (not necessarily UTF-8)."""
+    import http.client
+
+    storage_url, token = cluster.auth()
+    conn = http.client.HTTPConnection("127.0.0.1", cluster.ports["proxy"], timeout=60)
+    try:
+        conn.putrequest(method, storage_url.split(str(cluster.ports["proxy"]), 1)[1] + path)
+        conn.putheader("X-Auth-Token", token)
+        conn.putheader("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        conn.send(body)
+        resp = conn.getresponse()
+        data = resp.read()
+        # raw header bytes, as the server sent them
+        return resp.status, {k.lower(): v.encode("latin-1") for k, v in resp.getheaders()}, data
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("writer,reader", [("swift", "swiftcrypt"), ("swiftcrypt", "swift")])
+def test_object_metadata_that_is_not_utf8(cluster, plaintexts, writer, reader):
+    # Swift accepts any bytes in object metadata values (only account and
+    # container metadata must be UTF-8); a truncated multi-byte character:
+    value = "\u00e9l\u00e8ve-\u6771\u4eac-not-utf8-".encode("utf-8") + "\u6771".encode()[:2]
+    plaintexts.meta(value.decode("latin-1").encode("utf-8"))
+    make = {"swift": swift_crypto, "swiftcrypt": swiftcrypt_crypto}
+    cont = unique("nonutf8")
+    cluster.use(make[writer]())
+    connect(cluster).put_container(cont)
+    status, _h, body = raw_request(cluster, "PUT", "/%s/o" % cont,
+                                   {"X-Object-Meta-Raw": value}, b"payload")
+    assert status == 201, body
+    for crypto in (make[writer](), make[reader]()):
+        cluster.use(crypto)
+        status, headers, body = raw_request(cluster, "GET", "/%s/o" % cont, {})
+        assert status == 200 and body == b"payload"
+        assert headers["x-object-meta-raw"] == value, crypto
