@@ -260,17 +260,27 @@ class SwiftCluster:
 
     def start(self, crypto=None, proxy_conf_extra=""):
         """Build everything and start all servers; ClusterError on failure."""
-        try:
-            self._build()
-            self._start_memcached()
-            for kind in ("account", "container", "object"):
-                self._start_server(kind)
-            for kind in ("account", "container", "object"):
-                self._wait_port(kind)
-            self.restart_proxy(crypto or Crypto(), proxy_conf_extra)
-        except BaseException:
-            self.stop()
-            raise
+        for attempt in range(3):
+            try:
+                self._build()
+                self._start_memcached()
+                for kind in ("account", "container", "object"):
+                    self._start_server(kind)
+                for kind in ("account", "container", "object"):
+                    self._wait_healthy(kind)
+                self.restart_proxy(crypto or Crypto(), proxy_conf_extra)
+                return self
+            except ClusterError as exc:
+                port_taken = "Could not bind" in str(exc) or "in use" in str(exc)
+                if not port_taken or attempt == 2:
+                    self.stop()
+                    raise
+                # another process took a port we picked: new ports, again
+                for name in list(self.procs):
+                    self._stop_proc(name)
+            except BaseException:
+                self.stop()
+                raise
         return self
 
     def restart_proxy(self, crypto=None, proxy_conf_extra=None):
@@ -366,6 +376,8 @@ class SwiftCluster:
                 fh.write(self.storage_conf(kind))
 
     def _make_devices(self):
+        if self.devices is not None:  # a retried start keeps its tmpfs
+            return
         target = os.path.join(self.root, "srv")
         os.makedirs(target, exist_ok=True)
         mounted = False
@@ -523,7 +535,7 @@ class SwiftCluster:
         if os.geteuid() == 0:
             argv += ["-u", "root"]
         self._spawn("memcached", argv)
-        self._wait_port("memcached")
+        self._wait_memcached()
 
     def _start_server(self, kind):
         conf = os.path.join(self.etc, "%s-server.conf" % kind)
@@ -568,38 +580,43 @@ class SwiftCluster:
             raise ClusterError("%s exited with %s; log tail:\n%s"
                                % (name, proc.returncode, self.log_tail(name)))
 
-    def _wait_port(self, name):
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            self._check_alive(name)
-            try:
-                with socket.create_connection((HOST, self.ports[name]), timeout=1):
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise ClusterError("%s did not listen on port %d; log tail:\n%s"
-                                       % (name, self.ports[name], self.log_tail(name)))
-                time.sleep(0.1)
-
-    def _wait_healthy(self):
+    def _wait_healthy(self, name="proxy"):
+        """Until ``name`` answers GET /healthcheck with 200 (a foreign
+        listener on a port we picked never does)."""
         deadline = time.monotonic() + START_TIMEOUT
         last = None
         while True:
-            self._check_alive("proxy")
+            self._check_alive(name)
             try:
-                conn = http.client.HTTPConnection(HOST, self.ports["proxy"], timeout=5)
+                conn = http.client.HTTPConnection(HOST, self.ports[name], timeout=5)
                 conn.request("GET", "/healthcheck")
                 resp = conn.getresponse()
                 body = resp.read()
                 conn.close()
-                if resp.status == 200:
+                if resp.status == 200 and body == b"OK":
                     return
                 last = "%s %r" % (resp.status, body[:200])
-            except OSError as exc:
+            except (OSError, http.client.HTTPException) as exc:
                 last = str(exc)
             if time.monotonic() > deadline:
-                raise ClusterError("proxy not healthy (%s); log tail:\n%s"
-                                   % (last, self.log_tail("proxy")))
+                raise ClusterError("%s not healthy (%s); log tail:\n%s"
+                                   % (name, last, self.log_tail(name)))
+            time.sleep(0.1)
+
+    def _wait_memcached(self):
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            self._check_alive("memcached")
+            try:
+                with socket.create_connection((HOST, self.ports["memcached"]), timeout=2) as sock:
+                    sock.sendall(b"version\r\n")
+                    if sock.recv(100).startswith(b"VERSION"):
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise ClusterError("memcached not answering on port %d; log tail:\n%s"
+                                   % (self.ports["memcached"], self.log_tail("memcached")))
             time.sleep(0.1)
 
     # ------------------------------------------------------------- at rest
