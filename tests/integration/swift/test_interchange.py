@@ -258,3 +258,32 @@ def test_object_metadata_that_is_not_utf8(cluster, plaintexts, writer, reader):
         status, headers, body = raw_request(cluster, "GET", "/%s/o" % cont, {})
         assert status == 200 and body == b"payload"
         assert headers["x-object-meta-raw"] == value, crypto
+
+
+@pytest.mark.parametrize("writer,reader", [("swift", "swiftcrypt"), ("swiftcrypt", "swift")])
+def test_object_versions_written_on_one_side_read_on_the_other(cluster, plaintexts,
+                                                               writer, reader):
+    # object versioning keeps old versions in a reserved (NUL-named) container
+    make = {"swift": swift_crypto, "swiftcrypt": swiftcrypt_crypto}
+    cont = unique("versioned")
+    cluster.use(make[writer]())
+    http = Http(cluster)
+    assert http.request("PUT", cont, headers={"X-Versions-Enabled": "true"}).status_code == 201
+    bodies, ids = [], []
+    for i in range(3):
+        body = plaintexts.body(make_body("versions-%s-%d" % (writer, i), 5000 + i))
+        resp = http.request("PUT", cont, "doc", data=body)
+        assert resp.status_code == 201
+        bodies.append(body)
+        ids.append(resp.headers["X-Object-Version-Id"])
+    cluster.use(make[reader]())
+    http = Http(cluster)
+    resp = http.request("GET", cont, params={"versions": "", "format": "json"})
+    assert resp.status_code == 200
+    assert {e["version_id"]: e["hash"] for e in resp.json()} == {
+        vid: md5(b) for vid, b in zip(ids, bodies)}
+    for vid, body in zip(ids, bodies):
+        resp = http.request("GET", cont, "doc", params={"version-id": vid})
+        assert resp.status_code == 200 and resp.content == body
+        assert resp.headers["Etag"] == md5(body)
+    assert http.request("GET", cont, "doc").content == bodies[-1]
