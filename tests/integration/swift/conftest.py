@@ -16,7 +16,13 @@ import swiftclient
 
 from tests.integration.swift_cluster import Crypto, SwiftCluster
 
-pytestmark = pytest.mark.integration
+
+
+def pytest_collection_modifyitems(config, items):
+    here = os.path.dirname(os.path.abspath(__file__))
+    for item in items:
+        if str(item.fspath).startswith(here + os.sep):
+            item.add_marker(pytest.mark.integration)
 
 # One root secret for the session, shared by Swift's keymaster and ours.
 ROOT_SECRET = os.urandom(32)

@@ -13,7 +13,6 @@ from tests.integration.swift import functests
 from tests.integration.swift.conftest import swift_crypto, swiftcrypt_crypto
 from tests.integration.swift_cluster import SwiftCluster
 
-pytestmark = pytest.mark.integration
 
 PIPELINES = {
     "swift": swift_crypto,
