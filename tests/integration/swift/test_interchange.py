@@ -287,3 +287,25 @@ def test_object_versions_written_on_one_side_read_on_the_other(cluster, plaintex
         assert resp.status_code == 200 and resp.content == body
         assert resp.headers["Etag"] == md5(body)
     assert http.request("GET", cont, "doc").content == bodies[-1]
+
+
+def test_missing_secret_behaves_as_swift(cluster, plaintexts):
+    # written under the "next" secret, read by proxies that lack it
+    cluster.use(swiftcrypt_crypto(secrets=BOTH, active="next"))
+    cont = unique("lost")
+    conn = connect(cluster)
+    conn.put_container(cont)
+    body = plaintexts.body(make_body("lost-secret", 1000))
+    conn.put_object(cont, "o", body)
+    seen = {}
+    for side, make in (("swift", swift_crypto), ("swiftcrypt", swiftcrypt_crypto)):
+        cluster.use(make())
+        http = Http(cluster)
+        listing = http.request("GET", cont, params={"format": "json"})
+        get = http.request("GET", cont, "o")
+        head = http.request("HEAD", cont, "o")
+        seen[side] = (listing.status_code, [e["hash"] for e in listing.json()],
+                      get.status_code, head.status_code)
+        assert body not in get.content
+    assert seen["swiftcrypt"] == seen["swift"]
+    assert seen["swift"][0] == 200 and seen["swift"][2] >= 500
