@@ -33,7 +33,7 @@ class Encryption:
         if _unreadable(path, parts):
             # Swift's proxy refuses these too; passing them on would store
             # plaintext under a name no key can be derived from.
-            return respond(start_response, 412, "Invalid UTF8 or contains NULL")
+            return respond(start_response, 412, "Invalid UTF8")
         if parts is None or parts[2] is None:
             return self.app(environ, start_response)
         if parts[3] is None:
@@ -46,11 +46,13 @@ class Encryption:
 
 
 def _unreadable(path, parts):
-    """A container or object path that is not UTF-8 or holds a NUL."""
-    wsgi_parts = split_wsgi_path(path)
-    if wsgi_parts is None or wsgi_parts[2] is None:
+    """A container or object path that is not UTF-8: no key can be derived
+    for it. (NULs are Swift's to judge: its proxy refuses them from clients
+    but uses them itself for reserved names, e.g. object versioning.)"""
+    if parts is not None:
         return False
-    return parts is None or "\x00" in path
+    wsgi_parts = split_wsgi_path(path)
+    return wsgi_parts is not None and wsgi_parts[2] is not None
 
 
 def filter_factory(global_conf, **local_conf):

@@ -180,7 +180,6 @@ LIMITS = {
     "value too long": ({"X-Object-Meta-V": "v" * 257}, {"X-Object-Meta-V": "v" * 256}),
     "too many": (_meta_headers(91), _meta_headers(90)),
     "overall too large": (_meta_headers(17, 10, 246), _meta_headers(16, 10, 246)),
-    "not UTF-8": ({"X-Object-Meta-Bad": "caf\xe9"}, {"X-Object-Meta-Ok": "caf\xc3\xa9"}),
 }
 
 
@@ -220,10 +219,9 @@ def test_suffix_and_open_ranges_decrypt(app, stored):
     assert call(app, headers={"Range": "bytes=900-"}).body == BODY[900:]
 
 
-@pytest.mark.parametrize("path", ["/v1/a/c/\xff", "/v1/a/\xc3/o", "/v1/a/c/o\x00x",
-                                  "/v1/a/c\xfe"])
+@pytest.mark.parametrize("path", ["/v1/a/c/\xff", "/v1/a/\xc3/o", "/v1/a/c\xfe"])
 @pytest.mark.parametrize("method", ["PUT", "POST", "GET", "HEAD", "DELETE"])
-def test_non_utf8_and_nul_paths_are_412(app, store, path, method):
+def test_non_utf8_paths_are_412(app, store, path, method):
     req = Request.blank("/", method=method, body=b"data" if method == "PUT" else b"")
     req.environ["PATH_INFO"] = path
     resp = req.get_response(app)
