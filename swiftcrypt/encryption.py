@@ -33,7 +33,7 @@ class Encryption:
         if _unreadable(path, parts):
             # Swift's proxy refuses these too; passing them on would store
             # plaintext under a name no key can be derived from.
-            return respond(start_response, 412, "Invalid UTF8")
+            return respond(start_response, 412, "Invalid UTF8 or contains NULL")  # Swift's words
         if parts is None or parts[2] is None:
             return self.app(environ, start_response)
         if parts[3] is None:
