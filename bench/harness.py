@@ -90,6 +90,8 @@ def run(args):
 
             data = os.urandom(args.http_size)
             results["http"] = {}
+            results["http_clients"] = args.clients
+            results["http_size"] = args.http_size
             for spec in args.http_url:
                 label, _eq, url = spec.partition("=")
                 httpload.ensure_container(url, args.http_token, "bench")

@@ -86,6 +86,15 @@ def summarize(results):
     if results.get("rss"):
         summary["targets"]["rss_growth_MiB"] = {
             r["pipeline"]: r["growth_kib"] / 1024 for r in results["rss"]}
+    http = results.get("http")
+    if http:
+        summary["http"] = http
+        if "none" in http:
+            for name in http:
+                if name != "none":
+                    for op in ("put", "get"):
+                        summary["targets"]["http_%s_%s_vs_none" % (name, op)] = _ratio(
+                            http[name][op], http["none"][op])
     cl = results.get("cluster")
     if cl:
         cs = {}
@@ -137,6 +146,14 @@ def table(results, summary):
         lines.append("Peak RSS growth streaming %s PUT+GET: " % human(results["rss"][0]["size"])
                      + ", ".join("%s %.1f MiB" % (r["pipeline"], r["growth_kib"] / 1024)
                                  for r in results["rss"]))
+    if summary.get("http"):
+        lines.append("")
+        lines.append("Over HTTP, %d concurrent clients (MB/s aggregate; median latency ms)"
+                     % results.get("http_clients", 0))
+        for name, cell in summary["http"].items():
+            lines.append("  %-10s %-8s PUT %8.1f MB/s %7.1f ms   GET %8.1f MB/s %7.1f ms" % (
+                name, human(results.get("http_size", 0)), cell["put"] / 1e6,
+                cell["put_latency"] * 1e3, cell["get"] / 1e6, cell["get_latency"] * 1e3))
     if summary.get("cluster"):
         lines.append("")
         lines.append("Real Swift cluster (MB/s, median; latency ms)")
