@@ -26,6 +26,7 @@ from swiftcrypt.wsgicontext import call_app
 
 _CRYPTO_PREFIXES = ("x-object-sysmeta-crypto-", "x-object-transient-sysmeta-crypto-")
 _TRANSIENT_PREFIX_L = TRANSIENT_META_PREFIX.lower()
+_OVERRIDE_L = OVERRIDE_ETAG.lower()
 UNKNOWN_ETAG = "<unknown>"
 _XML_HASH = re.compile(r"<hash>([^<]*)</hash>")
 
@@ -38,12 +39,6 @@ class DecryptionFailed(Exception):
         self.reason = reason
         self.key_id = key_id
         super().__init__("%s: %s" % (header, reason))
-
-
-def is_crypto_header(name):
-    """True for the crypto sysmeta the client must never see."""
-    lname = name.lower()
-    return lname.startswith(_CRYPTO_PREFIXES) or lname == TRANSIENT_META.lower()
 
 
 class ObjectKeys:
@@ -127,11 +122,13 @@ def decrypt_object_headers(headers, keys):
     DecryptionFailed for anything stored that does not decrypt.
     """
     found = {}
+    others = []  # (lower-case name, name, value) of everything else
     for name, value in headers:
         lname = name.lower()
-        if lname.startswith(_CRYPTO_PREFIXES) or lname in (
-                OVERRIDE_ETAG.lower(), TRANSIENT_META.lower()):
+        if lname.startswith(_CRYPTO_PREFIXES) or lname == _OVERRIDE_L:
             found[lname] = (name, value)
+        else:
+            others.append((lname, name, value))
     if not found:
         return None
     result = DecryptedObject()
@@ -197,11 +194,8 @@ def decrypt_object_headers(headers, keys):
             result.exposed.append(plain_name.lower())
             replaced.add(plain_name.lower())
 
-    for name, value in headers:
-        lname = name.lower()
-        if lname in replaced or is_crypto_header(name) or lname in found:
-            continue
-        result.headers.append((name, value))
+    result.headers.extend((name, value) for lname, name, value in others
+                          if lname not in replaced)
     return result
 
 
