@@ -21,7 +21,6 @@ def test_pipelines_round_trip_through_memory_backend(name):
     assert (stored == body) == (name == "none")
 
 
-@pytest.mark.skipif(not pipelines.swift_available(), reason="swift not installed")
 def test_swift_reads_what_swiftcrypt_wrote_in_the_bench_backend():
     backend = MemoryBackend(verify=True)
     body = os.urandom(2 << 20)  # past the inline-hashing threshold
