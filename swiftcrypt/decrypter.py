@@ -13,14 +13,14 @@ import json
 import re
 from html import escape, unescape
 
-from swiftcrypt import ciphers, cryptometa
+from swiftcrypt import ciphers, cryptometa, tamper
 from swiftcrypt.bodyencryption import BODY_META, ETAG, ETAG_MAC, OVERRIDE_ETAG
 from swiftcrypt.byteranges import ByterangesRewriter, parse_content_range
 from swiftcrypt.encrypter import TRANSIENT_META, TRANSIENT_META_PREFIX
 from swiftcrypt.errors import CryptoError
 from swiftcrypt.httperrors import respond
 from swiftcrypt.keyderivation import etag_mac
-from swiftcrypt.keys import KeysUnavailable, fetch_keys
+from swiftcrypt.keys import KeysUnavailable, keys_unavailable, fetch_keys
 from swiftcrypt.swiftpath import split_path
 from swiftcrypt.wsgicontext import call_app
 
@@ -110,7 +110,7 @@ class DecryptedObject:
         self.headers = []
         self.exposed = []
         self.body_key = None
-        self.key_id = None
+        self.body_iv = None
         self.etag = None
 
 
@@ -141,7 +141,6 @@ def decrypt_object_headers(headers, keys):
         except CryptoError as err:
             raise DecryptionFailed(BODY_META, str(err)) from err
         body_key_id = meta.get("key_id")
-        result.key_id = body_key_id
         object_key = keys.get(body_key_id, BODY_META).get("object")
         if object_key is None:
             raise DecryptionFailed(BODY_META, "keymaster gave no object key", body_key_id)
@@ -233,15 +232,13 @@ class Decrypter:
             return self._fail(environ, start_response, resp, err)
         except KeysUnavailable as err:
             resp.close()
-            self.logger.error("encryption keys unavailable for %s: %s",
-                              environ.get("PATH_INFO"), err)
-            return respond(start_response, 500, "Unable to retrieve encryption keys.")
+            return keys_unavailable(self.logger, environ, start_response, err)
         if decrypted is None:
             return resp.send(start_response)
         headers = decrypted.headers
         if decrypted.body_key is not None and resp.is_success:
             headers.append(("X-Backend-Crypto-Cipher", ciphers.CIPHER))  # as Swift reports
-            environ["swiftcrypt.decrypted_etag"] = decrypted.etag  # for tamper.py
+            environ[tamper.DECRYPTED_ETAG] = decrypted.etag
         if environ.get("HTTP_ORIGIN") and decrypted.exposed:
             headers = _expose(headers, decrypted.exposed)
         resp.headers = headers
@@ -358,7 +355,7 @@ class ListingDecrypter:
             ciphertext, meta = cryptometa.extract(value)
             cryptometa.check(meta)
             key_id = meta.get("key_id")
-            cache_key = json.dumps(key_id, sort_keys=True, default=repr)
+            cache_key = _cache_key(key_id)
             key = self._keys.get(cache_key)
             if key is None:
                 key = fetch_keys(self.environ, ("container",), key_id)["container"]

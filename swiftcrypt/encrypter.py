@@ -15,7 +15,7 @@ from swiftcrypt.environ import (
 )
 from swiftcrypt.httperrors import error_exception, respond
 from swiftcrypt.keyderivation import etag_mac
-from swiftcrypt.keys import KeysUnavailable, all_object_keys, fetch_keys
+from swiftcrypt.keys import KeysUnavailable, all_object_keys, fetch_keys, keys_unavailable
 
 FOOTERS_CALLBACK = "swift.callback.update_footers"
 TRANSIENT_META = "X-Object-Transient-Sysmeta-Crypto-Meta"
@@ -83,9 +83,7 @@ class Encrypter:
             if method in ("GET", "HEAD"):
                 return self.handle_get_or_head(environ, start_response, parts)
         except KeysUnavailable as err:
-            self.logger.error("encryption keys unavailable for %s: %s",
-                              environ.get("PATH_INFO"), err)
-            return respond(start_response, 500, "Unable to retrieve encryption keys.")
+            return keys_unavailable(self.logger, environ, start_response, err)
         return self.app(environ, start_response)
 
     def _check_metadata(self, environ, start_response):

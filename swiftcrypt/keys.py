@@ -2,12 +2,19 @@
 
 from swiftcrypt import ciphers, keyids
 from swiftcrypt.errors import CryptoError, UnknownSecretIdError
+from swiftcrypt.httperrors import respond
 
 CALLBACK = "swift.callback.fetch_crypto_keys"
 
 
 class KeysUnavailable(Exception):
     """The keymaster gave no usable keys (a pipeline or keymaster fault)."""
+
+
+def keys_unavailable(logger, environ, start_response, err):
+    """Log a KeysUnavailable and answer 500 (Swift's words)."""
+    logger.error("encryption keys unavailable for %s: %s", environ.get("PATH_INFO"), err)
+    return respond(start_response, 500, "Unable to retrieve encryption keys.")
 
 
 def fetch_keys(environ, required=(), key_id=None):
@@ -21,7 +28,7 @@ def fetch_keys(environ, required=(), key_id=None):
         raise KeysUnavailable("no keymaster in the pipeline before encryption")
     try:
         keys = fetch(key_id=key_id)
-    except (CryptoError, UnknownSecretIdError):
+    except CryptoError:  # UnknownSecretIdError included
         raise
     except Exception as err:
         if err.__class__.__name__ == "UnknownSecretIdError":  # another keymaster's
