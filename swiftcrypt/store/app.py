@@ -130,8 +130,8 @@ class StoreApp:
             return {"name": row["name"], "count": row["count"], "bytes": row["bytes"],
                     "last_modified": listing.iso_time(row["timestamp"])}
 
-        def fetch(lower, inclusive, upper, count):
-            return self.db.fetch_containers(req.account, lower, inclusive, upper, count)
+        def fetch(window, count):
+            return self.db.fetch_containers(req.account, window, count)
 
         return self._listing(req, start_response, "account", req.account, fetch, entry,
                              self._account_headers(req))
@@ -194,9 +194,8 @@ class StoreApp:
                     "bytes": row["bytes"], "content_type": _listing_text(row["content_type"]),
                     "last_modified": listing.iso_time(row["timestamp"])}
 
-        def fetch(lower, inclusive, upper, count):
-            return self.db.fetch_objects(req.account, req.container, lower, inclusive,
-                                         upper, count)
+        def fetch(window, count):
+            return self.db.fetch_objects(req.account, req.container, window, count)
 
         return self._listing(req, start_response, "container", req.container, fetch, entry,
                              self._container_headers(req, record))
@@ -245,10 +244,12 @@ class StoreApp:
                 return error(start_response, 412, "Maximum limit is %d" % listing.MAX_LIMIT)
         else:
             limit = listing.DEFAULT_LIMIT
+        # path= is Swift's container-server listing; accounts ignore it
+        path = query.get("path") if kind == "container" else None
         entries = listing.list_entries(
             fetch, prefix=query.get("prefix", ""), delimiter=query.get("delimiter", ""),
             marker=query.get("marker", ""), end_marker=query.get("end_marker", ""),
-            limit=limit)
+            limit=limit, reverse=listing.true_value(query.get("reverse")), path=path)
         headers = headers + [("Content-Type", listing.CONTENT_TYPES[fmt])]
         if not entries and fmt == "plain":
             return respond(start_response, 204, headers)

@@ -45,15 +45,16 @@ def _meta_in(meta):
     return json.dumps(dict(meta), sort_keys=True)
 
 
-def _range_sql(lower, inclusive, upper):
+def _window_sql(window):
+    """``(where, order)`` SQL for a listing.Window, and the where's args."""
     sql, args = "", []
-    if lower is not None:
-        sql += " AND name %s ?" % (">=" if inclusive else ">")
-        args.append(lower)
-    if upper is not None:
-        sql += " AND name < ?"
-        args.append(upper)
-    return sql, args
+    if window.lower is not None:
+        sql += " AND name %s ?" % (">=" if window.lower_inclusive else ">")
+        args.append(window.lower)
+    if window.upper is not None:
+        sql += " AND name %s ?" % ("<=" if window.upper_inclusive else "<")
+        args.append(window.upper)
+    return sql, " ORDER BY name DESC" if window.descending else " ORDER BY name", args
 
 
 class ListingDB:
@@ -130,13 +131,14 @@ class ListingDB:
             return containers, objects, used
         return self._run(q)
 
-    def fetch_containers(self, account, lower, inclusive, upper, count):
-        """Listing rows ``{"name", "count", "bytes", "last_modified"}``."""
+    def fetch_containers(self, account, window, count):
+        """Listing rows ``{"name", "count", "bytes", "last_modified"}`` in a
+        listing.Window."""
         def q(c):
-            where, args = _range_sql(lower, inclusive, upper)
+            where, order, args = _window_sql(window)
             rows = c.execute(
                 "SELECT name, put_timestamp FROM containers WHERE account = ?" + where
-                + " ORDER BY name LIMIT ?", [account] + args + [count]).fetchall()
+                + order + " LIMIT ?", [account] + args + [count]).fetchall()
             out = []
             for row in rows:
                 n, used, newest = c.execute(
@@ -207,13 +209,14 @@ class ListingDB:
             "DELETE FROM objects WHERE account = ? AND container = ? AND name = ?",
             (account, container, name)))
 
-    def fetch_objects(self, account, container, lower, inclusive, upper, count):
-        """Listing rows ``{"name", "bytes", "hash", "content_type", "timestamp"}``."""
+    def fetch_objects(self, account, container, window, count):
+        """Listing rows ``{"name", "bytes", "hash", "content_type", "timestamp"}``
+        in a listing.Window."""
         def q(c):
-            where, args = _range_sql(lower, inclusive, upper)
+            where, order, args = _window_sql(window)
             rows = c.execute(
                 "SELECT name, bytes, hash, content_type, timestamp FROM objects"
-                " WHERE account = ? AND container = ?" + where + " ORDER BY name LIMIT ?",
+                " WHERE account = ? AND container = ?" + where + order + " LIMIT ?",
                 [account, container] + args + [count]).fetchall()
             return [dict(row) for row in rows]
         return self._run(q)

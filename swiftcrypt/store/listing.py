@@ -1,12 +1,13 @@
 """Container and account listings: the query rules and the output formats.
 
-``list_entries`` holds Swift's prefix/delimiter/marker/end_marker/limit
-rules over any sorted source, so they are tested without a database; the
-SQLite store supplies the source (see db.py).
+``list_entries`` holds Swift's prefix/delimiter/marker/end_marker/limit/
+reverse/path rules over any sorted source, so they are tested without a
+database; the SQLite store supplies the source (see db.py).
 """
 
 import datetime
 import json
+from typing import NamedTuple, Optional
 from xml.sax.saxutils import escape, quoteattr
 
 DEFAULT_LIMIT = 10000
@@ -31,40 +32,109 @@ def successor(prefix):
     return None
 
 
-def list_entries(fetch, prefix="", delimiter="", marker="", end_marker="", limit=DEFAULT_LIMIT):
-    """Entries of a listing, in name order.
+class Window(NamedTuple):
+    """The name range a listing fetch reads, and in which direction.
 
-    ``fetch(lower, inclusive, upper, count)`` returns up to ``count`` rows
-    (dicts with a ``name``) whose names are > ``lower`` (>= when ``inclusive``) and < ``upper``
-    (either bound may be None), in name order. Returns rows and Subdir
-    strings: with a delimiter, every name containing it after the prefix
-    is rolled up into one subdir entry (omitted when it equals the marker).
+    Either bound may be None (unbounded); ``descending`` asks for the
+    rows nearest ``upper`` first.
     """
-    upper = end_marker or None
+
+    lower: Optional[str] = None
+    lower_inclusive: bool = False
+    upper: Optional[str] = None
+    upper_inclusive: bool = False
+    descending: bool = False
+
+    def contains(self, name):
+        """True if ``name`` lies inside the window (for in-memory sources)."""
+        if self.lower is not None and (name < self.lower if self.lower_inclusive
+                                       else name <= self.lower):
+            return False
+        if self.upper is not None and (name > self.upper if self.upper_inclusive
+                                       else name >= self.upper):
+            return False
+        return True
+
+
+def true_value(value):
+    """Swift's reading of a boolean query value (``reverse=true``)."""
+    return (value or "").strip().lower() in _TRUE_VALUES
+
+
+_TRUE_VALUES = frozenset(("true", "1", "yes", "on", "t", "y"))
+
+
+def path_prefix(path):
+    """The prefix a legacy ``path=`` listing lists under: ``dir/`` for
+    ``dir`` or ``dir/``, and everything for an empty path."""
+    return path.rstrip("/") + "/" if path else ""
+
+
+def list_entries(fetch, prefix="", delimiter="", marker="", end_marker="",
+                 limit=DEFAULT_LIMIT, reverse=False, path=None):
+    """Entries of a listing, in name order (descending with ``reverse``).
+
+    ``fetch(window, count)`` returns up to ``count`` rows (dicts with a
+    ``name``) inside the Window, nearest its start first. Returns rows and
+    Subdir strings: with a delimiter, every name containing it after the
+    prefix is rolled up into one subdir entry (omitted when it equals the
+    marker that bounds the listing from below).
+
+    As in Swift, ``reverse`` swaps the markers' roles: names are listed
+    below ``marker`` and above ``end_marker``. ``path`` (Swift's legacy
+    path listing) replaces prefix and delimiter: it lists the names one
+    level under ``path`` - those with no further ``/``, or only a trailing
+    one - and neither subdirs nor ``path`` itself.
+    """
+    if path is not None:
+        prefix, delimiter = path_prefix(path), "/"
+    if reverse:
+        marker, end_marker = end_marker, marker
+    lower, lower_inclusive = marker or None, False
+    if prefix and (lower is None or lower < prefix):
+        lower, lower_inclusive = prefix, True
+    upper, upper_inclusive = end_marker or None, False
     prefix_end = successor(prefix) if prefix else None
     if prefix_end is not None and (upper is None or prefix_end < upper):
         upper = prefix_end
-    lower, inclusive = marker or None, False
-    if prefix and (lower is None or lower < prefix):
-        lower, inclusive = prefix, True
     results = []
     while len(results) < limit:
         wanted = limit - len(results)
-        rows = fetch(lower, inclusive, upper, wanted)
+        rows = fetch(Window(lower, lower_inclusive, upper, upper_inclusive, reverse), wanted)
         if not rows:
             break
         for row in rows:
             name = name_of(row)
-            lower, inclusive = name, False
+            if reverse:
+                upper, upper_inclusive = name, False
+            else:
+                lower, lower_inclusive = name, False
             cut = name.find(delimiter, len(prefix)) if delimiter else -1
-            if cut >= 0:
+            if path is not None:
+                if name == prefix:
+                    continue
+                if 0 <= cut < len(name) - 1:
+                    # deeper than one level: skip the rest of that subtree
+                    # (but not "dir/sub/" itself, which is listed)
+                    subtree = name[:cut + 1]
+                    if reverse:
+                        upper, upper_inclusive = subtree, True
+                    else:
+                        lower, lower_inclusive = successor(subtree), True
+                        if lower is None:  # nothing sorts after it
+                            return results
+                    break
+            elif cut >= 0:
                 subdir = name[:cut + len(delimiter)]
                 if subdir != marker:
                     results.append(Subdir(subdir))
                 # skip every other name in this subdir
-                lower, inclusive = successor(subdir), True
-                if lower is None:
-                    return results
+                if reverse:
+                    upper, upper_inclusive = subdir, False
+                else:
+                    lower, lower_inclusive = successor(subdir), True
+                    if lower is None:  # nothing sorts after it
+                        return results
                 break
             results.append(row)
             if len(results) >= limit:

@@ -121,10 +121,10 @@ NAMES = ["a", "a/b", "a/c/d", "b", "b-c", "c/d", "c/e/f", "d", "é", "é/x"]
 def _fetch_over(names):
     ordered = sorted(names, key=lambda n: n.encode("utf-8"))
 
-    def fetch(lower, inclusive, upper, count):
-        out = [n for n in ordered
-               if (lower is None or (n >= lower if inclusive else n > lower))
-               and (upper is None or n < upper)]
+    def fetch(window, count):
+        out = [n for n in ordered if window.contains(n)]
+        if window.descending:
+            out.reverse()
         return [{"name": n} for n in out[:count]]
     return fetch
 
@@ -176,6 +176,88 @@ def test_list_entries_matches_naive_model(names, prefix, delimiter, marker, limi
            for e in listing.list_entries(_fetch_over(names), prefix=prefix,
                                          delimiter=delimiter, marker=marker, limit=limit)]
     assert got == model[:limit]
+
+
+PATH_NAMES = ["d", "d/", "d/a", "d/b/", "d/b/x", "d/b/y/z", "d/b0", "d/c", "d/c/", "d/c/q",
+              "d0", "e/", "e/f"]
+
+
+@pytest.mark.parametrize("kw,expected", [
+    ({"reverse": True}, NAMES[::-1]),
+    ({"reverse": True, "marker": "c/d"}, ["b-c", "b", "a/c/d", "a/b", "a"]),
+    ({"reverse": True, "end_marker": "c/d"}, ["é/x", "é", "d", "c/e/f"]),
+    ({"reverse": True, "marker": "d", "end_marker": "a/b"},
+     ["c/e/f", "c/d", "b-c", "b", "a/c/d"]),
+    ({"reverse": True, "prefix": "a/"}, ["a/c/d", "a/b"]),
+    ({"reverse": True, "delimiter": "/"}, ["é/", "é", "d", "c/", "b-c", "b", "a/", "a"]),
+    ({"reverse": True, "delimiter": "/", "prefix": "a/"}, ["a/c/", "a/b"]),
+    ({"reverse": True, "delimiter": "/", "end_marker": "c/"}, ["é/", "é", "d"]),
+    ({"reverse": True, "delimiter": "/", "marker": "c/e"}, ["c/", "b-c", "b", "a/", "a"]),
+    ({"reverse": True, "limit": 3, "delimiter": "/"}, ["é/", "é", "d"]),
+    ({"path": "a"}, ["a/b"]),
+    ({"path": "a/"}, ["a/b"]),
+    ({"path": "a//"}, ["a/b"]),
+    ({"path": ""}, ["a", "b", "b-c", "d", "é"]),
+    ({"path": "c", "prefix": "zzz", "delimiter": "-"}, ["c/d"]),  # path wins
+    ({"path": "a", "reverse": True}, ["a/b"]),
+])
+def test_list_entries_reverse_and_path(kw, expected):
+    assert _list(**kw) == expected
+
+
+@pytest.mark.parametrize("kw,expected", [
+    ({"path": "d"}, ["d/a", "d/b/", "d/b0", "d/c", "d/c/"]),
+    ({"path": "d", "reverse": True}, ["d/c/", "d/c", "d/b0", "d/b/", "d/a"]),
+    ({"path": "d", "marker": "d/b/"}, ["d/b0", "d/c", "d/c/"]),
+    ({"path": "d", "end_marker": "d/c"}, ["d/a", "d/b/", "d/b0"]),
+    ({"path": "d", "reverse": True, "marker": "d/c"}, ["d/b0", "d/b/", "d/a"]),
+    ({"path": "d", "limit": 2}, ["d/a", "d/b/"]),
+    ({"path": ""}, ["d", "d/", "d0", "e/"]),
+    ({"path": "", "reverse": True}, ["e/", "d0", "d/", "d"]),
+])
+def test_path_listing_lists_one_level(kw, expected):
+    got = [e["name"] for e in listing.list_entries(_fetch_over(PATH_NAMES), **kw)]
+    assert got == expected
+
+
+def _names(entries):
+    return [str(e) if isinstance(e, listing.Subdir) else e["name"] for e in entries]
+
+
+_NAME_TEXT = st.text(alphabet="ab/-é", min_size=1, max_size=6)
+
+
+@given(st.lists(_NAME_TEXT, unique=True), st.text(alphabet="ab/", max_size=2),
+       st.sampled_from(["", "/", "-"]), st.text(alphabet="ab/", max_size=3),
+       st.text(alphabet="ab/é", max_size=3), st.integers(1, 6))
+def test_reverse_is_the_forward_listing_backwards(names, prefix, delimiter, low, high, limit):
+    fetch = _fetch_over(names)
+    forward = _names(listing.list_entries(fetch, prefix=prefix, delimiter=delimiter,
+                                          marker=low, end_marker=high))
+    backward = _names(listing.list_entries(fetch, prefix=prefix, delimiter=delimiter,
+                                           marker=high, end_marker=low, reverse=True,
+                                           limit=limit))
+    assert backward == forward[::-1][:limit]
+
+
+@given(st.lists(_NAME_TEXT, unique=True), st.text(alphabet="ab/", max_size=3),
+       st.booleans(), st.integers(1, 6))
+def test_path_listing_matches_naive_model(names, path, reverse, limit):
+    base = listing.path_prefix(path)
+    model = sorted((n for n in names if n.startswith(base) and n != base
+                    and "/" not in n[len(base):-1]), key=lambda n: n.encode("utf-8"))
+    if reverse:
+        model.reverse()
+    got = _names(listing.list_entries(_fetch_over(names), path=path, reverse=reverse,
+                                      limit=limit))
+    assert got == model[:limit]
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("true", True), ("TRUE", True), ("1", True), ("yes", True), ("on", True), ("t", True),
+    ("y", True), ("false", False), ("", False), (None, False), ("2", False)])
+def test_true_value(value, expected):
+    assert listing.true_value(value) is expected
 
 
 def test_successor():
