@@ -71,3 +71,27 @@ def evaluate(method, headers, etag, last_modified):
         if since is not None and last_modified <= since:
             return 304
     return None
+
+
+def if_range_allows(value, etag, last_modified):
+    """Whether a ``Range`` is honoured under ``If-Range: value`` (RFC 7233
+    section 3.2); when not, the whole entity is sent with 200.
+
+    ``value`` None (no If-Range) allows. An entity tag must match ``etag``
+    (see etag_to_compare) by strong comparison, so weak tags never do; a
+    comma-separated list is accepted so that a filter which masks etags
+    (as the encrypter does for If-Match) can send each candidate. An
+    HTTP-date must equal ``last_modified`` (whole epoch seconds) exactly.
+    Anything else does not match: sending the whole entity is always safe.
+    """
+    if value is None:
+        return True
+    value = value.strip()
+    if value.startswith(('"', "W/")):
+        for item in value.split(","):
+            item = item.strip()
+            if len(item) >= 2 and item[0] == item[-1] == '"' and item[1:-1] == etag:
+                return True
+        return False
+    date = _http_date(value)
+    return date is not None and date == last_modified

@@ -207,7 +207,10 @@ class ObjectHandlers:
         if forced is not None:
             obj.close()
             return respond(start_response, forced, headers + [("Content-Length", "0")])
-        wanted = ranges.parse_range(req.headers.get("Range"), size)
+        last_modified = math.ceil(float(header["timestamp"]))
+        wanted = None
+        if conditional.if_range_allows(req.headers.get("If-Range"), compare, last_modified):
+            wanted = ranges.parse_range(req.headers.get("Range"), size)
         if wanted == []:
             obj.close()
             return respond(start_response, 416, [

@@ -113,6 +113,24 @@ def test_parse_etags_keeps_base64_macs():
     assert conditional.parse_etags('"abc", "q+/w=", *') == {"abc", "q+/w=", "*"}
 
 
+@pytest.mark.parametrize("value,expected", [
+    (None, True),
+    ('"abc"', True),
+    (' "abc" ', True),
+    ('"abd"', False),
+    ('W/"abc"', False),                # weak tags never match (strong comparison)
+    ('"x", "abc"', True),              # a masking filter's candidate list
+    ("abc", False),                    # neither an entity tag nor a date
+    (_date(LM), True),
+    (_date(LM - 1), False),
+    (_date(LM + 1), False),            # only an exact date matches
+    ("garbage", False),
+    ("", False),
+])
+def test_if_range(value, expected):
+    assert conditional.if_range_allows(value, "abc", LM) is expected
+
+
 # listings
 
 NAMES = ["a", "a/b", "a/c/d", "b", "b-c", "c/d", "c/e/f", "d", "é", "é/x"]
