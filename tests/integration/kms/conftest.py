@@ -1,5 +1,7 @@
-"""Session fixtures: a Barbican without auth, a Keystone, and a Barbican
-behind that Keystone, each installed (cached venv) and started once.
+"""Session fixtures: a Keystone and a Barbican behind that Keystone, each
+installed (cached venv) and started once; the Barbican without auth
+(``barbican_noauth``) is tests/integration/conftest.py's, shared with the
+Swift cluster's kms runs.
 
 If a server cannot be installed or started the fixture raises, so every
 test using it fails: these tests never skip.
@@ -25,13 +27,6 @@ def new_secret(size=32):
 
 def b64(secret):
     return base64.b64encode(secret).decode()
-
-
-@pytest.fixture(scope="session")
-def barbican_noauth(tmp_path_factory):
-    server = BarbicanServer(tmp_path_factory.mktemp("barbican-noauth"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")

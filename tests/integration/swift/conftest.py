@@ -38,6 +38,48 @@ def swift_crypto(**kw):
     return Crypto("swift", "swift", **kw)
 
 
+# kms_keymaster: the same root secret, held in the session's Barbican
+KMS_PROJECT = "swift-kms-project"
+
+
+class KmsSecrets:
+    """Root secrets stored in a Barbican (no auth) under ``KMS_PROJECT``;
+    ``key_ids`` maps a secret id (None for ``key_id``) to the Barbican id."""
+
+    def __init__(self, server, project=KMS_PROJECT):
+        self.server = server
+        self.endpoint = server.endpoint
+        self.project = project
+        self.key_ids = {}
+
+    def store(self, secret_id, secret, name):
+        if secret_id not in self.key_ids:
+            self.key_ids[secret_id] = self.server.store_secret(
+                secret, project_id=self.project, name=name)
+        return self.key_ids[secret_id]
+
+
+def kms_crypto(barbican, secret_ids=(None,), active=None):
+    """swiftcrypt's kms_keymaster (root secrets ``secret_ids`` of the
+    KmsSecrets ``barbican``) and encryption."""
+    options = {"auth_type": "noauth", "barbican_endpoint": barbican.endpoint,
+               "project_id": barbican.project}
+    for secret_id in secret_ids:
+        name = "key_id" if secret_id is None else "key_id_" + secret_id
+        options[name] = barbican.key_ids[secret_id]
+    if active is not None:
+        options["active_root_secret_id"] = active
+    return Crypto("kms", "swiftcrypt", options=options)
+
+
+@pytest.fixture(scope="session")
+def kms_secrets(barbican_noauth):
+    """ROOT_SECRET stored in the shared Barbican (tests/integration/conftest.py)."""
+    secrets = KmsSecrets(barbican_noauth)
+    secrets.store(None, ROOT_SECRET, "swift root")
+    return secrets
+
+
 class Plaintexts:
     """What must never be found at rest."""
 
