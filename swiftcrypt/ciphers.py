@@ -60,9 +60,9 @@ class AesCtr:
         check_iv(iv)
         if offset < 0:
             raise ValueError("offset must not be negative")
-        self._ctx = Cipher(
-            algorithms.AES(key), modes.CTR(counter_block(iv, offset))
-        ).encryptor()
+        # offset 0 (every whole-object stream) starts at the IV itself
+        counter = iv if not offset else counter_block(iv, offset)
+        self._ctx = Cipher(algorithms.AES(key), modes.CTR(counter)).encryptor()
         skip = offset % BLOCK_SIZE
         if skip:
             # Consume the keystream bytes before ``offset`` in its block.
@@ -144,13 +144,20 @@ class ShortCtr:
         n = len(data)
         if not n:
             return b""
-        start = int.from_bytes(iv, "big")
-        blocks = (n + BLOCK_SIZE - 1) // BLOCK_SIZE
-        if start + blocks <= _COUNTER_SPACE:
-            counters = b"".join((start + i).to_bytes(IV_SIZE, "big") for i in range(blocks))
+        if n <= BLOCK_SIZE:
+            counters = iv
+        elif n <= 2 * BLOCK_SIZE:
+            # keys and MD5 hex etags: two blocks, no generator
+            following = int.from_bytes(iv, "big") + 1
+            counters = iv + (following % _COUNTER_SPACE).to_bytes(IV_SIZE, "big")
         else:
-            counters = b"".join(((start + i) % _COUNTER_SPACE).to_bytes(IV_SIZE, "big")
-                                for i in range(blocks))
+            start = int.from_bytes(iv, "big")
+            blocks = (n + BLOCK_SIZE - 1) // BLOCK_SIZE
+            if start + blocks <= _COUNTER_SPACE:
+                counters = b"".join((start + i).to_bytes(IV_SIZE, "big") for i in range(blocks))
+            else:
+                counters = b"".join(((start + i) % _COUNTER_SPACE).to_bytes(IV_SIZE, "big")
+                                    for i in range(blocks))
         stream = self._ecb.update(counters)
         return (int.from_bytes(data, "big") ^ int.from_bytes(stream[:n], "big")).to_bytes(
             n, "big")

@@ -9,6 +9,7 @@ depth, the JSON then ``quote_plus``-quoted. An encrypted header value is
 import base64
 import binascii
 import json
+import operator
 import re
 from urllib.parse import quote_plus, unquote_plus
 
@@ -17,6 +18,7 @@ from swiftcrypt.errors import CryptoError
 
 _BINARY_FIELDS = ("iv", "key")
 _META_PARAM = "swift_meta"
+_ONLY_PARAM = " %s=" % _META_PARAM
 
 
 def _map_binary(meta, convert):
@@ -65,39 +67,215 @@ def _unquote_plus(text):
     return text
 
 
-# The commonest meta by far - {"cipher": "AES_CTR_256", "iv": <iv>}, on
-# every etag and metadata value - serialized and parsed from a template.
-_SIMPLE_PREFIX = quote_plus('{"cipher": "%s", "iv": "' % ciphers.CIPHER)
-_SIMPLE_SUFFIX = quote_plus('"}')
-_QUOTED_B64 = re.compile(r"(?:[A-Za-z0-9]|%2B|%2F|%3D)*\Z")
+# Templates: the shapes Swift and we write on every request - the etag and
+# metadata meta {"cipher", "iv"}, the listing etag's {"cipher", "iv",
+# "key_id"}, the metadata set's {"cipher", "key_id"} and the body meta
+# {"body_key", "cipher", "iv", "key_id"} - are dumped and parsed from
+# templates rather than through json and a whole-text (un)quote: the
+# general route costs several microseconds per meta. A dump takes a
+# template only when its strings need no JSON escape, so that the text is
+# what the general route gives; a load takes one only when the text is in
+# the exact form such a dump makes. Anything else takes the general route.
+def _q(json_text):
+    return quote_plus(json_text)
 
 
-def _dump_simple(meta):
-    if len(meta) != 2 or meta.get("cipher") != ciphers.CIPHER:
+def _rq(json_text):
+    return re.escape(quote_plus(json_text))
+
+
+# Strings that json.dumps writes as they are: printable ASCII but " and \.
+_JSON_PLAIN = re.compile(r"[ !#-\[\]-~]*\Z")
+_QUOTE_ASCII = str.maketrans({chr(i): quote_plus(chr(i)) for i in range(128)})
+# What a JSON string may hold unescaped.
+_JSON_RAW = re.compile(r'[^"\\\x00-\x1f]*\Z')
+_B64_QUOTED = re.compile(r"[A-Za-z0-9%]*\Z")
+
+_CIPHER_PREFIX = _q('{"cipher": "%s"' % ciphers.CIPHER)
+_IV_ITEM = _q(', "iv": "')
+_KEY_ID_ITEM = _q(', "key_id": ')
+_STR_END = _q('"')
+_DICT_END = _q("}")
+_KEY_ID_PATH = _q('{"path": "')
+_KEY_ID_SECRET = _q('", "secret_id": "')
+_KEY_ID_V = _q('", "v": "')
+_KEY_ID_END = _q('"}')
+_BODY_PREFIX = _q('{"body_key": {"iv": "')
+_BODY_KEY = _q('", "key": "')
+_BODY_CIPHER_IV = _q('"}, "cipher": "%s", "iv": "' % ciphers.CIPHER)
+
+def _b64_q(value):
+    """quote_plus of the base64 of bytes ``value`` (None if not bytes)."""
+    if type(value) is not bytes:
         return None
+    return binascii.b2a_base64(value, newline=False).decode("ascii").replace(
+        "+", "%2B").replace("/", "%2F").replace("=", "%3D")
+
+
+def _str_q(value):
+    """quote_plus of a JSON-plain string's text (None if not one)."""
+    if type(value) is not str or not _JSON_PLAIN.match(value):
+        return None
+    return value.translate(_QUOTE_ASCII)  # quote_plus, for ASCII
+
+
+def _dump_key_id(key_id):
+    if type(key_id) is not dict or not 2 <= len(key_id) <= 3:
+        return None
+    path = _str_q(key_id.get("path"))
+    version = _str_q(key_id.get("v"))
+    if path is None or version is None:
+        return None
+    if len(key_id) == 2:
+        return _KEY_ID_PATH + path + _KEY_ID_V + version + _KEY_ID_END
+    secret_id = _str_q(key_id.get("secret_id"))
+    if secret_id is None:
+        return None
+    return _KEY_ID_PATH + path + _KEY_ID_SECRET + secret_id + _KEY_ID_V + version + _KEY_ID_END
+
+
+def _dump_template(meta):
+    """The template dump of ``meta``, or None when it has no template."""
+    if type(meta) is not dict or meta.get("cipher") != ciphers.CIPHER \
+            or type(meta["cipher"]) is not str:
+        return None
+    n = len(meta)
     iv = meta.get("iv")
-    if not isinstance(iv, bytes):
+    key_id = meta.get("key_id")
+    if "body_key" in meta:
+        wrapped = meta["body_key"]
+        if n != 4 or type(wrapped) is not dict or len(wrapped) != 2:
+            return None
+        parts = (_b64_q(wrapped.get("iv")), _b64_q(wrapped.get("key")), _b64_q(iv),
+                 _dump_key_id(key_id))
+        if None in parts:
+            return None
+        return (_BODY_PREFIX + parts[0] + _BODY_KEY + parts[1] + _BODY_CIPHER_IV + parts[2]
+                + _STR_END + _KEY_ID_ITEM + parts[3] + _DICT_END)
+    text = _CIPHER_PREFIX
+    used = 1
+    if iv is not None:
+        iv_q = _b64_q(iv)
+        if iv_q is None:
+            return None
+        text += _IV_ITEM + iv_q + _STR_END
+        used += 1
+    if key_id is not None:
+        key_id_q = _dump_key_id(key_id)
+        if key_id_q is None:
+            return None
+        text += _KEY_ID_ITEM + key_id_q
+        used += 1
+    if used != n:  # other items, or "iv"/"key_id" present as null
         return None
-    b64 = base64.b64encode(iv).decode("ascii")
-    return _SIMPLE_PREFIX + b64.replace("+", "%2B").replace("/", "%2F").replace(
-        "=", "%3D") + _SIMPLE_SUFFIX
+    return text + _DICT_END
 
 
-def _load_simple(text):
-    if not (text.startswith(_SIMPLE_PREFIX) and text.endswith(_SIMPLE_SUFFIX)):
-        return None
-    quoted = text[len(_SIMPLE_PREFIX):len(text) - len(_SIMPLE_SUFFIX)]
-    if not _QUOTED_B64.match(quoted):
-        return None
-    iv = _b64decode(quoted.replace("%2B", "+").replace("%2F", "/").replace("%3D", "="))
-    return {"cipher": ciphers.CIPHER, "iv": iv}
+class _NoTemplate(Exception):
+    """A template field that the general route must judge."""
+
+
+def _str_field(quoted):
+    value = quoted.replace("%2F", "/")  # most key ids: a path, else plain
+    if "%" in value or "+" in value:
+        value = _unquote_plus(quoted)
+    if not _JSON_RAW.match(value):
+        raise _NoTemplate()
+    return value
+
+
+def _b64_field(quoted):
+    if not _B64_QUOTED.match(quoted):
+        raise _NoTemplate()
+    b64 = quoted.replace("%2B", "+").replace("%2F", "/").replace("%3D", "=")
+    if "%" in b64:
+        raise _NoTemplate()
+    return b64
+
+
+# A template's quoted text split at %22 (a JSON quote): its fields are
+# every other piece, as no field's quoted form holds %22; the rest must
+# be the template's own pieces.
+_FIELD = "QQfield%dQQ"
+
+
+def _template(json_text, kinds):
+    """``(piece count, literal getter, literal pieces, field getter, kinds)``
+    of a JSON template whose fields are marked ``@``."""
+    names = []
+    for i in range(len(kinds)):
+        json_text = json_text.replace("@", _FIELD % i, 1)
+        names.append(_FIELD % i)
+    pieces = quote_plus(json_text).split("%22")
+    field_at = [pieces.index(name) for name in names]
+    literal_at = [i for i in range(len(pieces)) if i not in field_at]
+    return (len(pieces), operator.itemgetter(*literal_at),
+            tuple(pieces[i] for i in literal_at), operator.itemgetter(*field_at), kinds)
+
+
+_KEY_ID_2 = '{"path": "@", "v": "@"}'
+_KEY_ID_3 = '{"path": "@", "secret_id": "@", "v": "@"}'
+_CIPHER_JSON = '{"cipher": "%s"' % ciphers.CIPHER
+_BODY_JSON = '{"body_key": {"iv": "@", "key": "@"}, "cipher": "%s", "iv": "@"' % ciphers.CIPHER
+# kinds: "b" base64, "s" string; shapes told apart by piece count and pieces
+_TEMPLATES = {}
+for _json, _kinds in (
+        (_CIPHER_JSON + ', "iv": "@"}', "b"),
+        (_CIPHER_JSON + ', "iv": "@", "key_id": %s}' % _KEY_ID_2, "bss"),
+        (_CIPHER_JSON + ', "iv": "@", "key_id": %s}' % _KEY_ID_3, "bsss"),
+        (_CIPHER_JSON + ', "key_id": %s}' % _KEY_ID_2, "ss"),
+        (_CIPHER_JSON + ', "key_id": %s}' % _KEY_ID_3, "sss"),
+        (_BODY_JSON + ', "key_id": %s}' % _KEY_ID_2, "bbbss"),
+        (_BODY_JSON + ', "key_id": %s}' % _KEY_ID_3, "bbbsss")):
+    _shape = _template(_json, _kinds)
+    _TEMPLATES.setdefault(_shape[0], []).append(_shape)
+del _json, _kinds, _shape
+
+
+def _load_template(text):
+    """The template parse of ``text``, or None when it is not in a
+    template's exact form."""
+    pieces = text.split("%22")
+    for _n, literals, expected, fields, kinds in _TEMPLATES.get(len(pieces), ()):
+        if literals(pieces) != expected:
+            continue
+        values = fields(pieces)
+        if type(values) is str:
+            values = (values,)
+        try:
+            # every field is checked before any base64 is decoded, so
+            # that a bad one raises what the general route would raise
+            checked = [_b64_field(v) if kind == "b" else _str_field(v)
+                       for v, kind in zip(values, kinds)]
+        except _NoTemplate:
+            return None
+        return _build(kinds, checked)
+    return None
+
+
+def _build(kinds, values):
+    meta = {}
+    i = 0
+    if kinds.startswith("bbb"):
+        meta["body_key"] = {"iv": _b64decode(values[0]), "key": _b64decode(values[1])}
+        i = 2
+    meta["cipher"] = ciphers.CIPHER
+    if kinds[i] == "b":
+        meta["iv"] = _b64decode(values[i])
+        i += 1
+    if i < len(values):
+        key_id = meta["key_id"] = {"path": values[i]}
+        if len(values) - i == 3:
+            key_id["secret_id"] = values[i + 1]
+        key_id["v"] = values[-1]
+    return meta
 
 
 def dump(meta):
     """Serialize a crypto-meta dict to its header form."""
-    simple = _dump_simple(meta)
-    if simple is not None:
-        return simple
+    text = _dump_template(meta)
+    if text is not None:
+        return text
     encoded = _map_binary(meta, lambda b: base64.b64encode(b).decode("ascii"))
     return _quote_plus(json.dumps(encoded, sort_keys=True))
 
@@ -106,9 +284,9 @@ def load(text):
     """Parse a serialized crypto-meta; raises CryptoError if malformed."""
     if not isinstance(text, str):
         raise CryptoError("crypto meta is not a string")
-    simple = _load_simple(text)
-    if simple is not None:
-        return simple
+    meta = _load_template(text)
+    if meta is not None:
+        return meta
     try:
         meta = json.loads(_unquote_plus(text))
     except (ValueError, TypeError):
@@ -131,6 +309,9 @@ def extract(value):
     head, sep, rest = value.partition(";")
     if not sep:
         return value, None
+    if rest.startswith(_ONLY_PARAM) and ";" not in rest:
+        # what we and Swift write: the loop below would find just this
+        return head.strip(), load(rest[len(_ONLY_PARAM):].strip())
     meta = None
     for param in rest.split(";"):
         name, eq, param_value = param.strip().partition("=")
@@ -164,7 +345,8 @@ def encrypt_value(plaintext, key, **extra):
     meta = new_meta()
     meta.update(extra)
     ciphertext = ciphers.encrypt(key, meta["iv"], plaintext)
-    return append(base64.b64encode(ciphertext).decode("ascii"), meta)
+    return "%s; %s=%s" % (binascii.b2a_base64(ciphertext, newline=False).decode("ascii"),
+                          _META_PARAM, dump(meta))
 
 
 def decrypt_value(ciphertext_b64, key, meta):

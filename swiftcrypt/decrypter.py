@@ -21,7 +21,7 @@ from swiftcrypt.errors import CryptoError
 from swiftcrypt.httperrors import respond
 from swiftcrypt.keyderivation import etag_mac
 from swiftcrypt.keys import KeysUnavailable, keys_unavailable, fetch_keys
-from swiftcrypt.swiftpath import split_path
+from swiftcrypt.swiftpath import request_parts
 from swiftcrypt.wsgicontext import call_app
 
 _CRYPTO_PREFIXES = ("x-object-sysmeta-crypto-", "x-object-transient-sysmeta-crypto-")
@@ -47,18 +47,18 @@ class ObjectKeys:
 
     def __init__(self, environ):
         self.environ = environ
-        self._cache = {}
+        self._fetched = []  # (key id, keys): a response holds one or two ids
         self._ciphers = {}
 
     def get(self, key_id, header):
-        cache_key = _cache_key(key_id)
-        keys = self._cache.get(cache_key)
-        if keys is None:
-            try:
-                keys = fetch_keys(self.environ, ("container",), key_id)
-            except CryptoError as err:
-                raise DecryptionFailed(header, "no key: %s" % err, key_id) from err
-            self._cache[cache_key] = keys
+        for known, keys in self._fetched:
+            if known == key_id:
+                return keys
+        try:
+            keys = fetch_keys(self.environ, ("container",), key_id)
+        except CryptoError as err:
+            raise DecryptionFailed(header, "no key: %s" % err, key_id) from err
+        self._fetched.append((key_id, keys))
         return keys
 
     def cipher(self, key):
@@ -206,7 +206,7 @@ class Decrypter:
         self.logger = logger
 
     def __call__(self, environ, start_response):
-        parts = split_path(environ.get("PATH_INFO", ""))
+        parts = request_parts(environ)
         if parts is None:
             return self.app(environ, start_response)
         _version, _account, container, obj = parts

@@ -4,15 +4,8 @@ conditional GET/HEAD (etags masked with the keys' HMAC).
 
 from swiftcrypt import ciphers, cryptometa
 from swiftcrypt.bodyencryption import OVERRIDE_ETAG, BodyEncrypter, listing_etag_footer
-from swiftcrypt.constraints import OBJECT_META_PREFIX, metadata_problem
-from swiftcrypt.environ import (
-    CaseInsensitive,
-    header_key,
-    headers_with_prefix,
-    parse_etag_list,
-    request_headers,
-    strip_etag,
-)
+from swiftcrypt.constraints import MAX_HEADER_SIZE, OBJECT_META_PREFIX, metadata_problem
+from swiftcrypt.environ import header_key, header_name, parse_etag_list, strip_etag
 from swiftcrypt.httperrors import error_exception, respond
 from swiftcrypt.keyderivation import etag_mac
 from swiftcrypt.keys import KeysUnavailable, all_object_keys, fetch_keys, keys_unavailable
@@ -21,6 +14,9 @@ FOOTERS_CALLBACK = "swift.callback.update_footers"
 TRANSIENT_META = "X-Object-Transient-Sysmeta-Crypto-Meta"
 TRANSIENT_META_PREFIX = TRANSIENT_META + "-"
 ETAG_IS_AT = "HTTP_X_BACKEND_ETAG_IS_AT"
+_OVERRIDE_ETAG_KEY = header_key(OVERRIDE_ETAG)
+_OVERRIDE_ETAG_L = OVERRIDE_ETAG.lower()
+_MISSING = object()
 
 
 class EncryptingInput:
@@ -44,25 +40,75 @@ class EncryptingInput:
             yield chunk
 
 
-def encrypt_user_metadata(environ, keys, object_cipher=None):
+_META_KEY = header_key(OBJECT_META_PREFIX)  # HTTP_X_OBJECT_META_
+_TRANSIENT_META_KEY = header_key(TRANSIENT_META_PREFIX)
+
+
+def object_metadata(environ):
+    """``(meta, checked)`` of a request in one pass over its environ.
+
+    ``meta``: ``(environ key, value)`` of each X-Object-Meta-* header.
+    ``checked``: ``(name, value)`` of the headers metadata_problem can
+    object to - object metadata, and values too long for any header - in
+    request order; it passes over all others, so its answer for these is
+    its answer for the whole request.
+    """
+    meta = []
+    checked = []
+    for key, value in environ.items():
+        if key[:5] == "HTTP_":
+            if key[:19] == _META_KEY:
+                meta.append((key, value))
+            elif not (len(value) > MAX_HEADER_SIZE or _other_meta_spelling(key)):
+                continue
+            checked.append((header_name(key), value))
+        elif key in _CONTENT_KEYS and len(value) > MAX_HEADER_SIZE:
+            checked.append((key.replace("_", "-").title(), value))
+    return meta, checked
+
+
+_CONTENT_KEYS = ("CONTENT_TYPE", "CONTENT_LENGTH")
+
+
+def _other_meta_spelling(key):
+    # An environ key no WSGI server makes (lower case, "-") that still
+    # names object metadata: request_headers() would present it as such.
+    return len(key) >= 19 and key[18] in "_-" and \
+        key[5:19].upper().replace("-", "_") == _META_KEY[5:]
+
+
+def encrypt_user_metadata(environ, keys, object_cipher=None, meta=None):
     """Move each non-empty X-Object-Meta-* value into encrypted transient
     sysmeta; record the cipher and key id once for the set.
 
     ``object_cipher``, a ShortCtr of the object key, saves a cipher set-up
-    per value when the caller has one."""
+    per value when the caller has one; ``meta`` is object_metadata()'s
+    first item when the caller has it."""
+    if meta is None:
+        meta = object_metadata(environ)[0]
+    if not meta:
+        return
     object_cipher = object_cipher or keys["object"]
     encrypted_any = False
-    for key, name, value in headers_with_prefix(environ, OBJECT_META_PREFIX):
+    for key, value in meta:
         if not value:
             continue  # an empty value means "remove" on POST: keep it plain
-        short = name[len(OBJECT_META_PREFIX):]
-        environ[header_key(TRANSIENT_META_PREFIX + short)] = cryptometa.encrypt_value(
-            value.encode("latin-1"), object_cipher)
+        transient = _TRANSIENT_META_KEY + key[len(_META_KEY):].upper().replace("-", "_")
+        environ[transient] = cryptometa.encrypt_value(value.encode("latin-1"), object_cipher)
         del environ[key]
         encrypted_any = True
     if encrypted_any:
         environ[header_key(TRANSIENT_META)] = cryptometa.dump(
             {"cipher": "AES_CTR_256", "key_id": keys["id"]})
+
+
+def _update_footers(footers, updates):
+    """Set each of ``updates`` in ``footers``, replacing other spellings."""
+    if footers:
+        lnames = {name.lower() for name in updates}
+        for key in [k for k in footers if k.lower() in lnames]:
+            del footers[key]
+    footers.update(updates)
 
 
 class Encrypter:
@@ -87,47 +133,60 @@ class Encrypter:
         return self.app(environ, start_response)
 
     def _check_metadata(self, environ, start_response):
-        problem = metadata_problem(request_headers(environ))
+        """``(meta, refusal)``: object_metadata()'s meta, and the 400 to
+        answer with when the metadata breaks Swift's limits."""
+        meta, checked = object_metadata(environ)
+        problem = metadata_problem(checked) if checked else None
         if problem:
-            return respond(start_response, 400, problem)
-        return None
+            return meta, respond(start_response, 400, problem)
+        return meta, None
 
     def handle_put(self, environ, start_response, parts):
-        refused = self._check_metadata(environ, start_response)
+        meta, refused = self._check_metadata(environ, start_response)
         if refused is not None:
             return refused
         keys = fetch_keys(environ, ("object", "container"))
         object_cipher = ciphers.ShortCtr(keys["object"])
-        encrypt_user_metadata(environ, keys, object_cipher)
+        encrypt_user_metadata(environ, keys, object_cipher, meta)
         body = BodyEncrypter(keys["object"], keys["id"], object_cipher)
         environ["wsgi.input"] = EncryptingInput(environ["wsgi.input"], body)
         client_etag = environ.get("HTTP_ETAG")
         if client_etag is not None:
             client_etag = strip_etag(client_etag)
-        header_override = environ.get(header_key(OVERRIDE_ETAG))
+        header_override = environ.get(_OVERRIDE_ETAG_KEY)
         inner_callback = environ.get(FOOTERS_CALLBACK)
 
         def footers_callback(footers):
             if inner_callback is not None:
                 inner_callback(footers)
-            get, put = CaseInsensitive.get, CaseInsensitive.set
+            etag_footer = None
+            listing_etag = _MISSING
+            for name, value in reversed(footers.items()):  # the first spelling wins
+                lname = name.lower()
+                if lname == "etag":
+                    etag_footer = value
+                elif lname == _OVERRIDE_ETAG_L:
+                    listing_etag = value
+            if listing_etag is _MISSING:
+                listing_etag = header_override
             plaintext_etag = body.plaintext_etag
             if body.started:
-                expected = get(footers, "Etag") or client_etag
+                expected = etag_footer or client_etag
                 if expected is not None and strip_etag(expected) != plaintext_etag:
                     raise error_exception(
                         422, "Etag does not match the MD5 of the body received")
-                for name, value in body.body_footers().items():
-                    put(footers, name, value)
-            elif client_etag is not None and get(footers, "Etag") is None:
-                put(footers, "Etag", client_etag)
-            listing_etag = get(footers, OVERRIDE_ETAG, header_override)
+                updates = body.body_footers()
+            elif client_etag is not None and etag_footer is None:
+                updates = {"Etag": client_etag}
+            else:
+                updates = {}
             if listing_etag is None:
                 listing_etag = plaintext_etag
             encrypted = listing_etag_footer(
                 listing_etag, body.started, keys["container"], keys["id"])
             if encrypted is not None:
-                put(footers, OVERRIDE_ETAG, encrypted)
+                updates[OVERRIDE_ETAG] = encrypted
+            _update_footers(footers, updates)
 
         environ[FOOTERS_CALLBACK] = footers_callback
 
@@ -143,11 +202,11 @@ class Encrypter:
         return self.app(environ, put_start_response)
 
     def handle_post(self, environ, start_response):
-        refused = self._check_metadata(environ, start_response)
+        meta, refused = self._check_metadata(environ, start_response)
         if refused is not None:
             return refused
         keys = fetch_keys(environ, ("object",))
-        encrypt_user_metadata(environ, keys)
+        encrypt_user_metadata(environ, keys, meta=meta)
         return self.app(environ, start_response)
 
     def handle_get_or_head(self, environ, start_response, parts):

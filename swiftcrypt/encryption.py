@@ -9,7 +9,7 @@ from swiftcrypt import logs, options, tamper
 from swiftcrypt.decrypter import Decrypter
 from swiftcrypt.encrypter import Encrypter
 from swiftcrypt.httperrors import respond
-from swiftcrypt.swiftpath import split_path, split_wsgi_path
+from swiftcrypt.swiftpath import request_parts, split_wsgi_path
 
 OVERRIDE = "swift.crypto.override"
 
@@ -28,9 +28,8 @@ class Encryption:
     def __call__(self, environ, start_response):
         if environ.get(OVERRIDE):
             return self.app(environ, start_response)
-        path = environ.get("PATH_INFO", "")
-        parts = split_path(path)
-        if _unreadable(path, parts):
+        parts = request_parts(environ)
+        if parts is None and _unreadable(environ.get("PATH_INFO", "")):
             # Swift's proxy refuses these too; passing them on would store
             # plaintext under a name no key can be derived from.
             return respond(start_response, 412, "Invalid UTF8 or contains NULL")  # Swift's words
@@ -45,12 +44,11 @@ class Encryption:
         return self.encrypter(environ, start_response, parts)
 
 
-def _unreadable(path, parts):
-    """A container or object path that is not UTF-8: no key can be derived
-    for it. (NULs are Swift's to judge: its proxy refuses them from clients
-    but uses them itself for reserved names, e.g. object versioning.)"""
-    if parts is not None:
-        return False
+def _unreadable(path):
+    """A container or object path (split_path gave None) that is not
+    UTF-8: no key can be derived for it. (NULs are Swift's to judge: its
+    proxy refuses them from clients but uses them itself for reserved
+    names, e.g. object versioning.)"""
     wsgi_parts = split_wsgi_path(path)
     return wsgi_parts is not None and wsgi_parts[2] is not None
 

@@ -12,7 +12,7 @@ import binascii
 
 from swiftcrypt import keyderivation, keyids, logs, options
 from swiftcrypt.errors import ConfigError, UnknownSecretIdError
-from swiftcrypt.swiftpath import split_path
+from swiftcrypt.swiftpath import request_parts
 
 CALLBACK = "swift.callback.fetch_crypto_keys"
 MIN_SECRET_BYTES = 32
@@ -136,7 +136,7 @@ class KeyMaster:
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") in _KEY_METHODS:
-            parts = split_path(environ.get("PATH_INFO", ""))
+            parts = request_parts(environ)
             if parts is not None:
                 _version, account, container, obj = parts
                 keys = RequestKeys(self, account, container, obj, environ.get(CALLBACK))
@@ -154,6 +154,7 @@ class RequestKeys:
         self.obj = obj
         self.fallback = fallback
         self._cache = {}
+        self._active = None  # (key id, cache key) of what fetch() writes with
 
     def _paths_for_request(self, version):
         if self.container is None:
@@ -164,39 +165,56 @@ class RequestKeys:
             opath = keyids.object_path(self.account, self.container, self.obj, version)
         return cpath, opath
 
+    def _active_paths(self):
+        """``(key id, cache key)`` for the active secret and version."""
+        if self._active is None:
+            secret_id = self.keymaster.root_secrets.active_id
+            version = self.keymaster.version
+            cpath, opath = self._paths_for_request(version)
+            key_id = None
+            if cpath is not None:
+                key_id = keyids.make_key_id(
+                    opath if opath is not None else cpath, secret_id, version)
+            self._active = key_id, (secret_id, version, cpath, opath)
+        return self._active
+
     def fetch(self, key_id=None, *args, **kwargs):
         """Return ``{"container", "object", "id", "all_ids"}`` for this
         request, or for the stored ``key_id`` when one is given."""
         roots = self.keymaster.root_secrets
-        if key_id is None:
-            secret_id = roots.active_id
-            version = self.keymaster.version
-            cpath, opath = self._paths_for_request(version)
-        else:
+        active_id, cache_key = self._active_paths()
+        if key_id is not None and key_id != active_id:
+            # (A stored id equal to the one we write with resolves to the
+            # request's own paths: most reads skip resolve_key_paths.)
             secret_id, version, cpath, opath = keyids.resolve_key_paths(
                 key_id, self.account, self.container, self.obj)
             if secret_id not in roots:
                 if self.fallback is not None:
                     return self.fallback(key_id, *args, **kwargs)
                 raise UnknownSecretIdError(secret_id)
-        cache_key = (secret_id, version, cpath, opath)
+            cache_key = (secret_id, version, cpath, opath)
         keys = self._cache.get(cache_key)
         if keys is None:
-            keys = {}
-            if cpath is not None:
-                keys["container"] = self.keymaster.create_key(cpath, secret_id)
-                if opath is not None:
-                    keys["object"] = self.keymaster.create_key(opath, secret_id)
-                id_path = opath if opath is not None else cpath
-                keys["id"] = keyids.make_key_id(id_path, secret_id, version)
-                keys["all_ids"] = [
-                    keyids.make_key_id(id_path, sid, version) for sid in roots.ids()]
-                if self.fallback is not None:
-                    # a keymaster before us holds other secrets: readers
-                    # need its ids too (e.g. for every Etag-Mac)
-                    keys["all_ids"].extend(self.fallback(key_id=None).get("all_ids", []))
+            keys = self._derive(*cache_key)
             self._cache[cache_key] = keys
         return dict(keys)
+
+    def _derive(self, secret_id, version, cpath, opath):
+        keys = {}
+        if cpath is None:
+            return keys
+        roots = self.keymaster.root_secrets
+        keys["container"] = self.keymaster.create_key(cpath, secret_id)
+        if opath is not None:
+            keys["object"] = self.keymaster.create_key(opath, secret_id)
+        id_path = opath if opath is not None else cpath
+        keys["id"] = keyids.make_key_id(id_path, secret_id, version)
+        keys["all_ids"] = [keyids.make_key_id(id_path, sid, version) for sid in roots.ids()]
+        if self.fallback is not None:
+            # a keymaster before us holds other secrets: readers
+            # need its ids too (e.g. for every Etag-Mac)
+            keys["all_ids"].extend(self.fallback(key_id=None).get("all_ids", []))
+        return keys
 
 
 def keymaster_conf(conf):

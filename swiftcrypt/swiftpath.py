@@ -49,9 +49,28 @@ def split_path(path_info):
     those are not ours to encrypt or decrypt.
     """
     parts = split_wsgi_path(path_info)
-    if parts is None:
-        return None
+    if parts is None or path_info.isascii():  # ASCII is its own UTF-8
+        return parts
     try:
         return tuple(None if p is None else wsgi_to_str(p) for p in parts)
     except UnicodeDecodeError:
         return None
+
+
+PARTS_KEY = "swiftcrypt.path_parts"
+
+
+def request_parts(environ):
+    """split_path of the request's ``PATH_INFO``, split once per request.
+
+    The keymaster, encrypter and decrypter all need the parts: the first
+    to ask stores them in the environ beside the path they came from, so
+    a filter between ours that rewrites ``PATH_INFO`` gets a fresh split.
+    """
+    path_info = environ.get("PATH_INFO", "")
+    cached = environ.get(PARTS_KEY)
+    if cached is not None and cached[0] == path_info:
+        return cached[1]
+    parts = split_path(path_info)
+    environ[PARTS_KEY] = (path_info, parts)
+    return parts

@@ -315,3 +315,37 @@ def test_matches_swift_crypto_context():
         ctx = swift_crypto.create_decryption_ctxt(key, iv, offset)
         assert ctx.update(ours[offset:]) == data[offset:]
         assert ciphers.decryptor(key, iv, offset).update(ours[offset:]) == data[offset:]
+
+
+# --- ShortCtr: one ECB context per key -------------------------------------------
+
+@settings(max_examples=300, deadline=None)
+@given(key=keys, iv=ivs | st.sampled_from([b"\xff" * 16, b"\xff" * 15 + b"\xfe",
+                                           b"\xff" * 8 + bytes(8)]),
+       data=st.binary(max_size=100))
+def test_short_ctr_equals_a_fresh_stream(key, iv, data):
+    # every length: the one- and two-block cases have their own code
+    assert ciphers.ShortCtr(key).crypt(iv, data) == ciphers.AesCtr(key, iv).update(data)
+    assert ciphers.encrypt(ciphers.ShortCtr(key), iv, data) == _manual_ctr(key, iv, data)
+
+
+def test_short_ctr_reused_across_ivs():
+    key = bytes(range(32))
+    short = ciphers.ShortCtr(key)
+    for iv in (bytes(16), b"\xff" * 16, b"\x01" * 16, bytes(16)):
+        for n in (1, 16, 17, 32, 33, 64):
+            data = bytes(range(n))
+            assert short.crypt(iv, data) == ciphers.AesCtr(key, iv).update(data)
+
+
+def test_short_ctr_checks_iv():
+    with pytest.raises(CryptoError):
+        ciphers.ShortCtr(bytes(32)).crypt(bytes(15), b"x")
+
+
+@pytest.mark.parametrize("offset", [0, 1, 15, 16, 17, 4096])
+def test_offset_zero_and_others_agree_with_counter_block(offset):
+    key, iv = bytes(range(32)), b"\xff" * 16
+    data = bytes(range(256)) * 20
+    whole = ciphers.AesCtr(key, iv).update(data)
+    assert ciphers.AesCtr(key, iv, offset).update(data[offset:]) == whole[offset:]

@@ -350,3 +350,148 @@ def test_body_meta_with_wrapped_key_interchangeable_with_swift():
     meta["body_key"] = ciphers.wrap_key(object_key, body_key)
     loaded = swift_cu.load_crypto_meta(cryptometa.dump(meta))
     assert crypto.unwrap_key(object_key, loaded["body_key"]) == body_key
+
+
+# --- template fast path ----------------------------------------------------------
+# dump/load take templates for the shapes written on every request; the
+# general route (json and a whole-text quote) must agree with them on
+# everything, including texts and metas that fall off the templates.
+
+def _general_dump(meta):
+    encoded = cryptometa._map_binary(meta, lambda b: base64.b64encode(b).decode("ascii"))
+    return quote_plus(json.dumps(encoded, sort_keys=True))
+
+
+def _general_load(text):
+    from urllib.parse import unquote_plus
+
+    try:
+        meta = json.loads(unquote_plus(text))
+    except ValueError:
+        return "not json"
+    if not isinstance(meta, dict):
+        return "not an object"
+    try:
+        return cryptometa._map_binary(meta, cryptometa._b64decode)
+    except CryptoError as err:
+        return "CryptoError: %s" % err
+
+
+def _load_outcome(text):
+    try:
+        return cryptometa.load(text)
+    except CryptoError as err:
+        if str(err) == "crypto meta is not JSON":
+            return "not json"
+        if str(err) == "crypto meta is not a JSON object":
+            return "not an object"
+        return "CryptoError: %s" % err
+
+
+# strings: plain ASCII (templated) and anything else (general route)
+_key_id_text = st.text(max_size=12) | st.text(alphabet="/abc -_.~+%=\"\\", max_size=12)
+_template_key_ids = st.fixed_dictionaries(
+    {"path": _key_id_text, "v": st.sampled_from(["1", "2", "3"]) | _key_id_text},
+    optional={"secret_id": _key_id_text})
+_maybe_bytes = st.binary(max_size=40) | st.sampled_from([None, "text", 5])
+_template_metas = st.one_of(
+    st.fixed_dictionaries({"cipher": st.just(ciphers.CIPHER), "iv": _maybe_bytes}),
+    st.fixed_dictionaries({"cipher": st.just(ciphers.CIPHER)},
+                          optional={"iv": _maybe_bytes, "key_id": _template_key_ids,
+                                    "extra": st.integers()}),
+    st.fixed_dictionaries({
+        "body_key": st.fixed_dictionaries({"iv": _maybe_bytes, "key": _maybe_bytes}),
+        "cipher": st.sampled_from([ciphers.CIPHER, "AES_CTR_128"]),
+        "iv": _maybe_bytes,
+        "key_id": _template_key_ids | st.none()}),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(meta=_template_metas)
+def test_template_dump_equals_general_dump(meta):
+    try:
+        expected = _general_dump(meta)
+    except (TypeError, ValueError):
+        with pytest.raises((TypeError, ValueError)):
+            cryptometa.dump(meta)
+        return
+    assert cryptometa.dump(meta) == expected
+    assert _load_outcome(expected) == _general_load(expected)
+
+
+def _mutations(text):
+    """Texts near ``text``: every single-character change at the places
+    templates are sensitive to."""
+    out = []
+    for i in range(0, len(text), max(1, len(text) // 40)):
+        for char in ("%", "+", "%22", "%5C", "%2f", "A", "%00", "%C3%A9", ""):
+            out.append(text[:i] + char + text[i + 1:])
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(meta=_template_metas, data=st.data())
+def test_template_load_equals_general_load(meta, data):
+    try:
+        text = _general_dump(meta)
+    except (TypeError, ValueError):
+        return
+    texts = [text, text.lower(), text.replace("%2F", "%2f"), text.replace("+", "%20")]
+    texts.append(data.draw(st.sampled_from(_mutations(text))))
+    for candidate in texts:
+        assert _load_outcome(candidate) == _general_load(candidate), candidate
+
+
+@pytest.mark.parametrize("meta", [
+    {"cipher": ciphers.CIPHER, "iv": bytes(16)},
+    {"cipher": ciphers.CIPHER, "iv": bytes(16), "key_id": {"path": "/a/c/o", "v": "2"}},
+    {"cipher": ciphers.CIPHER, "iv": bytes(16),
+     "key_id": {"path": "/a b/c+d/e%f", "secret_id": "s 1", "v": "3"}},
+    {"cipher": ciphers.CIPHER, "key_id": {"path": "/a/c/o", "v": "1"}},
+    {"cipher": ciphers.CIPHER, "key_id": {"path": "/a/c/o", "secret_id": "x", "v": "1"}},
+    {"body_key": {"iv": bytes(16), "key": bytes(32)}, "cipher": ciphers.CIPHER,
+     "iv": b"\xfb" * 16, "key_id": {"path": "/a/c/o", "v": "2"}},
+    {"body_key": {"iv": bytes(16), "key": bytes(32)}, "cipher": ciphers.CIPHER,
+     "iv": b"\xff" * 16, "key_id": {"path": "/a/c/~o", "secret_id": "2024", "v": "2"}},
+])
+def test_written_shapes_take_the_templates(meta):
+    text = cryptometa._dump_template(meta)
+    assert text == _general_dump(meta)
+    assert cryptometa._load_template(text) == meta
+
+
+@pytest.mark.parametrize("meta", [
+    {"cipher": ciphers.CIPHER, "iv": bytes(16), "key_id": {"path": "/\u00e9", "v": "3"}},
+    {"cipher": ciphers.CIPHER, "iv": bytes(16), "key_id": {"path": 'a"b', "v": "3"}},
+    {"cipher": ciphers.CIPHER, "iv": bytes(16), "key_id": {"path": "a\\b", "v": "3"}},
+    {"cipher": ciphers.CIPHER, "iv": bytes(16), "other": 1},
+    {"cipher": "AES_CTR_128", "iv": bytes(16)},
+])
+def test_other_shapes_take_the_general_route(meta):
+    assert cryptometa._dump_template(meta) is None
+    text = cryptometa.dump(meta)
+    assert cryptometa._load_template(text) is None
+    assert cryptometa.load(text) == _general_load(text)
+
+
+def test_bytes_like_iv_dumps_by_the_general_route_to_the_same_text():
+    meta = {"cipher": ciphers.CIPHER, "iv": bytearray(16)}
+    assert cryptometa._dump_template(meta) is None
+    assert cryptometa.dump(meta) == cryptometa.dump({"cipher": ciphers.CIPHER, "iv": bytes(16)})
+
+
+def test_template_load_bad_base64_raises_as_general():
+    text = quote_plus('{"cipher": "AES_CTR_256", "iv": "AAA", "key_id": '
+                      '{"path": "/a/c/o", "v": "2"}}')
+    with pytest.raises(CryptoError, match="not valid base64"):
+        cryptometa.load(text)
+    assert _general_load(text) == "CryptoError: iv or key is not valid base64"
+
+
+def test_extract_fast_form_equals_loop():
+    meta = {"cipher": ciphers.CIPHER, "iv": bytes(16)}
+    dumped = cryptometa.dump(meta)
+    for value in ("abc ; swift_meta=%s " % dumped, "abc; swift_meta= %s" % dumped,
+                  "abc; swift_meta=%s; x=y" % dumped, "abc; SWIFT_META=%s" % dumped):
+        assert cryptometa.extract(value) == ("abc", meta)

@@ -7,6 +7,8 @@ import logging
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from webob import Request
 
 from swiftcrypt import ciphers
@@ -341,3 +343,37 @@ def test_reserved_names_with_nul_are_encrypted(store, app):
     req = Request.blank("/")
     req.environ["PATH_INFO"] = path
     assert req.get_response(app).body == b"versioned body"
+
+
+# --- one environ scan for the metadata checks and encryption ----------------------------
+
+_env_keys = st.sampled_from([
+    "HTTP_X_OBJECT_META_COLOR", "HTTP_X_OBJECT_META_", "HTTP_X_OBJECT_META", "HTTP_HOST",
+    "HTTP_X_OBJECT_META_A_B", "HTTP_x_object_meta_low", "HTTP_X-OBJECT-META-DASH",
+    "HTTP_X_OBJECT_METAX", "HTTP_X_OBJECT_META-MIX", "CONTENT_TYPE", "CONTENT_LENGTH",
+    "HTTP_X_AUTH_TOKEN", "REQUEST_METHOD", "wsgi.something",
+]) | st.text(alphabet="HTP_XOBJECMAa-", min_size=1, max_size=22)
+_env_values = st.sampled_from(["", "v", "x" * 256, "x" * 257, "y" * 8193, "z" * 4000])
+
+
+@settings(max_examples=300, deadline=None)
+@given(environ=st.dictionaries(_env_keys, _env_values, max_size=30))
+def test_object_metadata_scan_agrees_with_request_headers(environ):
+    from swiftcrypt.constraints import metadata_problem
+    from swiftcrypt.encrypter import object_metadata
+    from swiftcrypt.environ import headers_with_prefix, request_headers
+
+    meta, checked = object_metadata(environ)
+    assert (metadata_problem(checked) if checked else None) == \
+        metadata_problem(request_headers(environ))
+    assert meta == [(key, value) for key, _name, value
+                    in headers_with_prefix(environ, "X-Object-Meta-")]
+
+
+def test_metadata_with_unusual_spelling_is_counted_as_before():
+    from swiftcrypt.encrypter import object_metadata
+
+    environ = {"HTTP_X-OBJECT-META-A": "x" * 257, "HTTP_HOST": "h"}
+    meta, checked = object_metadata(environ)
+    assert meta == []
+    assert checked == [("X-object-meta-a", "x" * 257)]

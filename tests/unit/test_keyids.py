@@ -216,3 +216,44 @@ def test_make_resolve_round_trip_slash_names(acct, cont, rest, version):
     key_id = keyids.make_key_id(opath, None, version)
     assert keyids.resolve_key_paths(key_id, acct, cont, obj) == (
         None, version, keyids.container_path(acct, cont), opath)
+
+
+# --- split_path and the split shared through the environ ----------------------------
+
+def _split_slowly(path_info):
+    from swiftcrypt.swiftpath import split_wsgi_path, wsgi_to_str
+
+    parts = split_wsgi_path(path_info)
+    if parts is None:
+        return None
+    try:
+        return tuple(None if p is None else wsgi_to_str(p) for p in parts)
+    except UnicodeDecodeError:
+        return None
+
+
+_wsgi_paths = st.lists(
+    st.text(alphabet="/abc\x00\xe9\xc3\xa9\xff~ ", max_size=6), max_size=6
+).map("/".join) | st.text(max_size=20).map(str_to_wsgi)
+
+
+@settings(max_examples=300, deadline=None)
+@given(path=_wsgi_paths)
+def test_split_path_ascii_shortcut_agrees(path):
+    from swiftcrypt.swiftpath import split_path
+
+    assert split_path(path) == _split_slowly(path)
+
+
+def test_request_parts_split_once_and_follow_path_changes():
+    from swiftcrypt import swiftpath
+
+    environ = {"PATH_INFO": "/v1/a/c/o"}
+    first = swiftpath.request_parts(environ)
+    assert first == ("v1", "a", "c", "o")
+    assert swiftpath.request_parts(environ) is first
+    environ["PATH_INFO"] = "/v1/a/c2/\xc3\xa9"  # a filter between ours rewrote it
+    assert swiftpath.request_parts(environ) == ("v1", "a", "c2", "\u00e9")
+    environ["PATH_INFO"] = "/v1/a/c/\xff"
+    assert swiftpath.request_parts(environ) is None
+    assert swiftpath.request_parts({}) is None

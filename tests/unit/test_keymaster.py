@@ -6,10 +6,12 @@ import logging
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from swift.common import exceptions as swift_exceptions
 from swift.common.middleware.crypto import keymaster as swift_keymaster
 
-from swiftcrypt import keyderivation, keymaster
+from swiftcrypt import keyderivation, keyids, keymaster
 from swiftcrypt.errors import ConfigError, CryptoError, UnknownSecretIdError
 
 CALLBACK = "swift.callback.fetch_crypto_keys"
@@ -462,3 +464,51 @@ def test_filter_passes_response_through():
     body = km(environ("/v1/a/c/o"), lambda status, headers, *a: started.append(status))
     assert list(body) == [b""]
     assert started == ["200 OK"]
+
+
+# --- a stored id equal to the active one skips resolve_key_paths --------------------
+
+def _resolved_keys(roots, key_id, account, container, obj):
+    secret_id, version, cpath, opath = keyids.resolve_key_paths(key_id, account, container, obj)
+    keys = {"container": keyderivation.derive_key(roots.get(secret_id), cpath),
+            "id": keyids.make_key_id(opath if opath is not None else cpath, secret_id, version)}
+    if opath is not None:
+        keys["object"] = keyderivation.derive_key(roots.get(secret_id), opath)
+    return keys
+
+
+_names = st.text(alphabet="ab/\u00e9 ~", min_size=1, max_size=5).filter(lambda s: "/" not in s)
+
+
+@settings(max_examples=200, deadline=None)
+@given(account=_names, container=_names,
+       obj=st.none() | st.text(alphabet="ab/\u00e9", min_size=1, max_size=6),
+       version=st.sampled_from(keyids.VERSIONS), active=st.sampled_from([None, "b"]))
+def test_active_id_shortcut_agrees_with_resolving(account, container, obj, version, active):
+    roots = keymaster.RootSecrets({None: SECRET_A, "b": SECRET_B}, active)
+    km = keymaster.KeyMaster(None, roots, version)
+    keys = keymaster.RequestKeys(km, account, container, obj)
+    active_keys = keys.fetch()
+    stored = keys.fetch(key_id=active_keys["id"])
+    assert stored == active_keys
+    expected = _resolved_keys(roots, active_keys["id"], account, container, obj)
+    for name, value in expected.items():
+        assert stored[name] == value
+    # ids of other secrets still resolve, and to other keys
+    other = [i for i in active_keys["all_ids"] if i != active_keys["id"]][0]
+    assert keys.fetch(key_id=other)["object" if obj else "container"] != \
+        active_keys["object" if obj else "container"]
+
+
+def test_path_split_once_for_the_filters_after_the_keymaster():
+    from swiftcrypt.swiftpath import PARTS_KEY
+
+    seen = {}
+
+    def app(environ, start_response):
+        seen.update(environ)
+        return []
+
+    km = keymaster.KeyMaster(app, keymaster.RootSecrets({None: SECRET_A}))
+    km({"REQUEST_METHOD": "GET", "PATH_INFO": "/v1/a/c/o"}, None)
+    assert seen[PARTS_KEY] == ("/v1/a/c/o", ("v1", "a", "c", "o"))
