@@ -6,7 +6,7 @@ On disk we keep them as real text, with undecodable bytes kept through
 (or the filters) sent.
 """
 
-from collections.abc import MutableMapping
+from collections.abc import ItemsView, KeysView, MutableMapping, ValuesView
 
 OBJECT_ALLOWED_HEADERS = frozenset((
     "cache-control", "content-disposition", "content-encoding",
@@ -42,8 +42,37 @@ class HeaderDict(MutableMapping):
     def __len__(self):
         return len(self._items)
 
+    def __reversed__(self):
+        return (name for name, _value in reversed(list(self._items.values())))
+
+    # Views that reverse, as a dict's do: Swift hands middleware (the
+    # footers callback) a dict subclass, and some iterate it backwards.
+    def keys(self):
+        return _Keys(self)
+
+    def items(self):
+        return _Items(self)
+
+    def values(self):
+        return _Values(self)
+
     def __repr__(self):  # values may be secret-ish (crypto meta): names only
         return "<HeaderDict %s>" % sorted(self)
+
+
+class _Keys(KeysView):
+    def __reversed__(self):
+        return reversed(self._mapping)
+
+
+class _Items(ItemsView):
+    def __reversed__(self):
+        return ((name, self._mapping[name]) for name in reversed(self._mapping))
+
+
+class _Values(ValuesView):
+    def __reversed__(self):
+        return (self._mapping[name] for name in reversed(self._mapping))
 
 
 def request_headers(environ):

@@ -378,6 +378,15 @@ def test_listing_etag_override():
     assert listing_etag_and_bytes(HeaderDict(), "md5", 7) == ("md5", 7)
 
 
+def test_header_dict_views_reverse_like_a_dicts():
+    headers = HeaderDict([("B", "1"), ("a", "2")])
+    headers["A"] = "3"  # keeps its place and first casing
+    assert list(reversed(headers.items())) == [("a", "3"), ("B", "1")]
+    assert list(reversed(headers.keys())) == list(reversed(headers)) == ["a", "B"]
+    assert list(reversed(headers.values())) == ["3", "1"]
+    assert list(headers.items()) == [("B", "1"), ("a", "3")]
+
+
 @given(st.binary(max_size=50))
 def test_stored_text_round_trips_bytes(raw):
     wsgi = raw.decode("latin-1")
