@@ -10,6 +10,7 @@ from swiftcrypt.store import listing
 from swiftcrypt.store.db import ListingDB
 from swiftcrypt.store.headers import HeaderDict, stored_to_wsgi, updated_meta, wsgi_to_stored
 from swiftcrypt.store.http import error, normalize_timestamp, respond
+from swiftcrypt.store.locks import ObjectLocks
 from swiftcrypt.store.names import BadName, parse_path
 from swiftcrypt.store.objects import ObjectHandlers
 from swiftcrypt.store.request import BadQuery, Request
@@ -49,6 +50,7 @@ class StoreApp:
         for directory in (self.data_dir, self.objects_dir, self.tmp_dir):
             os.makedirs(directory, exist_ok=True)
         self._remove_stale_temp_files()
+        self.locks = ObjectLocks(os.path.join(self.data_dir, "locks"))
         self.db = ListingDB(os.path.join(self.data_dir, "listing.db"))
         self.objects = ObjectHandlers(self)
 

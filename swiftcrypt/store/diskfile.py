@@ -1,15 +1,24 @@
-"""One file per object: the body, then a JSON header, then a fixed trailer.
+"""One data file per object, and a metadata sidecar once it is POSTed.
 
-Layout: ``<body><header JSON, UTF-8><8-byte big-endian header length>
-<8-byte magic>``. Body and metadata live in one file so that a single
-rename replaces both; the header comes after the body because the etag,
-size and footers are known only once the body has been read, and the body
-is streamed straight to disk.
+Data file: ``<body><header JSON, UTF-8><8-byte big-endian header length>
+<8-byte magic>``. Body and the PUT's metadata live in one file so that a
+single rename replaces both; the header comes after the body because the
+etag, size and footers are known only once the body has been read, and the
+body is streamed straight to disk. The header carries a random
+``version``.
 
-Writes go to a temp file in ``<data_dir>/tmp`` (same filesystem), are
-fsynced, then renamed over the object's path, and the directory is
-fsynced: a reader sees the old version or the new one, never a mix, and
-an interrupted write leaves the old version in place.
+Sidecar (``<hash>.meta`` beside ``<hash>.obj``): a small JSON file holding
+the metadata and timestamp of the latest POST, and the ``version`` of the
+data file it belongs to. A POST writes only the sidecar, so its cost does
+not grow with the object. A sidecar whose version is not the data file's
+(left by a crash between a PUT's rename and its removal of the old
+sidecar) is ignored.
+
+Every write goes to a temp file in ``<data_dir>/tmp`` (same filesystem),
+is fsynced, then renamed over its path, and the directory is fsynced: a
+reader sees the old file or the new one, never a mix, and an interrupted
+write leaves the old one in place. Writers and openers hold the object's
+lock (locks.py) so that data file and sidecar are read as a pair.
 """
 
 import errno
@@ -18,8 +27,10 @@ import json
 import os
 import struct
 import tempfile
+import uuid
 
 MAGIC = b"SWCSTOR1"
+META_FORMAT = 1
 _TRAILER = struct.Struct(">Q8s")
 CHUNK = 64 * 1024
 
@@ -29,10 +40,38 @@ class CorruptObject(Exception):
 
 
 def object_path(objects_dir, account, container, obj):
-    """Where an object lives: a hash of its name, so that any name fits."""
+    """Where an object's data file lives: a hash of its name, so that any
+    name fits."""
     key = "\x00".join((account, container, obj)).encode("utf-8")
     digest = hashlib.sha256(key).hexdigest()
     return os.path.join(objects_dir, digest[:3], digest + ".obj")
+
+
+def object_digest(path):
+    """The name hash in a data file's path (what its lock is chosen by)."""
+    return os.path.basename(path)[:-len(".obj")]
+
+
+def meta_path(path):
+    """The sidecar path of the data file at ``path``."""
+    return path[:-len(".obj")] + ".meta"
+
+
+def new_version():
+    """A fresh data-file version: sidecars name the version they belong to."""
+    return uuid.uuid4().hex
+
+
+def _dump(header):
+    return json.dumps(header, ensure_ascii=False, sort_keys=True).encode(
+        "utf-8", "surrogateescape")
+
+
+def _publish(tmp_path, final_path):
+    directory = os.path.dirname(final_path)
+    os.makedirs(directory, exist_ok=True)
+    os.rename(tmp_path, final_path)
+    fsync_dir(directory)
 
 
 def fsync_dir(path):
@@ -45,9 +84,10 @@ def fsync_dir(path):
 
 
 class ObjectWriter:
-    """Stream a new object version to a temp file; ``commit`` publishes it.
+    """Stream a new object version to a temp file; ``finish`` completes it
+    and ``publish`` puts it in place.
 
-    Use as a context manager: leaving the block without ``commit`` removes
+    Use as a context manager: leaving the block without ``publish`` removes
     the temp file.
     """
 
@@ -64,30 +104,28 @@ class ObjectWriter:
         self._md5.update(chunk)
         self.size += len(chunk)
 
-    def copy_body_from(self, source):
-        """Append the whole body of ObjectFile ``source``."""
-        for chunk in source.read_range(0, source.size - 1) if source.size else ():
-            self.write(chunk)
-
     @property
     def etag(self):
         """MD5 hex of the body written so far."""
         return self._md5.hexdigest()
 
-    def commit(self, final_path, header):
-        """Append ``header`` (a JSON-able dict), fsync, rename into place."""
-        blob = json.dumps(header, ensure_ascii=False, sort_keys=True).encode(
-            "utf-8", "surrogateescape")
+    def finish(self, header):
+        """Append ``header`` (a JSON-able dict) and fsync: the temp file is
+        complete and ready for ``publish`` (done apart so that only the
+        rename need happen under the object's lock)."""
+        blob = _dump(header)
         self._file.write(blob)
         self._file.write(_TRAILER.pack(len(blob), MAGIC))
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
-        directory = os.path.dirname(final_path)
-        os.makedirs(directory, exist_ok=True)
-        os.rename(self.tmp_path, final_path)
+
+    def publish(self, final_path):
+        """Rename the finished file into place and drop the previous
+        version's sidecar (the caller holds the object's lock)."""
+        _publish(self.tmp_path, final_path)
         self.committed = True
-        fsync_dir(directory)
+        _unlink(meta_path(final_path))
 
     def abort(self):
         """Drop the temp file."""
@@ -107,18 +145,66 @@ class ObjectWriter:
         return False
 
 
+def write_meta(tmp_dir, path, version, timestamp, metadata):
+    """Atomically replace the sidecar of the data file at ``path`` with
+    ``metadata`` and ``timestamp`` for data version ``version`` (the caller
+    holds the object's lock)."""
+    blob = _dump({"format": META_FORMAT, "version": version, "timestamp": timestamp,
+                  "metadata": metadata})
+    fd, tmp_path = tempfile.mkstemp(dir=tmp_dir, prefix="meta-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())
+        _publish(tmp_path, meta_path(path))
+    except BaseException:
+        _unlink(tmp_path, sync=False)
+        raise
+
+
+def _read_meta(path):
+    try:
+        with open(meta_path(path), "rb") as f:
+            blob = f.read()
+    except FileNotFoundError:
+        return None
+    try:
+        meta = json.loads(blob.decode("utf-8", "surrogateescape"))
+    except ValueError:
+        raise CorruptObject(meta_path(path)) from None
+    if not isinstance(meta, dict) or meta.get("format") != META_FORMAT:
+        raise CorruptObject(meta_path(path))
+    return meta
+
+
 class ObjectFile:
     """An open object version. Holding it open keeps reading this version
-    even if a newer one replaces it meanwhile."""
+    even if a newer one replaces it meanwhile.
 
-    def __init__(self, fd, header, size):
+    ``header`` is what requests see: the data file's header with the
+    metadata and timestamp of its sidecar, if it has one; ``data_header``
+    is the data file's own.
+    """
+
+    def __init__(self, fd, data_header, size, sidecar=None):
         self._fd = fd
-        self.header = header
+        self.data_header = data_header
+        self.header = data_header
+        if sidecar is not None and sidecar.get("version") == data_header.get("version"):
+            self.header = dict(data_header, timestamp=sidecar["timestamp"],
+                               metadata=sidecar["metadata"])
         self.size = size
+
+    @property
+    def version(self):
+        """The data file's version (None for files written before versions)."""
+        return self.data_header.get("version")
 
     @classmethod
     def open(cls, path):
-        """Open the object at ``path``; None if there is none."""
+        """Open the object at ``path`` with its sidecar; None if there is
+        none. Call with the object's lock held, so the two are a pair."""
         try:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
@@ -133,10 +219,11 @@ class ObjectFile:
                 raise CorruptObject(path)
             blob = os.pread(fd, length, body_size)
             header = json.loads(blob.decode("utf-8", "surrogateescape"))
+            sidecar = _read_meta(path)
         except BaseException:
             os.close(fd)
             raise
-        return cls(fd, header, body_size)
+        return cls(fd, header, body_size, sidecar)
 
     def read_range(self, first, last, chunk=CHUNK):
         """Yield body bytes ``first..last`` inclusive."""
@@ -158,14 +245,22 @@ class ObjectFile:
         self.close()
 
 
-def remove(path):
-    """Delete an object file; True if there was one."""
+def _unlink(path, sync=True):
     try:
         os.unlink(path)
     except FileNotFoundError:
         return False
-    fsync_dir(os.path.dirname(path))
+    if sync:
+        fsync_dir(os.path.dirname(path))
     return True
+
+
+def remove(path):
+    """Delete an object's data file and sidecar; True if there was a data
+    file (the caller holds the object's lock)."""
+    existed = _unlink(path)
+    _unlink(meta_path(path))
+    return existed
 
 
 def is_disk_full(err):

@@ -80,6 +80,9 @@ class ObjectHandlers:
     def _path(self, req):
         return diskfile.object_path(self.store.objects_dir, req.account, req.container, req.obj)
 
+    def _locked(self, path):
+        return self.store.locks.hold(diskfile.object_digest(path))
+
     def _record(self, req, header, size):
         meta = HeaderDict(header["metadata"])
         etag, listed = listing_etag_and_bytes(
@@ -132,12 +135,16 @@ class ObjectHandlers:
             meta.pop("Etag", None)
             timestamp = time.time()
             header = {"name": [req.account, req.container, req.obj], "etag": writer.etag,
-                      "timestamp": timestamp, "metadata": _stored_meta(meta)}
+                      "timestamp": timestamp, "metadata": _stored_meta(meta),
+                      "version": diskfile.new_version()}
+            path = self._path(req)
             try:
-                writer.commit(self._path(req), header)
+                writer.finish(header)
+                with self._locked(path):
+                    writer.publish(path)
+                    self._record(req, header, writer.size)
             except OSError as err:
                 return self._disk_error(start_response, req, err)
-        self._record(req, header, writer.size)
         return respond(start_response, 201, [
             ("Etag", '"%s"' % writer.etag), ("Last-Modified", http_date(timestamp)),
             ("X-Timestamp", normalize_timestamp(timestamp)),
@@ -178,7 +185,9 @@ class ObjectHandlers:
     def get(self, req, start_response):
         """Serve an object, its ranges, or a precondition result."""
         head = req.method == "HEAD"
-        obj = diskfile.ObjectFile.open(self._path(req))
+        path = self._path(req)
+        with self._locked(path):
+            obj = diskfile.ObjectFile.open(path)
         if obj is None:
             if req.headers.get("If-Match", "").strip() == "*":
                 return error(start_response, 412, "If-Match: * and no such object", head)
@@ -245,25 +254,28 @@ class ObjectHandlers:
     # POST
 
     def post(self, req, start_response):
-        """Replace user metadata and transient sysmeta, keep sysmeta."""
+        """Replace user metadata and transient sysmeta, keep sysmeta.
+
+        Only the metadata sidecar is written (see diskfile.py), under the
+        object's lock; a GET already streaming keeps the version and
+        metadata it opened."""
         path = self._path(req)
-        obj = diskfile.ObjectFile.open(path)
-        if obj is None:
-            return error(start_response, 404, "no such object")
         try:
-            meta = object_post_metadata(_wsgi_meta(obj.header), req.headers)
-            timestamp = time.time()
-            header = dict(obj.header, timestamp=timestamp, metadata=_stored_meta(meta))
-            # The body is copied so that one rename replaces body and
-            # metadata together, as for a PUT.
-            with diskfile.ObjectWriter(self.store.tmp_dir) as writer:
-                writer.copy_body_from(obj)
-                writer.commit(path, header)
+            with self._locked(path):
+                obj = diskfile.ObjectFile.open(path)
+                if obj is None:
+                    return error(start_response, 404, "no such object")
+                try:
+                    meta = object_post_metadata(_wsgi_meta(obj.header), req.headers)
+                    timestamp = time.time()
+                    header = dict(obj.header, timestamp=timestamp, metadata=_stored_meta(meta))
+                    diskfile.write_meta(self.store.tmp_dir, path, obj.version, timestamp,
+                                        header["metadata"])
+                    self._record(req, header, obj.size)
+                finally:
+                    obj.close()
         except OSError as err:
             return self._disk_error(start_response, req, err)
-        finally:
-            obj.close()
-        self._record(req, header, obj.size)
         return respond(start_response, 202, [
             ("Content-Type", "text/html; charset=UTF-8"),
             ("X-Timestamp", normalize_timestamp(timestamp))])
@@ -272,11 +284,13 @@ class ObjectHandlers:
 
     def delete(self, req, start_response):
         """Remove an object and its listing row."""
+        path = self._path(req)
         try:
-            existed = diskfile.remove(self._path(req))
+            with self._locked(path):
+                existed = diskfile.remove(path)
+                self.store.db.delete_object(req.account, req.container, req.obj)
         except OSError as err:
             return self._disk_error(start_response, req, err)
-        self.store.db.delete_object(req.account, req.container, req.obj)
         if not existed:
             return error(start_response, 404, "no such object")
         return respond(start_response, 204, [("Content-Type", "text/html; charset=UTF-8")])

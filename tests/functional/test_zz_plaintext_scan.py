@@ -1,5 +1,6 @@
 """After every other functional test: no plaintext body or metadata marker
-anywhere under the data dir (object files, SQLite files, temp dir)."""
+anywhere under the data dir (object data files, metadata sidecars, SQLite
+files, lock files, temp dir)."""
 
 import os
 
@@ -27,18 +28,26 @@ def _contains_any(path, needles):
 
 
 def test_no_plaintext_under_data_dir(server, markers, http):
-    # a control marker the scan must find, so a broken scan cannot pass
+    # control markers the scan must find, so a broken scan cannot pass:
+    # container metadata (SQLite) and a content type (stored plainly, as
+    # Swift's encrypter leaves it) in an object's POST sidecar
     control = markers.new("control").encode()
     markers.items.remove(control)
-    assert http.put(server.url + "/v1/AUTH_test/ctl-" + control.decode(),
-                    headers={"X-Container-Meta-Control": control.decode()}).status_code == 201
+    container = server.url + "/v1/AUTH_test/ctl-" + control.decode()
+    assert http.put(container, headers={"X-Container-Meta-Control": control.decode()}
+                    ).status_code == 201
+    assert http.put(container + "/o", data=b"x").status_code == 201
+    assert http.post(container + "/o", headers={
+        "Content-Type": "application/x-" + control.decode()}).status_code == 202
     assert len(markers.items) >= 20, "the other functional tests registered the markers"
     files = list(_files(server.data_dir))
     assert any(p.endswith(".obj") for p in files)
-    leaks, control_found = [], False
+    leaks, control_in = [], set()
     for path in files:
         found = _contains_any(path, markers.items + [control])
-        control_found = control_found or control in found
+        if control in found:
+            control_in.add(os.path.splitext(path)[1])
         leaks += [(path, n[:12]) for n in found if n != control]
-    assert control_found, "the scan did not see plainly stored container metadata"
+    assert ".meta" in control_in, "the scan did not read the POST sidecars"
+    assert control_in - {".meta"}, "the scan did not see plainly stored container metadata"
     assert leaks == []
