@@ -19,8 +19,9 @@ Authentication:
 Every request has a timeout (``timeout`` seconds, default 10), so a hung
 server cannot hang the caller. Errors become ``KeyManagerError``
 subclasses with one-line messages; HTTP traffic is logged to a logger of
-ours that never records bodies, and barbicanclient's own ERROR lines are
-dropped (our exceptions say the same, once, with the key id).
+ours that never records bodies (whatever its level), and barbicanclient's
+own ERROR lines are dropped (our exceptions say the same, once, with the
+key id).
 """
 
 import logging
@@ -83,6 +84,31 @@ ENV_OPTIONS = (
 
 _http_log = logging.getLogger("swiftcrypt.keymanager.http")
 _http_log.setLevel(logging.INFO)  # keystoneauth logs requests at DEBUG: never bodies
+
+
+class _NoBodies(logging.Filter):
+    """keystoneauth logs request bodies (``REQ: curl ... -d '<body>'``) and
+    text/JSON response bodies (``RESP BODY: <body>``) at DEBUG: a stored
+    secret's base64 payload, a text secret read back. The level above keeps
+    them out by default, but a logging config that sets ``swiftcrypt`` (or
+    this logger) to DEBUG turns them on (dictConfig/fileConfig reset the
+    level of existing child loggers), so the bodies are cut here whatever
+    the level; methods, URLs, headers (tokens hashed) and statuses stay."""
+
+    def filter(self, record):
+        try:
+            message = record.getMessage()
+        except Exception:  # not ours to judge; keystoneauth's are plain strings
+            return True
+        if message.startswith("RESP BODY:"):
+            record.msg, record.args = "RESP BODY: (not logged)", ()
+        elif message.startswith("REQ:") and " -d '" in message:
+            record.msg, record.args = message.split(" -d '", 1)[0] + " -d (not logged)", ()
+        return True
+
+
+if not any(isinstance(f, _NoBodies) for f in _http_log.filters):
+    _http_log.addFilter(_NoBodies())
 
 
 class _DropClientErrors(logging.Filter):
