@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from swiftcrypt import bodyencryption, ciphers, cryptometa
+from swiftcrypt import bodyencryption, ciphers, cryptometa, workers
 
 SCRIPT = r"""
 import eventlet
@@ -47,7 +47,7 @@ def test_threaded_hashing_gives_the_inline_etags():
 
 
 def test_abandoned_body_returns_its_worker():
-    for _ in range(3 * bodyencryption.MAX_WORKERS):
+    for _ in range(3 * workers.MAX_WORKERS):
         enc, _out = _encrypt(os.urandom(bodyencryption.INLINE_BYTES * 2))
         del enc  # never asked for its etag: the finalizer frees the worker
     for _ in range(50):  # workers go idle asynchronously
