@@ -6,7 +6,7 @@ import os
 import time
 
 from swiftcrypt.errors import ConfigError
-from swiftcrypt.store import listing
+from swiftcrypt.store import expiry, listing
 from swiftcrypt.store.db import ListingDB
 from swiftcrypt.store.headers import HeaderDict, stored_to_wsgi, updated_meta, wsgi_to_stored
 from swiftcrypt.store.http import error, normalize_timestamp, respond
@@ -53,6 +53,7 @@ class StoreApp:
         self.locks = ObjectLocks(os.path.join(self.data_dir, "locks"))
         self.db = ListingDB(os.path.join(self.data_dir, "listing.db"))
         self.objects = ObjectHandlers(self)
+        self.reaper = expiry.Reaper(self.objects.reap_expired)
 
     def _remove_stale_temp_files(self):
         # Left by a process killed mid-write; never part of any object.
@@ -63,6 +64,7 @@ class StoreApp:
                 pass
 
     def __call__(self, environ, start_response):
+        self.reaper.maybe_run()
         head = environ.get("REQUEST_METHOD") == "HEAD"
         try:
             account, container, obj = parse_path(environ.get("PATH_INFO", ""))
@@ -109,7 +111,7 @@ class StoreApp:
 
     def _account_headers(self, req):
         record = self.db.get_account(req.account)
-        containers, objects, used = self.db.account_stats(req.account)
+        containers, objects, used = self.db.account_stats(req.account, time.time())
         created = record["put_timestamp"] if record else time.time()
         headers = _meta_headers(record["metadata"] if record else {})
         headers += [
@@ -132,8 +134,10 @@ class StoreApp:
             return {"name": row["name"], "count": row["count"], "bytes": row["bytes"],
                     "last_modified": listing.iso_time(row["timestamp"])}
 
+        now = time.time()
+
         def fetch(window, count):
-            return self.db.fetch_containers(req.account, window, count)
+            return self.db.fetch_containers(req.account, window, count, now)
 
         return self._listing(req, start_response, "account", req.account, fetch, entry,
                              self._account_headers(req))
@@ -167,7 +171,7 @@ class StoreApp:
     # containers
 
     def _container_headers(self, req, record):
-        count, used = self.db.container_stats(req.account, req.container)
+        count, used = self.db.container_stats(req.account, req.container, time.time())
         headers = _meta_headers(record["metadata"])
         headers += [
             ("X-Container-Object-Count", str(count)),
@@ -196,8 +200,10 @@ class StoreApp:
                     "bytes": row["bytes"], "content_type": _listing_text(row["content_type"]),
                     "last_modified": listing.iso_time(row["timestamp"])}
 
+        now = time.time()
+
         def fetch(window, count):
-            return self.db.fetch_objects(req.account, req.container, window, count)
+            return self.db.fetch_objects(req.account, req.container, window, count, now)
 
         return self._listing(req, start_response, "container", req.container, fetch, entry,
                              self._container_headers(req, record))
@@ -223,6 +229,8 @@ class StoreApp:
 
     def container_delete(self, req, start_response):
         """Delete an empty container (409 if it has objects)."""
+        # expired objects are invisible, so they must not keep it alive
+        self.objects.reap_expired(time.time(), None, req.account, req.container)
         outcome = self.db.delete_container(req.account, req.container)
         if outcome == "not_empty":
             return error(start_response, 409, "container is not empty")

@@ -31,9 +31,20 @@ CREATE TABLE IF NOT EXISTS objects (
     hash TEXT NOT NULL,
     content_type TEXT NOT NULL,
     timestamp REAL NOT NULL,
+    delete_at INTEGER,
     PRIMARY KEY (account, container, name)
 );
 """
+
+# Made after any migration: an older database gains the column first.
+INDEXES = """
+CREATE INDEX IF NOT EXISTS objects_delete_at ON objects (delete_at)
+    WHERE delete_at IS NOT NULL;
+"""
+
+# Rows a client may see: expired objects are gone from listings and stats
+# the moment they expire, whether or not the reaper has run.
+_LIVE = " AND (delete_at IS NULL OR delete_at > ?)"
 
 
 def _meta_out(text):
@@ -69,6 +80,10 @@ class ListingDB:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(SCHEMA)
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(objects)")}
+            if "delete_at" not in columns:  # a database from before expiry
+                self._conn.execute("ALTER TABLE objects ADD COLUMN delete_at INTEGER")
+            self._conn.executescript(INDEXES)
 
     def _run(self, fn):
         with self._lock:
@@ -120,20 +135,20 @@ class ListingDB:
             return "deleted" if cur.rowcount else "missing"
         return self._run(q)
 
-    def account_stats(self, account):
-        """``(container_count, object_count, bytes_used)``."""
+    def account_stats(self, account, now):
+        """``(container_count, object_count, bytes_used)`` at time ``now``."""
         def q(c):
             containers = c.execute("SELECT COUNT(*) FROM containers WHERE account = ?",
                                    (account,)).fetchone()[0]
             objects, used = c.execute(
-                "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM objects WHERE account = ?",
-                (account,)).fetchone()
+                "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM objects WHERE account = ?"
+                + _LIVE, (account, now)).fetchone()
             return containers, objects, used
         return self._run(q)
 
-    def fetch_containers(self, account, window, count):
+    def fetch_containers(self, account, window, count, now):
         """Listing rows ``{"name", "count", "bytes", "last_modified"}`` in a
-        listing.Window."""
+        listing.Window, counting the objects live at ``now``."""
         def q(c):
             where, order, args = _window_sql(window)
             rows = c.execute(
@@ -143,7 +158,8 @@ class ListingDB:
             for row in rows:
                 n, used, newest = c.execute(
                     "SELECT COUNT(*), COALESCE(SUM(bytes), 0), MAX(timestamp) FROM objects"
-                    " WHERE account = ? AND container = ?", (account, row["name"])).fetchone()
+                    " WHERE account = ? AND container = ?" + _LIVE,
+                    (account, row["name"], now)).fetchone()
                 out.append({"name": row["name"], "count": n, "bytes": used,
                             "timestamp": max(row["put_timestamp"], newest or 0)})
             return out
@@ -187,21 +203,24 @@ class ListingDB:
             return "deleted" if cur.rowcount else "missing"
         return self._run(q)
 
-    def container_stats(self, account, container):
-        """``(object_count, bytes_used)``."""
+    def container_stats(self, account, container, now):
+        """``(object_count, bytes_used)`` of the objects live at ``now``."""
         return tuple(self._run(lambda c: c.execute(
             "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM objects"
-            " WHERE account = ? AND container = ?", (account, container)).fetchone()))
+            " WHERE account = ? AND container = ?" + _LIVE,
+            (account, container, now)).fetchone()))
 
     # objects
 
-    def put_object(self, account, container, name, size, etag, content_type, timestamp):
-        """Record (or replace) an object's listing row."""
+    def put_object(self, account, container, name, size, etag, content_type, timestamp,
+                   delete_at=None):
+        """Record (or replace) an object's listing row; ``delete_at`` is
+        its expiry (epoch seconds) or None."""
         self._run(lambda c: c.execute(
             "INSERT OR REPLACE INTO objects"
-            " (account, container, name, bytes, hash, content_type, timestamp)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (account, container, name, size, etag, content_type, timestamp)))
+            " (account, container, name, bytes, hash, content_type, timestamp, delete_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (account, container, name, size, etag, content_type, timestamp, delete_at)))
 
     def delete_object(self, account, container, name):
         """Drop an object's listing row."""
@@ -209,14 +228,27 @@ class ListingDB:
             "DELETE FROM objects WHERE account = ? AND container = ? AND name = ?",
             (account, container, name)))
 
-    def fetch_objects(self, account, container, window, count):
+    def fetch_objects(self, account, container, window, count, now):
         """Listing rows ``{"name", "bytes", "hash", "content_type", "timestamp"}``
-        in a listing.Window."""
+        in a listing.Window, of the objects live at ``now``."""
         def q(c):
             where, order, args = _window_sql(window)
             rows = c.execute(
                 "SELECT name, bytes, hash, content_type, timestamp FROM objects"
-                " WHERE account = ? AND container = ?" + where + order + " LIMIT ?",
-                [account, container] + args + [count]).fetchall()
+                " WHERE account = ? AND container = ?" + where + _LIVE + order + " LIMIT ?",
+                [account, container] + args + [now, count]).fetchall()
             return [dict(row) for row in rows]
+        return self._run(q)
+
+    def expired_objects(self, now, count, account=None, container=None):
+        """``(account, container, name)`` of up to ``count`` objects expired
+        at ``now``, soonest expired first (optionally of one container)."""
+        def q(c):
+            where, args = "", [now]
+            if account is not None:
+                where, args = " AND account = ? AND container = ?", [now, account, container]
+            return [tuple(row) for row in c.execute(
+                "SELECT account, container, name FROM objects"
+                " WHERE delete_at IS NOT NULL AND delete_at <= ?" + where
+                + " ORDER BY delete_at LIMIT ?", args + [count]).fetchall()]
         return self._run(q)

@@ -255,11 +255,12 @@ def _unlink(path, sync=True):
     return True
 
 
-def remove(path):
+def remove(path, sync=True):
     """Delete an object's data file and sidecar; True if there was a data
-    file (the caller holds the object's lock)."""
-    existed = _unlink(path)
-    _unlink(meta_path(path))
+    file (the caller holds the object's lock). ``sync=False`` skips the
+    directory fsync, for removals that may be redone after a crash."""
+    existed = _unlink(path, sync)
+    _unlink(meta_path(path), sync)
     return existed
 
 

@@ -1,11 +1,12 @@
 """Object requests: PUT, GET, HEAD, POST, DELETE."""
 
+import contextlib
 import logging
 import math
 import mimetypes
 import time
 
-from swiftcrypt.store import conditional, diskfile, ranges
+from swiftcrypt.store import conditional, diskfile, expiry, ranges
 from swiftcrypt.store.headers import (
     HeaderDict, listing_etag_and_bytes, object_post_metadata, object_put_metadata,
     split_param, stored_to_wsgi, wsgi_to_stored)
@@ -66,6 +67,13 @@ def _stored_meta(meta):
             for name, value in meta.items()}
 
 
+def _set_delete_at(meta, delete_at):
+    """Store the validated, normalized expiry (or none) in ``meta``."""
+    meta.pop("X-Delete-At", None)
+    if delete_at is not None:
+        meta["X-Delete-At"] = delete_at
+
+
 def _wsgi_meta(header):
     return HeaderDict((name, stored_to_wsgi(value))
                       for name, value in header["metadata"].items())
@@ -83,7 +91,7 @@ class ObjectHandlers:
     def _locked(self, path):
         return self.store.locks.hold(diskfile.object_digest(path))
 
-    def _record(self, req, header, size):
+    def _record(self, account, container, name, header, size):
         meta = HeaderDict(header["metadata"])
         etag, listed = listing_etag_and_bytes(
             HeaderDict(_wsgi_meta(header)), header["etag"], size)
@@ -91,8 +99,47 @@ class ObjectHandlers:
                                          "swift_bytes")
         if swift_bytes is not None and swift_bytes.isdigit():
             listed = int(swift_bytes)
-        self.store.db.put_object(req.account, req.container, req.obj, listed, etag,
-                                 ctype, header["timestamp"])
+        self.store.db.put_object(account, container, name, listed, etag, ctype,
+                                 header["timestamp"], expiry.delete_at_of(meta))
+
+    def _open_live(self, path, account, container, name, now):
+        """The object at ``path``, or None if there is none or it has
+        expired (then it is removed on the spot). Call with its lock held."""
+        obj = diskfile.ObjectFile.open(path)
+        if obj is None or not expiry.is_expired(HeaderDict(obj.header["metadata"]), now):
+            return obj
+        obj.close()
+        try:
+            diskfile.remove(path, sync=False)  # the reaper redoes it after a crash
+            self.store.db.delete_object(account, container, name)
+        except OSError as err:
+            log.warning("could not remove expired object %s: %s", path, err.strerror or err)
+        return None
+
+    def reap_expired(self, now, count, account=None, container=None):
+        """Remove up to ``count`` (None: all) objects expired at ``now``,
+        optionally only of one container; returns how many were removed."""
+        rows = self.store.db.expired_objects(now, -1 if count is None else count,
+                                             account, container)
+        reaped = 0
+        for acc, cont, name in rows:
+            path = diskfile.object_path(self.store.objects_dir, acc, cont, name)
+            with self._locked(path):
+                try:
+                    obj = self._open_live(path, acc, cont, name, now)
+                except diskfile.CorruptObject:
+                    log.warning("not reaping %s: its object file is corrupt", path)
+                    continue
+                if obj is None:
+                    self.store.db.delete_object(acc, cont, name)  # gone, or just reaped
+                    reaped += 1
+                    continue
+                # a row older than its file (after a crash): refresh it
+                with contextlib.closing(obj):
+                    self._record(acc, cont, name, obj.header, obj.size)
+        if reaped:
+            log.info("reaped %d expired object(s)", reaped)
+        return reaped
 
     def _container_missing(self, start_response, req):
         if self.store.db.get_container(req.account, req.container) is None:
@@ -111,6 +158,10 @@ class ObjectHandlers:
             length = _request_length(req)
         except ValueError as err:
             return error(start_response, 411 if "needs" in str(err) else 400, str(err))
+        try:
+            _present, delete_at = expiry.requested_delete_at(req.headers, time.time(), "PUT")
+        except expiry.BadExpiry as err:
+            return error(start_response, 400, str(err))
         try:
             writer = diskfile.ObjectWriter(self.store.tmp_dir)
         except OSError as err:
@@ -133,6 +184,7 @@ class ObjectHandlers:
             default_type = (mimetypes.guess_type(req.obj)[0] or "application/octet-stream")
             meta = object_put_metadata(req.headers, footers, default_type)
             meta.pop("Etag", None)
+            _set_delete_at(meta, delete_at)
             timestamp = time.time()
             header = {"name": [req.account, req.container, req.obj], "etag": writer.etag,
                       "timestamp": timestamp, "metadata": _stored_meta(meta),
@@ -142,7 +194,7 @@ class ObjectHandlers:
                 writer.finish(header)
                 with self._locked(path):
                     writer.publish(path)
-                    self._record(req, header, writer.size)
+                    self._record(req.account, req.container, req.obj, header, writer.size)
             except OSError as err:
                 return self._disk_error(start_response, req, err)
         return respond(start_response, 201, [
@@ -187,7 +239,7 @@ class ObjectHandlers:
         head = req.method == "HEAD"
         path = self._path(req)
         with self._locked(path):
-            obj = diskfile.ObjectFile.open(path)
+            obj = self._open_live(path, req.account, req.container, req.obj, time.time())
         if obj is None:
             if req.headers.get("If-Match", "").strip() == "*":
                 return error(start_response, 412, "If-Match: * and no such object", head)
@@ -260,18 +312,26 @@ class ObjectHandlers:
         object's lock; a GET already streaming keeps the version and
         metadata it opened."""
         path = self._path(req)
+        now = time.time()
+        try:
+            _present, delete_at = expiry.requested_delete_at(req.headers, now, "POST")
+        except expiry.BadExpiry as err:
+            return error(start_response, 400, str(err))
         try:
             with self._locked(path):
-                obj = diskfile.ObjectFile.open(path)
+                obj = self._open_live(path, req.account, req.container, req.obj, now)
                 if obj is None:
                     return error(start_response, 404, "no such object")
                 try:
                     meta = object_post_metadata(_wsgi_meta(obj.header), req.headers)
+                    # As in Swift, a POST replaces the expiry too: one
+                    # without X-Delete-At(-After) leaves the object without.
+                    _set_delete_at(meta, delete_at)
                     timestamp = time.time()
                     header = dict(obj.header, timestamp=timestamp, metadata=_stored_meta(meta))
                     diskfile.write_meta(self.store.tmp_dir, path, obj.version, timestamp,
                                         header["metadata"])
-                    self._record(req, header, obj.size)
+                    self._record(req.account, req.container, req.obj, header, obj.size)
                 finally:
                     obj.close()
         except OSError as err:
@@ -287,7 +347,15 @@ class ObjectHandlers:
         path = self._path(req)
         try:
             with self._locked(path):
-                existed = diskfile.remove(path)
+                try:
+                    obj = self._open_live(path, req.account, req.container, req.obj,
+                                          time.time())
+                    live = obj is not None  # an expired one is gone: 404, as in Swift
+                    if obj is not None:
+                        obj.close()
+                except diskfile.CorruptObject:
+                    live = True  # deleting a damaged object is how to get rid of it
+                existed = diskfile.remove(path) and live
                 self.store.db.delete_object(req.account, req.container, req.obj)
         except OSError as err:
             return self._disk_error(start_response, req, err)
