@@ -8,6 +8,7 @@ file (with the machine description) and a PNG plot.
 """
 
 import os
+import statistics
 import sys
 import time
 
@@ -41,6 +42,8 @@ def configure(parser):
     parser.add_argument("--cluster", action="store_true",
                         help="also through a real one-node Swift (integration fixture)")
     parser.add_argument("--cluster-sizes", default="1K,64M")
+    parser.add_argument("--serve", action="store_true",
+                        help="also over HTTP: start `swiftcrypt serve` with each pipeline")
     parser.add_argument("--http-url", action="append", default=[], metavar="NAME=URL",
                         help="storage URL of a running proxy (e.g. swiftcrypt serve)")
     parser.add_argument("--http-token", default="", help="X-Auth-Token for --http-url")
@@ -64,6 +67,7 @@ def run(args):
     steps += args.rounds * len(names) if args.listing_entries else 0
     steps += len(names) if args.rss_size else 0
     steps += len(args.http_url)
+    steps += args.rounds * len(names) if args.serve else 0
     steps += 2 * 3 * len(cluster_sizes) if args.cluster else 0
     progress = Progress(steps, {"auto": None, "on": True, "off": False}[args.progress])
     results = {"machine": report.machine(), "pipelines": names, "rounds": args.rounds,
@@ -85,13 +89,22 @@ def run(args):
                 progress.set_label("rss %s %s" % (name, report.human(args.rss_size)))
                 results["rss"].append(rss.measure(name, args.rss_size))
                 progress.step("rss %s" % name)
+        if args.http_url or args.serve:
+            results["http"] = {}
+            results["http_clients"] = args.clients
+            results["http_size"] = args.http_size
+        if args.serve:
+            from bench import serve
+
+            samples = serve.measure(names, args.http_size, args.clients, args.rounds, progress)
+            results["serve_samples"] = samples
+            for name, rounds in samples.items():
+                results["http"][name] = {key: statistics.median(r[key] for r in rounds)
+                                         for key in rounds[0]}
         if args.http_url:
             from bench import httpload
 
             data = os.urandom(args.http_size)
-            results["http"] = {}
-            results["http_clients"] = args.clients
-            results["http_size"] = args.http_size
             for spec in args.http_url:
                 label, _eq, url = spec.partition("=")
                 httpload.ensure_container(url, args.http_token, "bench")

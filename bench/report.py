@@ -95,6 +95,10 @@ def summarize(results):
                     for op in ("put", "get"):
                         summary["targets"]["http_%s_%s_vs_none" % (name, op)] = _ratio(
                             http[name][op], http["none"][op])
+        if "swift" in http and "swiftcrypt" in http:
+            for op in ("put", "get"):
+                summary["targets"]["http_swiftcrypt_%s_vs_swift" % op] = _ratio(
+                    http["swiftcrypt"][op], http["swift"][op])
     cl = results.get("cluster")
     if cl:
         cs = {}
