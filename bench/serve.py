@@ -18,35 +18,29 @@ from bench import httpload, pipelines
 START_TIMEOUT = 60
 _SERVING = re.compile(r"serving .* on (http://\S+?)/?$")
 
-_FILTERS = {
-    "none": "",
-    "swift": """
+# the egg whose keymaster and encryption filters each pipeline uses
+_EGGS = {"none": None, "swift": "swift", "swiftcrypt": "swiftcrypt"}
+
+_FILTERS = """
 [filter:keymaster]
-use = egg:swift#keymaster
+use = egg:%(egg)s#keymaster
 keymaster_config_path = %%(keymaster_config_path)s
 
 [filter:encryption]
-use = egg:swift#encryption
-""",
-    "swiftcrypt": """
-[filter:keymaster]
-use = egg:swiftcrypt#keymaster
-keymaster_config_path = %%(keymaster_config_path)s
-
-[filter:encryption]
-use = egg:swiftcrypt#encryption
-""",
-}
+use = egg:%(egg)s#encryption
+"""
 
 
 def config_text(name, data_dir):
     """The paste config of pipeline ``name`` over a store in ``data_dir``."""
-    middle = "" if name == "none" else " keymaster encryption"
+    egg = _EGGS[name]
+    middle = "" if egg is None else " keymaster encryption"
+    filters = "" if egg is None else _FILTERS % {"egg": egg}
     return ("[pipeline:main]\npipeline = gatekeeper%s store\n\n"
             "[filter:gatekeeper]\n"
             "paste.filter_factory = swiftcrypt.store.gatekeeper:filter_factory\n"
             "%s\n[app:store]\nuse = egg:swiftcrypt#store\ndata_dir = %s\n"
-            % (middle, _FILTERS[name] % {}, data_dir))
+            % (middle, filters, data_dir))
 
 
 class Serve:
