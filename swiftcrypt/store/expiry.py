@@ -30,15 +30,15 @@ def normalize(timestamp):
 
 
 def requested_delete_at(headers, now, method):
-    """The expiry a PUT or POST asks for.
+    """The expiry a PUT or POST gives the object: the normalized
+    ``X-Delete-At`` text to store, or None for none.
 
-    Returns ``(present, value)``: ``present`` False when the request says
-    nothing about expiry; otherwise ``value`` is the normalized
-    ``X-Delete-At`` text to store, or None to have no expiry. As Swift,
-    ``X-Delete-After`` (seconds) is turned into ``X-Delete-At`` and wins
-    over it, and both must be integers naming a time after ``now``; raises
-    BadExpiry otherwise. An empty ``X-Delete-At`` means "none", and on a
-    POST so does ``X-Remove-Delete-At``.
+    As Swift, ``X-Delete-After`` (seconds) is turned into ``X-Delete-At``
+    and wins over it, and both must be integers naming a time after
+    ``now``; raises BadExpiry otherwise. An empty ``X-Delete-At`` means
+    none, and on a POST so does ``X-Remove-Delete-At``. A request without
+    any of them gives none too: a POST replaces the expiry along with the
+    rest of the metadata, as in Swift.
     """
     after = headers.get("X-Delete-After")
     if after is not None:
@@ -49,21 +49,19 @@ def requested_delete_at(headers, now, method):
         value = normalize(now + seconds)
         if int(value) <= now:
             raise BadExpiry("X-Delete-After in past")
-        return True, value
+        return value
     if method == "POST" and headers.get("X-Remove-Delete-At") is not None:
-        return True, None
+        return None
     at = headers.get("X-Delete-At")
-    if at is None:
-        return False, None
-    if not at.strip():
-        return True, None
+    if at is None or not at.strip():
+        return None
     try:
         value = normalize(int(at))
     except ValueError:
         raise BadExpiry("Non-integer X-Delete-At") from None
     if int(value) <= now:
         raise BadExpiry("X-Delete-At in past")
-    return True, value
+    return value
 
 
 def delete_at_of(meta):

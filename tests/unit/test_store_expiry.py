@@ -20,19 +20,20 @@ NOW = 1700000000.25
 
 
 @pytest.mark.parametrize("method,headers,expected", [
-    ("PUT", {}, (False, None)),
-    ("PUT", {"X-Delete-At": "1700000100"}, (True, "1700000100")),
-    ("PUT", {"X-Delete-At": " 1700000100 "}, (True, "1700000100")),
-    ("PUT", {"X-Delete-At": "99999999999"}, (True, "9999999999")),  # capped, as Swift
-    ("PUT", {"X-Delete-After": "60"}, (True, "1700000060")),
-    ("PUT", {"X-Delete-After": "1"}, (True, "1700000001")),
-    ("PUT", {"X-Delete-After": "60", "X-Delete-At": "1800000000"}, (True, "1700000060")),
-    ("PUT", {"X-Delete-At": ""}, (True, None)),
-    ("POST", {"X-Delete-At": ""}, (True, None)),
-    ("POST", {"X-Remove-Delete-At": "1"}, (True, None)),
-    ("POST", {"X-Remove-Delete-At": "x", "X-Delete-At": "1800000000"}, (True, None)),
-    ("PUT", {"X-Remove-Delete-At": "1", "X-Delete-At": "1800000000"}, (True, "1800000000")),
-    ("POST", {"X-Remove-Delete-At": "1", "X-Delete-After": "5"}, (True, "1700000005")),
+    ("PUT", {}, None),
+    ("POST", {}, None),
+    ("PUT", {"X-Delete-At": "1700000100"}, "1700000100"),
+    ("PUT", {"X-Delete-At": " 1700000100 "}, "1700000100"),
+    ("PUT", {"X-Delete-At": "99999999999"}, "9999999999"),  # capped, as Swift
+    ("PUT", {"X-Delete-After": "60"}, "1700000060"),
+    ("PUT", {"X-Delete-After": "1"}, "1700000001"),
+    ("PUT", {"X-Delete-After": "60", "X-Delete-At": "1800000000"}, "1700000060"),
+    ("PUT", {"X-Delete-At": ""}, None),
+    ("POST", {"X-Delete-At": " "}, None),
+    ("POST", {"X-Remove-Delete-At": "1"}, None),
+    ("POST", {"X-Remove-Delete-At": "x", "X-Delete-At": "1800000000"}, None),
+    ("PUT", {"X-Remove-Delete-At": "1", "X-Delete-At": "1800000000"}, "1800000000"),
+    ("POST", {"X-Remove-Delete-At": "1", "X-Delete-After": "5"}, "1700000005"),
 ])
 def test_requested_delete_at(method, headers, expected):
     assert expiry.requested_delete_at(HeaderDict(headers), NOW, method) == expected
@@ -238,6 +239,21 @@ def test_reaper_keeps_an_object_whose_row_is_stale(app, clock):
     assert app.objects.reap_expired(clock.now, 10) == 0
     assert _req(app, "GET", "/v1/a/c/o").body == b"data"
     assert _listed(app) == ["o"]
+
+
+def test_reaper_leaves_the_row_of_an_object_it_could_not_remove(app, clock, monkeypatch):
+    assert _put(app, **{"X-Delete-At": "1700000010"}).status_int == 201
+    clock.now += 10
+
+    def refuse(_path, sync=True):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(diskfile, "remove", refuse)
+    assert app.objects.reap_expired(clock.now, 10) == 0
+    assert app.db.expired_objects(clock.now, 10) == [("a", "c", "o")]
+    assert _listed(app) == []  # hidden all the same
+    monkeypatch.undo()
+    assert app.objects.reap_expired(clock.now, 10) == 1
+    assert not os.path.exists(_path(app))
 
 
 def test_reaper_failure_is_logged_not_raised(app, clock, monkeypatch, caplog):
