@@ -18,7 +18,7 @@ import time
 import warnings
 from urllib.parse import quote
 
-from swiftcrypt import options
+from swiftcrypt import options, prefork
 from swiftcrypt.errors import ConfigError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -58,6 +58,9 @@ def configure(parser):
                         help="address to listen on (default %(default)s)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help="port to listen on; 0 picks a free one (default %(default)s)")
+    parser.add_argument("--workers", default="1", metavar="N",
+                        help="worker processes serving the port: a number, or 'auto' for "
+                             "one per CPU (default 1), as Swift's proxy `workers`")
     parser.add_argument("--data-dir", metavar="DIR",
                         help="where the store and the generated keymaster config live "
                              "(default $%s or ./data)" % DATA_DIR_ENV)
@@ -311,6 +314,10 @@ def _serve(args):
             "refusing to listen on %s: the pipeline in %s has no auth filter; "
             "listen on a loopback address or add auth (e.g. tempauth, keystoneauth)"
             % (args.host, config_path))
+    try:
+        workers = prefork.parse_workers(args.workers)
+    except ValueError as err:
+        raise StartupError(str(err)) from None
     data_dir = resolve_data_dir(args.data_dir)
     sys.stderr.write("swiftcrypt: data dir %s\n" % data_dir)
     keymaster_path = os.path.join(data_dir, KEYMASTER_FILE)
@@ -324,13 +331,38 @@ def _serve(args):
     for path in keymaster_paths(parser):
         check_private(path)
     _setup_logging()
-    app = AccessLog(load_app(config_path, data_dir, keymaster_path))
+    if workers == 1:
+        app = AccessLog(load_app(config_path, data_dir, keymaster_path))
+        sock = _listen(eventlet, args.host, args.port)
+        _say_serving(config_path, sock)
+        return _run_until_signal(eventlet, sock, app)
     sock = _listen(eventlet, args.host, args.port)
+
+    def worker(report):
+        eventlet.hubs.use_hub()  # a hub of its own, never the parent's epoll
+        try:
+            app = AccessLog(load_app(config_path, data_dir, keymaster_path))
+        except StartupError as err:
+            report(str(err))
+            return 2
+        report(None)
+        return _run_until_signal(eventlet, sock, app)
+
+    from eventlet import patcher
+    supervisor = prefork.Supervisor(workers, worker, log, patcher.original("time").sleep)
+    error = supervisor.start()
+    if error is not None:
+        raise StartupError(error)
+    _say_serving(config_path, sock, workers)
+    return supervisor.run()
+
+
+def _say_serving(config_path, sock, workers=1):
     host, port = sock.getsockname()[:2]
-    sys.stderr.write("swiftcrypt: serving %s on http://%s:%d/\n" % (
-        config_path, "[%s]" % host if ":" in host else host, port))
+    sys.stderr.write("swiftcrypt: serving %s%s on http://%s:%d/\n" % (
+        config_path, "" if workers == 1 else " with %d workers" % workers,
+        "[%s]" % host if ":" in host else host, port))
     sys.stderr.flush()
-    return _run_until_signal(eventlet, sock, app)
 
 
 def _run_until_signal(eventlet, sock, app):

@@ -100,3 +100,15 @@ def test_access_log_line(caplog):
     text = record.getMessage()
     assert "secret" not in text and "token-value" not in text and "hidden" not in text
     assert logged.active == 0
+
+
+def test_parse_workers():
+    from swiftcrypt.prefork import parse_workers
+
+    assert parse_workers("1") == 1
+    assert parse_workers(" 4 ") == 4
+    assert parse_workers("auto", cpu_count=6) == 6
+    assert parse_workers("AUTO", cpu_count=None) >= 1
+    for bad in ("0", "-2", "two", ""):
+        with pytest.raises(ValueError, match="--workers"):
+            parse_workers(bad)
