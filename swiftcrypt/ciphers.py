@@ -16,6 +16,7 @@ KEY_SIZE = 32
 IV_SIZE = 16
 BLOCK_SIZE = 16
 _COUNTER_SPACE = 1 << 128
+_ECB = modes.ECB()  # stateless: one serves every ShortCtr
 
 
 def random_key():
@@ -136,7 +137,7 @@ class ShortCtr:
 
     def __init__(self, key):
         check_key(key)
-        self._ecb = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+        self._ecb = Cipher(algorithms.AES(key), _ECB).encryptor()
 
     def crypt(self, iv, data):
         """``data`` XORed with the keystream of ``iv`` from offset 0."""

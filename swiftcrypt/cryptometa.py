@@ -11,6 +11,7 @@ import binascii
 import json
 import operator
 import re
+import sys
 from urllib.parse import quote_plus, unquote_plus
 
 from swiftcrypt import ciphers
@@ -36,9 +37,18 @@ def _b64decode(value):
     if not isinstance(value, str):
         raise CryptoError("iv or key is not a base64 string")
     try:
-        return base64.b64decode(value.encode("ascii"), validate=True)
+        return _strict_b64decode(value.encode("ascii"))
     except (binascii.Error, UnicodeEncodeError, ValueError):
         raise CryptoError("iv or key is not valid base64") from None
+
+
+if sys.version_info >= (3, 11):
+    def _strict_b64decode(data):
+        # what b64decode(validate=True) calls, without its Python wrapper
+        return binascii.a2b_base64(data, strict_mode=True)
+else:  # pragma: no cover - no strict_mode before 3.11
+    def _strict_b64decode(data):
+        return base64.b64decode(data, validate=True)
 
 
 # Serialized metas are made of a few punctuation characters and base64:
@@ -171,26 +181,21 @@ def _dump_template(meta):
     return text + _DICT_END
 
 
-class _NoTemplate(Exception):
-    """A template field that the general route must judge."""
-
-
 def _str_field(quoted):
+    """A quoted template string field's text, or None for the general
+    route (it would hold a quote, backslash or control once unquoted)."""
     value = quoted.replace("%2F", "/")  # most key ids: a path, else plain
     if "%" in value or "+" in value:
         value = _unquote_plus(quoted)
-    if not _JSON_RAW.match(value):
-        raise _NoTemplate()
-    return value
+    return value if _JSON_RAW.match(value) else None
 
 
 def _b64_field(quoted):
+    """A quoted template base64 field's text, or None for the general route."""
     if not _B64_QUOTED.match(quoted):
-        raise _NoTemplate()
+        return None
     b64 = quoted.replace("%2B", "+").replace("%2F", "/").replace("%3D", "=")
-    if "%" in b64:
-        raise _NoTemplate()
-    return b64
+    return None if "%" in b64 else b64
 
 
 # A template's quoted text split at %22 (a JSON quote): its fields are
@@ -219,8 +224,7 @@ _CIPHER_JSON = '{"cipher": "%s"' % ciphers.CIPHER
 _BODY_JSON = '{"body_key": {"iv": "@", "key": "@"}, "cipher": "%s", "iv": "@"' % ciphers.CIPHER
 # kinds: "b" base64, "s" string; shapes told apart by piece count and pieces
 _TEMPLATES = {}
-for _json, _kinds in (
-        (_CIPHER_JSON + ', "iv": "@"}', "b"),
+for _json, _kinds in (  # (the one-field {"cipher", "iv"} is parsed on its own)
         (_CIPHER_JSON + ', "iv": "@", "key_id": %s}' % _KEY_ID_2, "bss"),
         (_CIPHER_JSON + ', "iv": "@", "key_id": %s}' % _KEY_ID_3, "bsss"),
         (_CIPHER_JSON + ', "key_id": %s}' % _KEY_ID_2, "ss"),
@@ -232,42 +236,48 @@ for _json, _kinds in (
 del _json, _kinds, _shape
 
 
+_SIMPLE_PREFIX = _q('{"cipher": "%s", "iv": "' % ciphers.CIPHER)
+_SIMPLE_SUFFIX = _q('"}')
+_SIMPLE_VALUE = "; %s=%s" % (_META_PARAM, _SIMPLE_PREFIX)
+
+
 def _load_template(text):
     """The template parse of ``text``, or None when it is not in a
     template's exact form."""
+    # Every field is checked before any base64 is decoded, so that a bad
+    # one raises what the general route would raise for the same text.
+    if text.startswith(_SIMPLE_PREFIX) and text.endswith(_SIMPLE_SUFFIX):
+        # the etag's and each metadata value's: no other template ends so
+        iv = _b64_field(text[len(_SIMPLE_PREFIX):len(text) - len(_SIMPLE_SUFFIX)])
+        return None if iv is None else {"cipher": ciphers.CIPHER, "iv": _b64decode(iv)}
     pieces = text.split("%22")
     for _n, literals, expected, fields, kinds in _TEMPLATES.get(len(pieces), ()):
-        if literals(pieces) != expected:
-            continue
-        values = fields(pieces)
-        if type(values) is str:
-            values = (values,)
-        try:
-            # every field is checked before any base64 is decoded, so
-            # that a bad one raises what the general route would raise
-            checked = [_b64_field(v) if kind == "b" else _str_field(v)
-                       for v, kind in zip(values, kinds)]
-        except _NoTemplate:
-            return None
-        return _build(kinds, checked)
+        if literals(pieces) == expected:
+            return _build(kinds, fields(pieces))
     return None
 
 
-def _build(kinds, values):
+def _build(kinds, quoted):
+    checked = []
+    for kind, field in zip(kinds, quoted):
+        value = _b64_field(field) if kind == "b" else _str_field(field)
+        if value is None:
+            return None
+        checked.append(value)
     meta = {}
     i = 0
     if kinds.startswith("bbb"):
-        meta["body_key"] = {"iv": _b64decode(values[0]), "key": _b64decode(values[1])}
+        meta["body_key"] = {"iv": _b64decode(checked[0]), "key": _b64decode(checked[1])}
         i = 2
     meta["cipher"] = ciphers.CIPHER
     if kinds[i] == "b":
-        meta["iv"] = _b64decode(values[i])
+        meta["iv"] = _b64decode(checked[i])
         i += 1
-    if i < len(values):
-        key_id = meta["key_id"] = {"path": values[i]}
-        if len(values) - i == 3:
-            key_id["secret_id"] = values[i + 1]
-        key_id["v"] = values[-1]
+    if i < len(checked):
+        key_id = meta["key_id"] = {"path": checked[i]}
+        if len(checked) - i == 3:
+            key_id["secret_id"] = checked[i + 1]
+        key_id["v"] = checked[-1]
     return meta
 
 
@@ -342,11 +352,21 @@ def encrypt_value(plaintext, key, **extra):
     ``plaintext`` is bytes; ``extra`` items (e.g. ``key_id``) are stored in
     the crypto-meta beside the cipher and a fresh IV.
     """
-    meta = new_meta()
+    iv = ciphers.random_iv()
+    ciphertext = binascii.b2a_base64(
+        ciphers.encrypt(key, extra.get("iv", iv), plaintext), newline=False).decode("ascii")
+    # the etag, metadata values and listing etag: dumped straight from the
+    # template, with no meta dict
+    if not extra:
+        return ciphertext + _SIMPLE_VALUE + _b64_q(iv) + _SIMPLE_SUFFIX
+    if len(extra) == 1 and "key_id" in extra:
+        key_id = _dump_key_id(extra["key_id"])
+        if key_id is not None:
+            return (ciphertext + _SIMPLE_VALUE + _b64_q(iv) + _STR_END + _KEY_ID_ITEM
+                    + key_id + _DICT_END)
+    meta = {"cipher": ciphers.CIPHER, "iv": iv}
     meta.update(extra)
-    ciphertext = ciphers.encrypt(key, meta["iv"], plaintext)
-    return "%s; %s=%s" % (binascii.b2a_base64(ciphertext, newline=False).decode("ascii"),
-                          _META_PARAM, dump(meta))
+    return "%s; %s=%s" % (ciphertext, _META_PARAM, dump(meta))
 
 
 def decrypt_value(ciphertext_b64, key, meta):

@@ -104,7 +104,13 @@ def _decrypt(header, parsed, key):
 
 
 class DecryptedObject:
-    """What decrypting an object response's headers found."""
+    """What decrypting an object response's headers found.
+
+    ``content_type`` and ``content_range`` are the response's first such
+    headers (passed on unchanged), for the body's decryption."""
+
+    __slots__ = ("headers", "exposed", "body_key", "body_iv", "etag",
+                 "content_type", "content_range")
 
     def __init__(self):
         self.headers = []
@@ -112,6 +118,15 @@ class DecryptedObject:
         self.body_key = None
         self.body_iv = None
         self.etag = None
+        self.content_type = None
+        self.content_range = None
+
+
+_BODY_META_L = BODY_META.lower()
+_ETAG_L = ETAG.lower()
+_ETAG_MAC_L = ETAG_MAC.lower()
+_TRANSIENT_META_L = TRANSIENT_META.lower()
+_STANDARD_L = frozenset((_BODY_META_L, _ETAG_L, _ETAG_MAC_L, _OVERRIDE_L))
 
 
 def decrypt_object_headers(headers, keys):
@@ -132,7 +147,7 @@ def decrypt_object_headers(headers, keys):
     if not found:
         return None
     result = DecryptedObject()
-    body_meta_value = found.get(BODY_META.lower())
+    body_meta_value = found.get(_BODY_META_L)
     body_key_id = None
     if body_meta_value:
         meta = _load_meta(BODY_META, body_meta_value[1])
@@ -153,12 +168,12 @@ def decrypt_object_headers(headers, keys):
         result.body_iv = meta["iv"]
 
     replaced = set()
-    etag_value = found.get(ETAG.lower())
+    etag_value = found.get(_ETAG_L)
     if etag_value:
         object_key = keys.get(body_key_id, ETAG)["object"]
-        etag = _decrypt(ETAG, _extract(ETAG, etag_value[1]),
-                        keys.cipher(object_key)).decode("latin-1")
-        mac_value = found.get(ETAG_MAC.lower())
+        parsed = _extract(ETAG, etag_value[1])
+        etag = _decrypt(ETAG, parsed, keys.cipher(object_key)).decode("latin-1")
+        mac_value = found.get(_ETAG_MAC_L)
         if mac_value and not hmac.compare_digest(
                 etag_mac(object_key, etag).encode(), mac_value[1].strip().encode("latin-1")):
             raise DecryptionFailed(ETAG, "decrypted etag does not match its MAC "
@@ -167,7 +182,7 @@ def decrypt_object_headers(headers, keys):
         result.headers.append(("Etag", etag))
         replaced.add("etag")
 
-    override_value = found.get(OVERRIDE_ETAG.lower())
+    override_value = found.get(_OVERRIDE_L)
     if override_value:
         value = override_value[1]
         if "swift_meta=" in value:  # else plain: an empty body's MD5, say
@@ -176,26 +191,39 @@ def decrypt_object_headers(headers, keys):
             container_key = keys.get(key_id, OVERRIDE_ETAG)["container"]
             value = _decrypt(OVERRIDE_ETAG, parsed, container_key).decode("latin-1")
         result.headers.append((OVERRIDE_ETAG, value))
-        replaced.add(OVERRIDE_ETAG.lower())
+        replaced.add(_OVERRIDE_L)
 
+    if found.keys() - _STANDARD_L:
+        _decrypt_user_metadata(found, keys, result, replaced)
+
+    out = result.headers
+    for lname, name, value in others:
+        if lname not in replaced:
+            out.append((name, value))
+            if lname == "content-type":
+                if result.content_type is None:
+                    result.content_type = value
+            elif lname == "content-range" and result.content_range is None:
+                result.content_range = value
+    return result
+
+
+def _decrypt_user_metadata(found, keys, result, replaced):
     user_meta = [(lname, nv) for lname, nv in found.items()
                  if lname.startswith(_TRANSIENT_PREFIX_L)]
-    if user_meta:
-        post_meta_value = found.get(TRANSIENT_META.lower())
-        post_key_id = None
-        if post_meta_value:
-            post_key_id = _load_meta(TRANSIENT_META, post_meta_value[1]).get("key_id")
-        object_cipher = keys.cipher(keys.get(post_key_id, TRANSIENT_META)["object"])
-        for _lname, (name, value) in sorted(user_meta):
-            plain_name = "X-Object-Meta-" + name[len(TRANSIENT_META_PREFIX):]
-            plaintext = _decrypt(name, _extract(name, value), object_cipher).decode("latin-1")
-            result.headers.append((plain_name, plaintext))
-            result.exposed.append(plain_name.lower())
-            replaced.add(plain_name.lower())
-
-    result.headers.extend((name, value) for lname, name, value in others
-                          if lname not in replaced)
-    return result
+    if not user_meta:
+        return
+    post_meta_value = found.get(_TRANSIENT_META_L)
+    post_key_id = None
+    if post_meta_value:
+        post_key_id = _load_meta(TRANSIENT_META, post_meta_value[1]).get("key_id")
+    object_cipher = keys.cipher(keys.get(post_key_id, TRANSIENT_META)["object"])
+    for _lname, (name, value) in sorted(user_meta):
+        plain_name = "X-Object-Meta-" + name[len(TRANSIENT_META_PREFIX):]
+        plaintext = _decrypt(name, _extract(name, value), object_cipher).decode("latin-1")
+        result.headers.append((plain_name, plaintext))
+        result.exposed.append(plain_name.lower())
+        replaced.add(plain_name.lower())
 
 
 class Decrypter:
@@ -236,14 +264,14 @@ class Decrypter:
         if decrypted is None:
             return resp.send(start_response)
         headers = decrypted.headers
-        if decrypted.body_key is not None and resp.is_success:
+        decrypt_body = decrypted.body_key is not None and resp.is_success
+        if decrypt_body:
             headers.append(("X-Backend-Crypto-Cipher", ciphers.CIPHER))  # as Swift reports
             environ[tamper.DECRYPTED_ETAG] = decrypted.etag
-        if environ.get("HTTP_ORIGIN") and decrypted.exposed:
+        if decrypted.exposed and environ.get("HTTP_ORIGIN"):
             headers = _expose(headers, decrypted.exposed)
         resp.headers = headers
-        if (decrypted.body_key is not None and environ["REQUEST_METHOD"] == "GET"
-                and resp.is_success):
+        if decrypt_body and environ["REQUEST_METHOD"] == "GET":
             try:
                 resp.app_iter = self._body_iter(environ, resp, decrypted)
             except (ValueError, CryptoError) as err:
@@ -253,7 +281,7 @@ class Decrypter:
 
     def _body_iter(self, environ, resp, decrypted):
         key, iv = decrypted.body_key, decrypted.body_iv
-        content_type = resp.header("Content-Type", "")
+        content_type = decrypted.content_type or ""
         if resp.status_int == 206 and content_type.split(";")[0].strip().lower() == \
                 "multipart/byteranges":
             boundary = _boundary(content_type)
@@ -262,9 +290,8 @@ class Decrypter:
             return DecryptingIter(resp.app_iter, rewriter.feed, rewriter.finish,
                                   self.logger, environ.get("PATH_INFO"))
         offset = 0
-        content_range = resp.header("Content-Range")
-        if content_range:
-            offset = parse_content_range(content_range)[0]
+        if decrypted.content_range:
+            offset = parse_content_range(decrypted.content_range)[0]
         ctx = ciphers.decryptor(key, iv, offset)
         return DecryptingIter(resp.app_iter, ctx.update, None,
                               self.logger, environ.get("PATH_INFO"))

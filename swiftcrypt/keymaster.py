@@ -35,11 +35,12 @@ class RootSecrets:
             )
         self._secrets = dict(secrets)
         self.active_id = active_id
+        others = sorted((i for i in self._secrets if i != active_id), key=str)
+        self._ids = [active_id] + others
 
     def ids(self):
         """All secret ids, active first, then in a stable order."""
-        others = sorted((i for i in self._secrets if i != self.active_id), key=str)
-        return [self.active_id] + others
+        return list(self._ids)
 
     def get(self, secret_id):
         """The secret for ``secret_id``; UnknownSecretIdError if none."""
@@ -204,12 +205,15 @@ class RequestKeys:
         if cpath is None:
             return keys
         roots = self.keymaster.root_secrets
-        keys["container"] = self.keymaster.create_key(cpath, secret_id)
+        secret = roots.get(secret_id)
+        keys["container"] = keyderivation.derive_key(secret, cpath)
         if opath is not None:
-            keys["object"] = self.keymaster.create_key(opath, secret_id)
+            keys["object"] = keyderivation.derive_key(secret, opath)
         id_path = opath if opath is not None else cpath
-        keys["id"] = keyids.make_key_id(id_path, secret_id, version)
-        keys["all_ids"] = [keyids.make_key_id(id_path, sid, version) for sid in roots.ids()]
+        key_id = keys["id"] = keyids.make_key_id(id_path, secret_id, version)
+        keys["all_ids"] = [dict(key_id) if sid == secret_id
+                           else keyids.make_key_id(id_path, sid, version)
+                           for sid in roots.ids()]
         if self.fallback is not None:
             # a keymaster before us holds other secrets: readers
             # need its ids too (e.g. for every Etag-Mac)

@@ -495,3 +495,23 @@ def test_extract_fast_form_equals_loop():
     for value in ("abc ; swift_meta=%s " % dumped, "abc; swift_meta= %s" % dumped,
                   "abc; swift_meta=%s; x=y" % dumped, "abc; SWIFT_META=%s" % dumped):
         assert cryptometa.extract(value) == ("abc", meta)
+
+
+@settings(max_examples=200, deadline=None)
+@given(plaintext=st.binary(max_size=40), key_id=st.none() | _template_key_ids,
+       other=st.none() | st.integers())
+def test_encrypt_value_equals_append_of_its_meta(plaintext, key_id, other):
+    key = bytes(range(32))
+    extra = {}
+    if key_id is not None:
+        extra["key_id"] = key_id
+    if other is not None:
+        extra["other"] = other
+    value = cryptometa.encrypt_value(plaintext, key, **extra)
+    b64, meta = cryptometa.extract(value)
+    assert value == cryptometa.append(b64, meta)
+    assert meta == dict({"cipher": ciphers.CIPHER, "iv": meta["iv"]}, **extra)
+    assert base64.b64decode(b64) == ciphers.encrypt(key, meta["iv"], plaintext)
+    # a ShortCtr of the key gives the same
+    short_value = cryptometa.encrypt_value(plaintext, ciphers.ShortCtr(key), **extra)
+    assert cryptometa.decrypt_header(short_value, key)[0] == plaintext
