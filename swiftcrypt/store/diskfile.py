@@ -194,6 +194,8 @@ class ObjectFile:
         if sidecar is not None and sidecar.get("version") == data_header.get("version"):
             self.header = dict(data_header, timestamp=sidecar["timestamp"],
                                metadata=sidecar["metadata"])
+            # a POST's own time has no offset; the PUT's offset was for its time
+            self.header.pop("timestamp_offset", None)
         self.size = size
 
     @property

@@ -4,7 +4,9 @@ In a Swift proxy, gatekeeper stops clients from sending or seeing
 system metadata and backend headers. The standalone pipeline talks to the
 store directly, so without this a client could forge
 ``X-Object-Sysmeta-Crypto-*`` values or ``X-Backend-Etag-Is-At`` and would
-see the ciphertext bookkeeping in responses. It goes first in the pipeline.
+see the ciphertext bookkeeping in responses; and it could set the
+``X-Timestamp`` that the store trusts from internal tools. It goes first in
+the pipeline.
 """
 
 _REQUEST_PREFIXES = (
@@ -12,6 +14,10 @@ _REQUEST_PREFIXES = (
     "x-object-transient-sysmeta-", "x-backend-",
 )
 _RESPONSE_PREFIXES = _REQUEST_PREFIXES
+# A PUT's X-Timestamp is honoured by the store (objects.py) for internal
+# tools that must lose to any later client write; a client must not pick
+# its own timestamp.
+_REQUEST_EXACT = ("HTTP_X_TIMESTAMP",)
 
 
 def _env_name(prefix):
@@ -27,13 +33,15 @@ def blocked_response_header(name):
 
 
 class GateKeeper:
-    """Strip internal headers from client requests and from responses."""
+    """Strip internal headers (and X-Timestamp) from client requests and
+    internal headers from responses."""
 
     def __init__(self, app):
         self.app = app
 
     def __call__(self, environ, start_response):
-        for key in [k for k in environ if k.startswith(_REQUEST_ENV_PREFIXES)]:
+        for key in [k for k in environ
+                    if k.startswith(_REQUEST_ENV_PREFIXES) or k in _REQUEST_EXACT]:
             del environ[key]
 
         def filtered_start_response(status, headers, exc_info=None):

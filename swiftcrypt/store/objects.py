@@ -7,6 +7,7 @@ import mimetypes
 import os
 import time
 
+from swiftcrypt import timestamps
 from swiftcrypt.store import conditional, diskfile, expiry, ranges
 from swiftcrypt.store.headers import (
     HeaderDict, listing_etag_and_bytes, object_post_metadata, object_put_metadata,
@@ -75,9 +76,28 @@ def _set_delete_at(meta, delete_at):
         meta["X-Delete-At"] = delete_at
 
 
+def stamp_of(header):
+    """``(seconds, offset)`` of an object header, comparable with
+    timestamps.order_key (seconds rounded to the X-Timestamp form)."""
+    return float(timestamps.normalize(header["timestamp"])), header.get("timestamp_offset", 0)
+
+
+def internal_stamp(header):
+    """An object header's timestamp as ``X-Backend-Timestamp`` text."""
+    return timestamps.internal(header["timestamp"], header.get("timestamp_offset", 0))
+
+
 def _wsgi_meta(header):
     return HeaderDict((name, stored_to_wsgi(value))
                       for name, value in header["metadata"].items())
+
+
+def _trusted_timestamp(req):
+    """``(normal, offset)`` of a PUT's ``X-Timestamp``, None without one;
+    ValueError if malformed. Only internal requests carry it: the
+    gatekeeper strips it from clients'."""
+    value = req.headers.get("X-Timestamp")
+    return None if value is None else timestamps.parse(value)
 
 
 class ObjectHandlers:
@@ -166,6 +186,17 @@ class ObjectHandlers:
         except expiry.BadExpiry as err:
             return error(start_response, 400, str(err))
         try:
+            wanted = _trusted_timestamp(req)
+        except ValueError:
+            return error(start_response, 400, "X-Timestamp is not a Swift timestamp")
+        path = self._path(req)
+        if wanted is not None:
+            # refuse before reading the body, as Swift's object server does
+            with self._locked(path):
+                refused = self._refuse_older(req, start_response, path, wanted)
+            if refused is not None:
+                return refused
+        try:
             writer = diskfile.ObjectWriter(self.store.tmp_dir)
         except OSError as err:
             return self._disk_error(start_response, req, err)
@@ -188,14 +219,20 @@ class ObjectHandlers:
             meta = object_put_metadata(req.headers, footers, default_type)
             meta.pop("Etag", None)
             _set_delete_at(meta, delete_at)
-            timestamp = time.time()
+            timestamp = time.time() if wanted is None else float(wanted[0])
             header = {"name": [req.account, req.container, req.obj], "etag": writer.etag,
                       "timestamp": timestamp, "metadata": _stored_meta(meta),
                       "version": diskfile.new_version()}
-            path = self._path(req)
+            if wanted is not None and wanted[1]:
+                header["timestamp_offset"] = wanted[1]
             try:
                 writer.finish(header)
                 with self._locked(path):
+                    if wanted is not None:
+                        # a client write may have landed while we read the body
+                        refused = self._refuse_older(req, start_response, path, wanted)
+                        if refused is not None:
+                            return refused
                     writer.publish(path)
                     self._record(req.account, req.container, req.obj, header, writer.size)
             except OSError as err:
@@ -204,6 +241,32 @@ class ObjectHandlers:
             ("Etag", '"%s"' % writer.etag), ("Last-Modified", http_date(timestamp)),
             ("X-Timestamp", normalize_timestamp(timestamp)),
             ("Content-Type", "text/html; charset=UTF-8")])
+
+    def _refuse_older(self, req, start_response, path, wanted):
+        """409 unless the object at ``path`` is older than ``wanted``
+        (``(seconds, offset)``); None to go on. Call with its lock held.
+
+        The store keeps no tombstones, so a timestamped PUT only replaces
+        an existing object: with none there (deleted meanwhile, say) it
+        is refused too, rather than bringing a deleted object back.
+        """
+        try:
+            obj = self._open_live(path, req.account, req.container, req.obj, time.time())
+        except diskfile.CorruptObject:
+            return error(start_response, 409, "the stored object cannot be read")
+        if obj is None:
+            return error(start_response, 409, "X-Timestamp given and there is no object "
+                         "to replace")
+        try:
+            current = stamp_of(obj.header)
+            if current >= (float(wanted[0]), wanted[1]):
+                return respond(start_response, 409, [
+                    ("X-Backend-Timestamp", internal_stamp(obj.header)),
+                    ("Content-Type", "text/plain; charset=utf-8")],
+                    b"the stored object is as new or newer than X-Timestamp\n")
+            return None
+        finally:
+            obj.close()
 
     def _receive(self, req, start_response, writer, length):
         try:
@@ -262,6 +325,7 @@ class ObjectHandlers:
             ("Etag", '"%s"' % header["etag"]),
             ("Last-Modified", http_date(header["timestamp"])),
             ("X-Timestamp", normalize_timestamp(header["timestamp"])),
+            ("X-Backend-Timestamp", internal_stamp(header)),
             ("Accept-Ranges", "bytes"),
         ]
         compare = conditional.etag_to_compare(
