@@ -100,6 +100,7 @@ _QUOTE_ASCII = str.maketrans({chr(i): quote_plus(chr(i)) for i in range(128)})
 # What a JSON string may hold unescaped.
 _JSON_RAW = re.compile(r'[^"\\\x00-\x1f]*\Z')
 _B64_QUOTED = re.compile(r"[A-Za-z0-9%]*\Z")
+_B64_QUOTED_FIELDS = re.compile(r"[A-Za-z0-9%|]*\Z")
 
 _CIPHER_PREFIX = _q('{"cipher": "%s"' % ciphers.CIPHER)
 _IV_ITEM = _q(', "iv": "')
@@ -204,9 +205,20 @@ def _b64_field(quoted):
 _FIELD = "QQfield%dQQ"
 
 
+def _getter(indexes):
+    """itemgetter that always returns a tuple."""
+    if not indexes:
+        return lambda pieces: ()
+    if len(indexes) == 1:
+        index = indexes[0]
+        return lambda pieces: (pieces[index],)
+    return operator.itemgetter(*indexes)
+
+
 def _template(json_text, kinds):
-    """``(piece count, literal getter, literal pieces, field getter, kinds)``
-    of a JSON template whose fields are marked ``@``."""
+    """``(literal getter, literal pieces, base64 getter, string getter,
+    kinds)`` of a JSON template whose fields are marked ``@``, and its
+    piece count."""
     names = []
     for i in range(len(kinds)):
         json_text = json_text.replace("@", _FIELD % i, 1)
@@ -214,8 +226,10 @@ def _template(json_text, kinds):
     pieces = quote_plus(json_text).split("%22")
     field_at = [pieces.index(name) for name in names]
     literal_at = [i for i in range(len(pieces)) if i not in field_at]
-    return (len(pieces), operator.itemgetter(*literal_at),
-            tuple(pieces[i] for i in literal_at), operator.itemgetter(*field_at), kinds)
+    b64_at = [at for at, kind in zip(field_at, kinds) if kind == "b"]
+    str_at = [at for at, kind in zip(field_at, kinds) if kind == "s"]
+    return len(pieces), (operator.itemgetter(*literal_at), tuple(pieces[i] for i in literal_at),
+                         _getter(b64_at), _getter(str_at), kinds)
 
 
 _KEY_ID_2 = '{"path": "@", "v": "@"}'
@@ -231,9 +245,9 @@ for _json, _kinds in (  # (the one-field {"cipher", "iv"} is parsed on its own)
         (_CIPHER_JSON + ', "key_id": %s}' % _KEY_ID_3, "sss"),
         (_BODY_JSON + ', "key_id": %s}' % _KEY_ID_2, "bbbss"),
         (_BODY_JSON + ', "key_id": %s}' % _KEY_ID_3, "bbbsss")):
-    _shape = _template(_json, _kinds)
-    _TEMPLATES.setdefault(_shape[0], []).append(_shape)
-del _json, _kinds, _shape
+    _count, _shape = _template(_json, _kinds)
+    _TEMPLATES.setdefault(_count, []).append(_shape)
+del _json, _kinds, _count, _shape
 
 
 _SIMPLE_PREFIX = _q('{"cipher": "%s", "iv": "' % ciphers.CIPHER)
@@ -251,33 +265,36 @@ def _load_template(text):
         iv = _b64_field(text[len(_SIMPLE_PREFIX):len(text) - len(_SIMPLE_SUFFIX)])
         return None if iv is None else {"cipher": ciphers.CIPHER, "iv": _b64decode(iv)}
     pieces = text.split("%22")
-    for _n, literals, expected, fields, kinds in _TEMPLATES.get(len(pieces), ()):
+    for literals, expected, b64_fields, str_fields, kinds in _TEMPLATES.get(len(pieces), ()):
         if literals(pieces) == expected:
-            return _build(kinds, fields(pieces))
+            return _build(kinds, b64_fields(pieces), str_fields(pieces))
     return None
 
 
-def _build(kinds, quoted):
-    checked = []
-    for kind, field in zip(kinds, quoted):
-        value = _b64_field(field) if kind == "b" else _str_field(field)
-        if value is None:
-            return None
-        checked.append(value)
+def _build(kinds, b64_quoted, str_quoted):
+    # the base64 fields are checked and unquoted together
+    joined = "|".join(b64_quoted)
+    if not _B64_QUOTED_FIELDS.match(joined):
+        return None
+    joined = joined.replace("%2B", "+").replace("%2F", "/").replace("%3D", "=")
+    if "%" in joined:
+        return None
+    strings = [_str_field(field) for field in str_quoted]
+    if None in strings:
+        return None
+    b64s = joined.split("|")
+    if len(b64s) != len(b64_quoted) and b64_quoted:
+        return None  # a field held the separator
     meta = {}
-    i = 0
     if kinds.startswith("bbb"):
-        meta["body_key"] = {"iv": _b64decode(checked[0]), "key": _b64decode(checked[1])}
-        i = 2
+        meta["body_key"] = {"iv": _b64decode(b64s[0]), "key": _b64decode(b64s[1])}
     meta["cipher"] = ciphers.CIPHER
-    if kinds[i] == "b":
-        meta["iv"] = _b64decode(checked[i])
-        i += 1
-    if i < len(checked):
-        key_id = meta["key_id"] = {"path": checked[i]}
-        if len(checked) - i == 3:
-            key_id["secret_id"] = checked[i + 1]
-        key_id["v"] = checked[-1]
+    if kinds[0] == "b":
+        meta["iv"] = _b64decode(b64s[-1])
+    key_id = meta["key_id"] = {"path": strings[0]}
+    if len(strings) == 3:
+        key_id["secret_id"] = strings[1]
+    key_id["v"] = strings[-1]
     return meta
 
 
@@ -373,7 +390,7 @@ def decrypt_value(ciphertext_b64, key, meta):
     """Decrypt the base64 part of an encrypted value with its crypto-meta."""
     check(meta)
     try:
-        ciphertext = base64.b64decode(ciphertext_b64.encode("ascii"), validate=True)
+        ciphertext = _strict_b64decode(ciphertext_b64.encode("ascii"))
     except (binascii.Error, UnicodeEncodeError, ValueError):
         raise CryptoError("encrypted value is not valid base64") from None
     return ciphers.decrypt(key, meta["iv"], ciphertext)

@@ -37,10 +37,15 @@ class Encryption:
             return self.app(environ, start_response)
         if parts[3] is None:
             return self.decrypter(environ, start_response)
-        if self.verify_body and environ["REQUEST_METHOD"] == "GET":
+        method = environ["REQUEST_METHOD"]
+        if self.verify_body and method == "GET":
             return tamper.verify_body(
                 lambda env, start: self.encrypter(env, start, parts),
                 environ, start_response, self.logger)
+        if method in ("GET", "HEAD") and not (
+                environ.get("HTTP_IF_MATCH") or environ.get("HTTP_IF_NONE_MATCH")):
+            # nothing for the encrypter to mask: straight to the decrypter
+            return self.decrypter.handle_object(environ, start_response)
         return self.encrypter(environ, start_response, parts)
 
 
