@@ -12,6 +12,7 @@ import sys
 SUBCOMMANDS = {
     "serve": ("swiftcrypt.server", "run the encrypting proxy (eventlet WSGI server)"),
     "keys": ("swiftcrypt.keyscli", "store, create and check root secrets in Barbican"),
+    "rekey": ("swiftcrypt.rekeycli", "re-encrypt existing objects under the active root secret"),
     "bench": ("bench.harness", "measure throughput and latency"),
 }
 

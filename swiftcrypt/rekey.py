@@ -1,0 +1,157 @@
+"""What ``swiftcrypt rekey`` decides, without any I/O.
+
+From an object's raw (undecrypted) headers: which root secret ids its
+encrypted parts were written under, and so whether it needs re-keying;
+from its decrypted GET response: the headers of the PUT that rewrites it
+under the active secret and keeps what makes it what it is.
+"""
+
+from swiftcrypt import cryptometa, keyids
+from swiftcrypt.errors import CryptoError
+
+BODY_META = "x-object-sysmeta-crypto-body-meta"
+ETAG = "x-object-sysmeta-crypto-etag"
+LISTING_ETAG = "x-object-sysmeta-container-update-override-etag"
+USER_META_SET = "x-object-transient-sysmeta-crypto-meta"
+_USER_META_PREFIX = USER_META_SET + "-"
+_CRYPTO_PREFIXES = ("x-object-sysmeta-crypto-", "x-object-transient-sysmeta-crypto-")
+
+# Parts of an object that carry their own key id.
+BODY, LISTING, METADATA = "body", "listing etag", "metadata"
+
+CURRENT, STALE, UNENCRYPTED = "current", "stale", "unencrypted"
+
+# Plain headers the object server stores with an object (Swift's default
+# allowed_headers, plus the large-object markers) that a rewrite keeps.
+_KEPT = frozenset((
+    "content-type", "content-disposition", "content-encoding", "content-language",
+    "cache-control", "expires", "x-robots-tag", "x-delete-at", "x-object-manifest",
+    "x-static-large-object",
+))
+_KEPT_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
+
+
+class RekeyError(Exception):
+    """An object's crypto metadata cannot be read (the message names what)."""
+
+
+def _lower(headers):
+    items = headers.items() if hasattr(headers, "items") else headers
+    return {name.lower(): value for name, value in items}
+
+
+def _secret_of(key_id, what):
+    try:
+        return keyids.parse_key_id(key_id)[0]
+    except CryptoError as err:
+        raise RekeyError("%s: %s" % (what, err)) from None
+
+
+def _meta_key_id(meta, what):
+    if not isinstance(meta, dict):
+        raise RekeyError("%s: crypto meta is not an object" % what)
+    return meta.get("key_id")
+
+
+def secret_ids(raw_headers):
+    """``{part: secret id}`` of each encrypted part of an object.
+
+    ``raw_headers`` are what the backend stores (a HEAD with decryption
+    bypassed). Parts: BODY (body key, etag and etag MAC share it),
+    LISTING (the container-listing etag, under the container key) and
+    METADATA (user metadata). A secret id is None for the unnamed
+    ``encryption_root_secret``. An empty dict: nothing is encrypted.
+    Raises RekeyError for crypto metadata that does not parse.
+    """
+    headers = _lower(raw_headers)
+    found = {}
+    try:
+        body_key_id = None
+        if headers.get(BODY_META):
+            meta = cryptometa.load(headers[BODY_META].strip())
+            body_key_id = _meta_key_id(meta, BODY)
+            if body_key_id is None:
+                raise RekeyError("body: crypto meta has no key_id")
+            found[BODY] = _secret_of(body_key_id, BODY)
+        elif headers.get(ETAG):
+            # an encrypted etag is read with the body's key
+            raise RekeyError("etag: encrypted etag without body crypto meta")
+        listing = headers.get(LISTING_ETAG, "")
+        if "swift_meta=" in listing:
+            key_id = _meta_key_id(cryptometa.extract(listing)[1], LISTING) or body_key_id
+            if key_id is None:
+                raise RekeyError("listing etag: no key_id")
+            found[LISTING] = _secret_of(key_id, LISTING)
+        if headers.get(USER_META_SET):
+            key_id = _meta_key_id(cryptometa.load(headers[USER_META_SET].strip()), METADATA)
+            if key_id is None:
+                raise RekeyError("metadata: crypto meta has no key_id")
+            found[METADATA] = _secret_of(key_id, METADATA)
+        elif any(name.startswith(_USER_META_PREFIX) for name in headers):
+            raise RekeyError("metadata: encrypted values without their crypto meta")
+    except CryptoError as err:
+        raise RekeyError("malformed crypto meta: %s" % err) from None
+    return found
+
+
+def classify(raw_headers, active_id):
+    """``(state, {part: secret id})`` for an object under active secret
+    ``active_id``: CURRENT (every encrypted part is under it, or nothing
+    is encrypted and the body is empty), STALE (some part is under
+    another secret: rewrite it) or UNENCRYPTED (a body written before
+    encryption was enabled: left alone)."""
+    ids = secret_ids(raw_headers)
+    if not ids:
+        length = _lower(raw_headers).get("content-length", "0").strip()
+        return (CURRENT if length in ("0", "") else UNENCRYPTED), ids
+    if all(secret_id == active_id for secret_id in ids.values()):
+        return CURRENT, ids
+    return STALE, ids
+
+
+def describe_ids(ids):
+    """``"A"`` or ``"body A, metadata B"``: secret ids for messages
+    (ids are names from the config, never secrets)."""
+    def name(secret_id):
+        return "(default)" if secret_id is None else secret_id
+    distinct = set(ids.values())
+    if len(distinct) == 1:
+        return name(distinct.pop())
+    return ", ".join("%s %s" % (part, name(ids[part])) for part in sorted(ids))
+
+
+def _has_param(value, param):
+    return any(p.strip().lower().startswith(param + "=") for p in value.split(";")[1:])
+
+
+def rewrite_headers(get_headers, timestamp):
+    """Headers of the PUT that rewrites an object, from its decrypted GET
+    response (with large-object and symlink middlewares out of the way,
+    so a manifest or link is read as stored).
+
+    Keeps Content-Type, user metadata, X-Delete-At, plain stored headers
+    and non-crypto (transient) sysmeta - among them SLO, symlink and the
+    decrypted container-listing etag, which the encrypter encrypts
+    again. Sends the plaintext Etag, so a body that changed in transit
+    is refused, and ``X-Timestamp: timestamp``.
+    """
+    out = []
+    lowered = {}
+    for name, value in (get_headers.items() if hasattr(get_headers, "items") else get_headers):
+        lname = name.lower()
+        lowered[lname] = value
+        if lname.startswith(_CRYPTO_PREFIXES):
+            continue
+        if lname in _KEPT or lname.startswith(_KEPT_PREFIXES):
+            out.append((name, value))
+    slo_size = lowered.get("x-object-sysmeta-slo-size")
+    if (lowered.get("x-static-large-object", "").lower() in ("true", "1", "yes", "on")
+            and slo_size and slo_size.strip().isdigit()):
+        # a proxy hides swift_bytes from GETs; the listing needs it back
+        out = [(n, v if n.lower() != "content-type" or _has_param(v, "swift_bytes")
+                else "%s;swift_bytes=%s" % (v, slo_size.strip())) for n, v in out]
+    etag = lowered.get("etag")
+    if etag:
+        out.append(("Etag", etag.strip().strip('"')))
+    out.append(("X-Timestamp", timestamp))
+    return out

@@ -1,0 +1,106 @@
+"""``swiftcrypt rekey``: rewrite an account's objects under the active
+root secret, so that retired secrets can be removed from the config.
+
+See doc/rekey.md. Output: with ``--verbose`` one line per object, always
+one line per failure (on stderr) and a summary line; exit status 0 when
+nothing failed, 1 otherwise.
+"""
+
+import argparse
+import os
+import sys
+
+from urllib.parse import quote
+
+from swiftcrypt.errors import ConfigError
+
+
+def configure(parser):
+    """Add the ``rekey`` options to ``parser``."""
+    parser.description = __doc__.splitlines()[0]
+    parser.add_argument("--config", required=True, metavar="PIPELINE.conf",
+                        help="internal paste pipeline: keymaster, encryption and the "
+                             "backend app, no auth (see etc/rekey-*.conf-sample)")
+    parser.add_argument("--account", required=True, help="account to re-key, e.g. AUTH_test")
+    parser.add_argument("--container", help="only this container")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="report what would be re-keyed, write nothing")
+    parser.add_argument("--limit", type=_positive, metavar="N",
+                        help="stop after N objects that needed re-keying")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="one line per object")
+    parser.add_argument("--pipeline", default="main",
+                        help="paste pipeline name in the config (default: main)")
+
+
+def _printable(text):
+    # names may hold newlines or controls; keep every report one line
+    return quote(text.encode("utf-8", "surrogateescape"), safe="/:@!$&'()*+,;=-._~")
+
+
+def _positive(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return value
+
+
+def load_pipeline(path, name="main"):
+    """Load the paste pipeline ``name`` from ``path``; ConfigError (one
+    line) if it cannot be."""
+    from paste.deploy import loadapp
+    try:
+        return loadapp("config:" + os.path.abspath(path), name=name)
+    except ConfigError:
+        raise
+    except Exception as err:  # paste, or the backend app's own start-up
+        message = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise ConfigError("config", "cannot load %s: %s" % (path, message)) from None
+
+
+def _line(result):
+    text = "%s %s/%s" % (result.outcome, _printable(result.container), _printable(result.name))
+    return text + (" (%s)" % result.detail if result.detail else "")
+
+
+def summary(account, counts, dry_run):
+    """The summary line."""
+    from swiftcrypt import rekeyrun as r
+    rekeyed = ("would re-key %d" % counts[r.WOULD_REKEY]) if dry_run \
+        else ("re-keyed %d" % counts[r.REKEYED])
+    scanned = sum(counts.values())
+    return ("%saccount %s: scanned %d, already current %d, %s, conflicts %d, failures %d, "
+            "unencrypted %d, expired %d" % (
+                "dry run: " if dry_run else "", _printable(account), scanned,
+                counts[r.CURRENT], rekeyed, counts[r.CONFLICT], counts[r.FAILED],
+                counts[r.UNENCRYPTED], counts[r.EXPIRED]))
+
+
+def run(args):
+    """Run the re-key; returns the exit status."""
+    from swiftcrypt import rekeyrun
+    try:
+        app = load_pipeline(args.config, args.pipeline)
+    except ConfigError as err:
+        print("swiftcrypt rekey: %s" % err, file=sys.stderr)
+        return 1
+
+    def report(result):
+        if result.outcome == rekeyrun.FAILED:
+            print("error: " + _line(result), file=sys.stderr, flush=True)
+        elif args.verbose:
+            print(_line(result), flush=True)
+
+    rekeyer = rekeyrun.Rekeyer(app, args.account, dry_run=args.dry_run)
+    failed_listing = False
+    try:
+        rekeyer.run(args.container, args.limit, report)
+    except rekeyrun.ListingError as err:
+        print("error: %s" % err, file=sys.stderr)
+        failed_listing = True
+    counts = rekeyer.counts
+    print(summary(args.account, counts, args.dry_run), flush=True)
+    return 1 if failed_listing or counts[rekeyrun.FAILED] else 0

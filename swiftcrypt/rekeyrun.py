@@ -1,0 +1,184 @@
+"""Re-key the objects of an account through a loaded internal pipeline.
+
+The pipeline is ``keymaster encryption <backend>`` with no auth, no
+gatekeeper and no large-object/symlink/versioning middleware, so that a
+GET returns a manifest or link as stored and a PUT creates no version.
+Per object: a HEAD with decryption bypassed shows which secrets its
+parts are under (rekey.classify); a stale one is read decrypted and
+written back encrypted under the active secret, with ``X-Timestamp`` set
+to its own timestamp plus an offset, so a client write made after the
+read wins (the backend answers 409 - Swift's proxy turns that into 202 -
+and the object is left alone).
+"""
+
+import json
+import time
+from urllib.parse import quote
+
+from swiftcrypt import rekey, timestamps
+from swiftcrypt.wsgiclient import IterReader, call
+
+OVERRIDE = "swift.crypto.override"
+KEYS_CALLBACK = "swift.callback.fetch_crypto_keys"
+# Swift's proxy lists and serves reserved (\x00) names (object versioning's
+# hidden containers) only with this; other backends ignore it.
+_INTERNAL_HEADERS = [("X-Backend-Allow-Reserved-Names", "true"),
+                     ("User-Agent", "swiftcrypt-rekey")]
+_LISTING_PAGE = 10000
+
+REKEYED, WOULD_REKEY, CURRENT, CONFLICT, FAILED, UNENCRYPTED, EXPIRED = (
+    "re-keyed", "would re-key", "current", "conflict", "failed", "unencrypted", "expired")
+OUTCOMES = (REKEYED, WOULD_REKEY, CURRENT, CONFLICT, FAILED, UNENCRYPTED, EXPIRED)
+
+
+class ListingError(Exception):
+    """An account or container listing failed (the message says which)."""
+
+
+class Result:
+    """What happened to one object: ``outcome`` and a one-line ``detail``."""
+
+    def __init__(self, container, name, outcome, detail=""):
+        self.container = container
+        self.name = name
+        self.outcome = outcome
+        self.detail = detail
+
+
+def _first_line(data):
+    text = data.decode("utf-8", "replace").strip()
+    return (text.splitlines() or [""])[0][:200]
+
+
+class Rekeyer:
+    """Re-key one account's objects through WSGI ``app``."""
+
+    def __init__(self, app, account, dry_run=False, clock=time.time):
+        self.app = app
+        self.account = account
+        self.dry_run = dry_run
+        self.clock = clock
+        self.counts = dict.fromkeys(OUTCOMES, 0)
+
+    def _path(self, *parts):
+        return "/".join(("/v1", self.account) + parts)
+
+    def _call(self, method, path, headers=(), **kw):
+        return call(self.app, method, path, list(_INTERNAL_HEADERS) + list(headers), **kw)
+
+    # listings
+
+    def _listing(self, path, what):
+        marker = ""
+        while True:
+            query = "format=json&limit=%d&marker=%s" % (
+                _LISTING_PAGE, quote(marker.encode("utf-8"), safe=""))
+            resp = self._call("GET", path, query=query)
+            body = resp.read(limit=1 << 30)
+            if resp.status == 204:
+                return
+            if resp.status != 200:
+                raise ListingError("listing %s failed: %s %s" % (
+                    what, resp.status, _first_line(body)))
+            try:
+                names = [entry["name"] for entry in json.loads(body) if "name" in entry]
+            except (ValueError, TypeError, KeyError) as err:
+                raise ListingError("listing %s: bad JSON (%s)" % (what, err)) from None
+            if not names:
+                return
+            yield from names
+            marker = names[-1]
+
+    def containers(self):
+        """The account's container names, in listing order."""
+        return self._listing(self._path(), "account %s" % self.account)
+
+    def objects(self, container):
+        """The container's object names, in listing order."""
+        return self._listing(self._path(container), "container %s" % container)
+
+    # one object
+
+    def rekey_object(self, container, name):
+        """Re-key one object if it needs it; returns a Result."""
+        try:
+            outcome, detail = self._rekey(container, name)
+        except rekey.RekeyError as err:
+            outcome, detail = FAILED, str(err)
+        except Exception as err:  # one bad object must not stop the run
+            outcome, detail = FAILED, "%s: %s" % (type(err).__name__, _first_line(
+                str(err).encode("utf-8", "replace")))
+        return Result(container, name, outcome, detail)
+
+    def _rekey(self, container, name):
+        path = self._path(container, name)
+        raw = self._call("HEAD", path, environ={OVERRIDE: True})
+        raw.close()
+        if raw.status == 404:
+            return CONFLICT, "gone before it was read"
+        if raw.status // 100 != 2:
+            return FAILED, "HEAD answered %s" % raw.status
+        fetch = raw.environ.get(KEYS_CALLBACK)
+        if fetch is None:
+            return FAILED, "no keymaster in the pipeline"
+        active = fetch(key_id=None)["id"].get("secret_id")
+        state, ids = rekey.classify(raw.headers, active)
+        if state != rekey.STALE:
+            return state, ""
+        moved = "%s -> %s" % (rekey.describe_ids(ids), rekey.describe_ids({"": active}))
+        stamp = raw.header("X-Backend-Timestamp") or raw.header("X-Timestamp")
+        if not stamp:
+            return FAILED, "the backend gave no timestamp"
+        delete_at = (raw.header("X-Delete-At") or "").strip()
+        if delete_at.isdigit() and int(delete_at) <= self.clock() + 1:
+            return EXPIRED, "expires before it could be rewritten"
+        if self.dry_run:
+            return WOULD_REKEY, moved
+        return self._rewrite(path, stamp, moved)
+
+    def _rewrite(self, path, stamp, moved):
+        got = self._call("GET", path, query="multipart-manifest=get&symlink=get")
+        try:
+            if got.status == 404:
+                return CONFLICT, "gone before it was read"
+            if got.status != 200:
+                return FAILED, "GET answered %s %s" % (got.status, _first_line(got.read(4096)))
+            now_stamp = got.header("X-Backend-Timestamp") or got.header("X-Timestamp")
+            if not now_stamp:
+                return FAILED, "the backend gave no timestamp"
+            if timestamps.order_key(now_stamp) != timestamps.order_key(stamp):
+                return CONFLICT, "changed while being read"
+            headers = rekey.rewrite_headers(got.headers, timestamps.bumped(stamp))
+            length = got.header("Content-Length")
+            headers.append(("Content-Length", length) if length is not None
+                           else ("Transfer-Encoding", "chunked"))
+            put = self._call("PUT", path, headers, body=IterReader(got.body()))
+            detail = _first_line(put.read(4096))
+        finally:
+            got.close()
+        if put.status == 201:
+            return REKEYED, moved
+        if put.status in (202, 409):
+            return CONFLICT, "a newer write won"
+        return FAILED, "PUT answered %s %s" % (put.status, detail)
+
+    # the run
+
+    def run(self, container=None, limit=None, report=None):
+        """Re-key every object of ``container`` (None: of every container);
+        stop after ``limit`` stale objects. ``report(result)`` is called
+        for each object. Returns ``{outcome: count}`` (also kept as
+        ``counts``, complete so far if a listing fails: ListingError)."""
+        counts = self.counts = dict.fromkeys(OUTCOMES, 0)
+        handled = 0
+        for cont in ([container] if container is not None else self.containers()):
+            for name in self.objects(cont):
+                if limit is not None and handled >= limit:
+                    return counts
+                result = self.rekey_object(cont, name)
+                counts[result.outcome] += 1
+                if result.outcome in (REKEYED, WOULD_REKEY, CONFLICT, FAILED):
+                    handled += 1
+                if report is not None:
+                    report(result)
+        return counts

@@ -1,0 +1,305 @@
+"""``swiftcrypt rekey`` over the embedded store, in-process: objects
+written under root secret A are rewritten under B, so that a pipeline
+holding only B reads them (bodies, metadata, listing etags); a second run
+has nothing to do; a client write racing the tool wins."""
+
+import base64
+import hashlib
+import json
+import os
+import time
+
+import pytest
+from paste.deploy import loadapp
+
+from swiftcrypt import cli, rekey, rekeyrun
+from swiftcrypt.wsgiclient import call
+
+ACCOUNT = "AUTH_test"
+SECRETS = {"A": os.urandom(32), "B": os.urandom(32)}
+OVERRIDE = {"swift.crypto.override": True}
+
+
+def write_conf(path, data_dir, secret_ids, active, gatekeeper):
+    """A standalone pipeline holding root secrets ``secret_ids``."""
+    lines = ["[pipeline:main]",
+             "pipeline = %skeymaster encryption store" % ("gatekeeper " if gatekeeper else ""),
+             "", "[filter:gatekeeper]",
+             "paste.filter_factory = swiftcrypt.store.gatekeeper:filter_factory",
+             "", "[filter:keymaster]", "use = egg:swiftcrypt#keymaster"]
+    for secret_id in secret_ids:
+        lines.append("encryption_root_secret_%s = %s" % (
+            secret_id, base64.b64encode(SECRETS[secret_id]).decode()))
+    lines += ["active_root_secret_id = %s" % active, "",
+              "[filter:encryption]", "use = egg:swiftcrypt#encryption", "",
+              "[app:store]", "use = egg:swiftcrypt#store", "data_dir = %s" % data_dir, ""]
+    path.write_text("\n".join(lines))
+    return str(path)
+
+
+class Setup:
+    def __init__(self, tmp_path):
+        self.tmp = tmp_path
+        self.data_dir = str(tmp_path / "data")
+
+    def conf(self, name, secret_ids, active, gatekeeper=False):
+        return write_conf(self.tmp / name, self.data_dir, secret_ids, active, gatekeeper)
+
+    def client(self, secret_ids, active):
+        """A client-facing pipeline (with gatekeeper)."""
+        name = "client-%s-%s.conf" % ("".join(secret_ids), active)
+        return loadapp("config:" + self.conf(name, secret_ids, active, gatekeeper=True))
+
+    def internal(self, secret_ids, active):
+        """A pipeline without gatekeeper: raw sysmeta reaches the caller."""
+        name = "internal-%s-%s.conf" % ("".join(secret_ids), active)
+        return loadapp("config:" + self.conf(name, secret_ids, active))
+
+    def rekey_conf(self):
+        return self.conf("rekey.conf", ["A", "B"], "B")
+
+
+def req(app, method, *parts, headers=(), body=None, query="", environ=None):
+    path = "/".join(("/v1", ACCOUNT) + parts)
+    headers = list(headers)
+    stream = None
+    if body is not None:
+        import io
+        stream = io.BytesIO(body)
+        headers.append(("Content-Length", str(len(body))))
+    resp = call(app, method, path, headers, query=query, body=stream, environ=environ)
+    resp.data = resp.read(limit=1 << 30)
+    return resp
+
+
+def md5(data):
+    return hashlib.md5(data).hexdigest()
+
+
+def run_cli(capsys, *args):
+    status = cli.main(["rekey", *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def raw_ids(app, *parts):
+    """Secret ids of an object's encrypted parts (``app`` has no gatekeeper)."""
+    resp = req(app, "HEAD", *parts, environ=OVERRIDE)
+    assert resp.status == 200, resp.reason
+    assert resp.header("X-Backend-Timestamp")  # not filtered by a gatekeeper
+    return set(rekey.secret_ids(resp.headers).values())
+
+
+def summary_counts(out):
+    line = [ln for ln in out.splitlines() if "scanned" in ln][-1]
+    counts = {}
+    for item in line.split(": ", 1)[1].split(", "):
+        words = item.rsplit(" ", 1)
+        counts[words[0]] = int(words[1])
+    return counts
+
+
+@pytest.fixture
+def setup(tmp_path):
+    return Setup(tmp_path)
+
+
+OBJECTS = {
+    # (container, name): (body, headers)
+    ("c1", "plain"): (os.urandom(200 * 1024 + 7), [("Content-Type", "application/x-test")]),
+    ("c1", "with-meta"): (b"metadata object body " * 50, [
+        ("X-Object-Meta-Color", "blue"), ("X-Object-Meta-Word", "h\xc3\xa9llo"),
+        ("Content-Type", "text/plain")]),
+    ("c1", "empty"): (b"", []),
+    ("c1", "empty-meta"): (b"", [("X-Object-Meta-Tag", "zero")]),
+    ("c1", "d\xc3\xafr/\xc3\xbcni c\xc3\xb6d\xc3\xa9"): (b"unicode name body", []),
+    ("c2", "expiring"): (b"expiring body", [("X-Delete-At", str(int(time.time()) + 3600))]),
+    ("c2", "posted"): (b"posted body", [("X-Object-Meta-Old", "gone")]),
+}
+
+
+def wsgi_name(name):
+    return name.encode("latin-1").decode("utf-8")
+
+
+def write_under_a(setup):
+    client = setup.client(["A"], "A")
+    for cont in ("c1", "c2"):
+        assert req(client, "PUT", cont).status in (201, 202)
+    for (cont, name), (body, headers) in OBJECTS.items():
+        resp = req(client, "PUT", cont, wsgi_name(name), headers=headers, body=body)
+        assert resp.status == 201, (name, resp.reason, resp.data)
+    resp = req(client, "POST", "c2", "posted", headers=[("X-Object-Meta-New", "fresh")])
+    assert resp.status == 202
+    return client
+
+
+def expected_meta(name):
+    if name == "posted":
+        return {"x-object-meta-new": "fresh"}
+    return {n.lower(): v for n, v in OBJECTS[("c2" if name in ("expiring",) else "c1", name)][1]
+            if n.lower().startswith("x-object-meta-")}
+
+
+def test_rekey_moves_everything_to_the_active_secret(setup, capsys):
+    write_under_a(setup)
+    # after rotation a new object is written under B already
+    rotated = setup.client(["A", "B"], "B")
+    assert req(rotated, "PUT", "c1", "new-under-b", body=b"already current").status == 201
+
+    status, out, err = run_cli(capsys, "--config", setup.rekey_conf(), "--account", ACCOUNT,
+                               "--verbose")
+    assert status == 0, out + err
+    assert err == ""
+    counts = summary_counts(out)
+    # 'empty' has nothing encrypted: it is current under any secret
+    assert counts == {"scanned": 8, "already current": 2, "re-keyed": 6, "conflicts": 0,
+                      "failures": 0, "unencrypted": 0, "expired": 0}, out
+    assert "re-keyed c1/with-meta (A -> B)" in out
+    assert "re-keyed c1/d%C3%AFr/%C3%BCni%20c%C3%B6d%C3%A9 (A -> B)" in out
+
+    only_b = setup.client(["B"], "B")
+    raw = setup.internal(["B"], "B")
+    for (cont, name), (body, headers) in OBJECTS.items():
+        got = req(only_b, "GET", cont, wsgi_name(name))
+        assert got.status == 200, (name, got.reason, got.data)
+        assert got.data == body
+        assert got.header("Etag").strip('"') == md5(body)
+        meta = {n.lower(): v for n, v in got.headers if n.lower().startswith("x-object-meta-")}
+        want = {n.lower(): v for n, v in headers if n.lower().startswith("x-object-meta-")}
+        if name == "posted":
+            want = {"x-object-meta-new": "fresh"}
+        assert meta == want, name
+        for hname, value in headers:
+            if hname.lower() in ("content-type", "x-delete-at"):
+                assert got.header(hname) == value, (name, hname)
+        ids = raw_ids(raw, cont, wsgi_name(name))
+        assert ids == (set() if name == "empty" else {"B"}), name
+    for cont in ("c1", "c2"):
+        listing = json.loads(req(only_b, "GET", cont, query="format=json").data)
+        for entry in listing:
+            body = OBJECTS.get((cont, entry["name"].encode("utf-8").decode("latin-1")),
+                               (b"already current", None))[0]
+            assert entry["hash"] == md5(body), entry
+
+    # nothing left to do
+    status, out, _ = run_cli(capsys, "--config", setup.rekey_conf(), "--account", ACCOUNT)
+    assert status == 0
+    assert summary_counts(out)["re-keyed"] == 0
+    assert summary_counts(out)["already current"] == 8
+    assert out.count("\n") == 1  # not verbose: the summary only
+
+
+def test_dry_run_and_limit(setup, capsys):
+    write_under_a(setup)
+    conf = setup.rekey_conf()
+    status, out, _ = run_cli(capsys, "--config", conf, "--account", ACCOUNT, "--dry-run", "-v")
+    assert status == 0
+    assert out.splitlines()[-1].startswith("dry run: ")
+    assert summary_counts(out)["would re-key"] == 6
+    assert "would re-key c1/plain (A -> B)" in out
+    raw = setup.internal(["A", "B"], "B")
+    assert raw_ids(raw, "c1", "plain") == {"A"}
+
+    status, out, _ = run_cli(capsys, "--config", conf, "--account", ACCOUNT,
+                             "--container", "c1", "--limit", "2")
+    assert status == 0
+    counts = summary_counts(out)
+    assert counts["re-keyed"] == 2 and counts["conflicts"] == 0
+    status, out, _ = run_cli(capsys, "--config", conf, "--account", ACCOUNT, "--container", "c1")
+    assert summary_counts(out)["re-keyed"] == 2  # the rest of c1's four stale objects
+    assert raw_ids(raw, "c2", "posted") == {"A"}  # other containers untouched
+
+
+class RaceFirst:
+    """Before passing the tool's PUT on, let a client act on the object."""
+
+    def __init__(self, app, client_action):
+        self.app = app
+        self.client_action = client_action
+
+    def __call__(self, environ, start_response):
+        if environ["REQUEST_METHOD"] == "PUT":
+            self.client_action()
+        return self.app(environ, start_response)
+
+
+def test_concurrent_client_write_wins(setup):
+    write_under_a(setup)
+    client = setup.client(["A", "B"], "B")
+    tool_app = loadapp("config:" + setup.rekey_conf())
+    newer = b"the client's newer body"
+
+    def client_put():
+        resp = req(client, "PUT", "c1", "with-meta", body=newer,
+                   headers=[("X-Object-Meta-Color", "red")])
+        assert resp.status == 201
+
+    rekeyer = rekeyrun.Rekeyer(RaceFirst(tool_app, client_put), ACCOUNT)
+    result = rekeyer.rekey_object("c1", "with-meta")
+    assert (result.outcome, result.detail) == (rekeyrun.CONFLICT, "a newer write won")
+    got = req(client, "GET", "c1", "with-meta")
+    assert got.data == newer and got.header("X-Object-Meta-Color") == "red"
+    listing = json.loads(req(client, "GET", "c1", query="format=json&prefix=with-meta").data)
+    assert listing[0]["hash"] == md5(newer)
+
+
+def test_concurrent_client_delete_is_not_undone(setup):
+    write_under_a(setup)
+    client = setup.client(["A", "B"], "B")
+    tool_app = loadapp("config:" + setup.rekey_conf())
+
+    def client_delete():
+        assert req(client, "DELETE", "c1", "plain").status == 204
+
+    result = rekeyrun.Rekeyer(RaceFirst(tool_app, client_delete), ACCOUNT).rekey_object(
+        "c1", "plain")
+    assert result.outcome == rekeyrun.CONFLICT
+    assert req(client, "HEAD", "c1", "plain").status == 404
+
+
+def test_failures_are_one_line_and_exit_1(setup, capsys):
+    write_under_a(setup)
+    # a pipeline that lost secret A cannot read the old objects
+    conf = setup.conf("lost-a.conf", ["B"], "B")
+    status, out, err = run_cli(capsys, "--config", conf, "--account", ACCOUNT,
+                               "--container", "c1")
+    assert status == 1
+    lines = err.splitlines()
+    assert len(lines) == 4 and all(ln.startswith("error: failed c1/") for ln in lines), err
+    for secret in SECRETS.values():
+        assert base64.b64encode(secret).decode() not in out + err
+    assert summary_counts(out)["failures"] == 4
+
+
+def test_bad_config_and_missing_container(setup, capsys):
+    status, _, err = run_cli(capsys, "--config", str(setup.tmp / "nope.conf"),
+                             "--account", ACCOUNT)
+    assert status == 1 and len(err.splitlines()) == 1 and "nope.conf" in err
+    write_under_a(setup)
+    status, out, err = run_cli(capsys, "--config", setup.rekey_conf(), "--account", ACCOUNT,
+                               "--container", "missing")
+    assert status == 1 and "listing container missing failed: 404" in err
+
+
+def test_the_standalone_sample_runs(setup, capsys):
+    import configparser
+
+    write_under_a(setup)
+    sample = os.path.join(os.path.dirname(__file__), "..", "..", "etc",
+                          "rekey-standalone.conf-sample")
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str
+    parser.read(sample)
+    keymaster = parser["filter:keymaster"]
+    del keymaster["keymaster_config_path"]  # (its ids would be lower-cased)
+    for sid in ("A", "B"):
+        keymaster["encryption_root_secret_" + sid] = base64.b64encode(SECRETS[sid]).decode()
+    keymaster["active_root_secret_id"] = "B"
+    parser["app:store"]["data_dir"] = setup.data_dir
+    conf = setup.tmp / "from-sample.conf"
+    with open(conf, "w") as fh:
+        parser.write(fh)
+    status, out, err = run_cli(capsys, "--config", str(conf), "--account", ACCOUNT)
+    assert status == 0, out + err
+    assert summary_counts(out)["re-keyed"] == 6
