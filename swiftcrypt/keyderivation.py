@@ -11,12 +11,14 @@ try:
 except ImportError:  # a Python built without OpenSSL
     _openssl_hmac_new = None
 
-
-def hmac_sha256(key, message):
-    """Return HMAC-SHA256(key, message) as 32 bytes."""
-    if _openssl_hmac_new is not None:
+if _openssl_hmac_new is not None:
+    def hmac_sha256(key, message):
+        """Return HMAC-SHA256(key, message) as 32 bytes."""
         return _openssl_hmac_new(key, message, "sha256").digest()
-    return hmac.new(key, message, hashlib.sha256).digest()
+else:  # pragma: no cover
+    def hmac_sha256(key, message):
+        """Return HMAC-SHA256(key, message) as 32 bytes."""
+        return hmac.new(key, message, hashlib.sha256).digest()
 
 
 def derive_key(root_secret, path):

@@ -343,3 +343,13 @@ def test_object_key_id_at_container_level_same_as_swift():
 def test_account_request_gets_no_keys_like_swift():
     conf = SECRET_CONFS[0]
     assert our_fetch(conf, "/v1/AUTH_test")() == swift_fetch(conf, "/v1/AUTH_test")() == {}
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.binary(min_size=1, max_size=100), message=st.binary(max_size=300))
+def test_hmac_sha256_equals_the_hmac_module(key, message):
+    # the C fast path must be HMAC-SHA256 for every key length (keys over
+    # the 64-byte block size are hashed first)
+    expected = hmac.new(key, message, hashlib.sha256).digest()
+    assert keyderivation.hmac_sha256(key, message) == expected
+    assert keyderivation.etag_mac(key, message) == base64.b64encode(expected).decode("ascii")
