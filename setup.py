@@ -9,7 +9,9 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.9",
     packages=find_packages(include=["swiftcrypt", "swiftcrypt.*", "bench", "bench.*"]),
-    data_files=[("share/swiftcrypt/etc", ["etc/standalone.conf", "etc/standalone-kms.conf"])],
+    data_files=[("share/swiftcrypt/etc", ["etc/standalone.conf", "etc/standalone-kms.conf",
+                                          "etc/rekey-standalone.conf-sample",
+                                          "etc/rekey-swift.conf-sample"])],
     install_requires=[
         "webob>=1.8",
         "PasteDeploy>=2.0",

@@ -29,8 +29,6 @@ def configure(parser):
                         help="stop after N objects that needed re-keying")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="one line per object")
-    parser.add_argument("--pipeline", default="main",
-                        help="paste pipeline name in the config (default: main)")
 
 
 def _printable(text):
@@ -48,12 +46,42 @@ def _positive(text):
     return value
 
 
-def load_pipeline(path, name="main"):
-    """Load the paste pipeline ``name`` from ``path``; ConfigError (one
-    line) if it cannot be."""
-    from paste.deploy import loadapp
+def _is_swift_proxy_pipeline(path):
     try:
-        return loadapp("config:" + os.path.abspath(path), name=name)
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return False
+    return "egg:swift#proxy" in text or "swift.proxy.server" in text
+
+
+def _load_swift_pipeline(path):
+    from swift.common.utils import set_swift_dir, validate_configuration
+    from swift.common.wsgi import appconfig
+    from swift.common.wsgi import loadapp as swift_loadapp
+
+    # as Swift's servers do: swift.conf (hash path, policies) from swift_dir
+    swift_dir = appconfig(path).get("swift_dir")
+    if swift_dir:
+        set_swift_dir(swift_dir)
+    validate_configuration()
+    return swift_loadapp(path, allow_modify_pipeline=False)
+
+
+def load_pipeline(path):
+    """Load the ``main`` paste pipeline of ``path``; ConfigError (one
+    line) if it cannot be.
+
+    A pipeline ending in Swift's proxy is loaded by Swift's own loader
+    (the proxy needs what it adds to the config), with the proxy's
+    automatic pipeline changes off, as Swift's internal clients do: the
+    pipeline runs as written."""
+    path = os.path.abspath(path)
+    try:
+        if _is_swift_proxy_pipeline(path):
+            return _load_swift_pipeline(path)
+        from paste.deploy import loadapp
+        return loadapp("config:" + path)
     except ConfigError:
         raise
     except Exception as err:  # paste, or the backend app's own start-up
@@ -83,7 +111,7 @@ def run(args):
     """Run the re-key; returns the exit status."""
     from swiftcrypt import rekeyrun
     try:
-        app = load_pipeline(args.config, args.pipeline)
+        app = load_pipeline(args.config)
     except ConfigError as err:
         print("swiftcrypt rekey: %s" % err, file=sys.stderr)
         return 1

@@ -152,7 +152,11 @@ class Rekeyer:
             length = got.header("Content-Length")
             headers.append(("Content-Length", length) if length is not None
                            else ("Transfer-Encoding", "chunked"))
-            put = self._call("PUT", path, headers, body=IterReader(got.body()))
+            # the Content-Type is the stored one (swift_bytes and other swift_
+            # parameters included), which Swift's proxy takes only from a
+            # middleware that says so
+            put = self._call("PUT", path, headers, body=IterReader(got.body()),
+                             environ={"swift.content_type_overridden": True})
             detail = _first_line(put.read(4096))
         finally:
             got.close()

@@ -1,0 +1,236 @@
+"""``swiftcrypt rekey`` against the real Swift cluster: objects written
+under root secret A - plain, with metadata, empty, expiring, an SLO
+manifest and its segments, a DLO, a symlink - are rewritten under B
+through etc/rekey-swift.conf-sample, after which Swift's own encryption
+holding only B reads all of them; a second run has nothing to do; a
+client write racing the tool wins."""
+
+import base64
+import configparser
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import swiftclient
+
+from tests.integration.swift.conftest import make_body
+from tests.integration.swift_cluster import Crypto, current_user
+
+SECRETS = {"A": os.urandom(32), "B": os.urandom(32)}
+SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "etc",
+                      "rekey-swift.conf-sample")
+
+
+def md5(data):
+    return hashlib.md5(data).hexdigest()
+
+
+def swiftcrypt_with(ids, active):
+    return Crypto("swiftcrypt", "swiftcrypt", secrets={i: SECRETS[i] for i in ids},
+                  active=active)
+
+
+def admin_conn(cluster, account):
+    """A connection to any ``account`` as the reseller admin."""
+    url, token = cluster.auth("admin", "admin")
+    url = url.rsplit("/", 1)[0] + "/" + account
+    return swiftclient.Connection(preauthurl=url, preauthtoken=token, retries=0, timeout=60)
+
+
+def rekey_conf(cluster, path):
+    """etc/rekey-swift.conf-sample pointed at this cluster, with A and B."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str
+    parser.read(SAMPLE)
+    parser["DEFAULT"]["swift_dir"] = cluster.etc
+    parser["DEFAULT"]["user"] = current_user()
+    parser["filter:cache"]["memcache_servers"] = cluster.memcache_servers()
+    keymaster = parser["filter:keymaster"]
+    del keymaster["keymaster_config_path"]
+    for sid in ("A", "B"):
+        keymaster["encryption_root_secret_" + sid] = base64.b64encode(SECRETS[sid]).decode()
+    keymaster["active_root_secret_id"] = "B"
+    with open(path, "w") as fh:
+        parser.write(fh)
+    os.chmod(path, 0o600)
+    return str(path)
+
+
+def run_rekey(conf, account, *extra):
+    proc = subprocess.run(
+        [sys.executable, "-m", "swiftcrypt.cli", "rekey", "--config", conf,
+         "--account", account, "--verbose", *extra],
+        capture_output=True, text=True, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def counts_of(out):
+    line = [ln for ln in out.splitlines() if "scanned" in ln][-1]
+    return {k: int(v) for k, v in (item.rsplit(" ", 1)
+                                   for item in line.split(": ", 1)[1].split(", "))}
+
+
+class Objects:
+    """What the test writes under A, and what it must read back."""
+
+    def __init__(self, plaintexts):
+        self.cont = "main"
+        self.segs = "segments"
+        self.plain = plaintexts.body(make_body("rekey-plain", 70000))
+        self.meta_body = plaintexts.body(make_body("rekey-meta", 3000))
+        self.meta = {"X-Object-Meta-Color": plaintexts.meta("rekey-colour-blue"),
+                     "X-Object-Meta-Word": plaintexts.meta("rekey-h\u00e9llo-w\u00f6rld")}
+        self.expiring = plaintexts.body(make_body("rekey-expiring", 500))
+        self.delete_at = str(int(time.time()) + 7200)
+        self.seg_bodies = [plaintexts.body(make_body("rekey-seg%d" % i, 40000 + i))
+                           for i in range(3)]
+        self.slo_body = b"".join(self.seg_bodies)
+        self.dlo_body = b"".join(self.seg_bodies[:2])
+
+    def write(self, conn):
+        for cont in (self.cont, self.segs):
+            conn.put_container(cont)
+        conn.put_object(self.cont, "plain", self.plain, content_type="application/x-plain")
+        conn.put_object(self.cont, "with-meta", self.meta_body, headers=self.meta)
+        conn.put_object(self.cont, "empty", b"")
+        conn.put_object(self.cont, "empty-meta", b"", headers={"X-Object-Meta-Tag": "zero"})
+        conn.put_object(self.cont, "expiring", self.expiring,
+                        headers={"X-Delete-At": self.delete_at})
+        for i, body in enumerate(self.seg_bodies):
+            conn.put_object(self.segs, "slo/%d" % i, body)
+        manifest = [{"path": "/%s/slo/%d" % (self.segs, i), "etag": md5(b),
+                     "size_bytes": len(b)} for i, b in enumerate(self.seg_bodies)]
+        conn.put_object(self.cont, "slo", json.dumps(manifest),
+                        query_string="multipart-manifest=put",
+                        content_type="application/x-slo")
+        for i, body in enumerate(self.seg_bodies[:2]):
+            conn.put_object(self.segs, "dlo/%d" % i, body)
+        conn.put_object(self.cont, "dlo", b"",
+                        headers={"X-Object-Manifest": "%s/dlo/" % self.segs})
+        conn.put_object(self.cont, "link", b"",
+                        headers={"X-Symlink-Target": "%s/with-meta" % self.cont})
+
+    def listing(self, conn, cont):
+        return {e["name"]: e for e in conn.get_container(cont, full_listing=True)[1]}
+
+    def check(self, conn):
+        """Everything reads as written (``conn`` through some pipeline)."""
+        c = self.cont
+        hdrs, body = conn.get_object(c, "plain")
+        assert body == self.plain and hdrs["content-type"] == "application/x-plain"
+        assert hdrs["etag"] == md5(self.plain)
+        hdrs, body = conn.get_object(c, "with-meta")
+        assert body == self.meta_body
+        for name, value in self.meta.items():
+            assert hdrs[name.lower()] == value
+        assert conn.get_object(c, "empty")[1] == b""
+        assert conn.head_object(c, "empty-meta")["x-object-meta-tag"] == "zero"
+        hdrs, body = conn.get_object(c, "expiring")
+        assert body == self.expiring and hdrs["x-delete-at"] == self.delete_at
+        hdrs, body = conn.get_object(c, "slo")
+        assert body == self.slo_body and hdrs["x-static-large-object"] == "True"
+        assert hdrs["content-type"] == "application/x-slo"
+        manifest = json.loads(conn.get_object(c, "slo", query_string="multipart-manifest=get")[1])
+        assert [seg["name"] for seg in manifest] == [
+            "/%s/slo/%d" % (self.segs, i) for i in range(3)]
+        hdrs, body = conn.get_object(c, "dlo")
+        assert body == self.dlo_body and hdrs["x-object-manifest"] == "%s/dlo/" % self.segs
+        hdrs, body = conn.get_object(c, "link")
+        assert body == self.meta_body
+        hdrs = conn.head_object(c, "link", query_string="symlink=get")
+        assert hdrs["x-symlink-target"] == "%s/with-meta" % c
+        listing = self.listing(conn, c)
+        for name, body in (("plain", self.plain), ("with-meta", self.meta_body),
+                           ("expiring", self.expiring), ("dlo", b""), ("empty", b"")):
+            assert listing[name]["hash"] == md5(body), name
+        assert listing["slo"]["bytes"] == len(self.slo_body)
+        assert listing["slo"]["slo_etag"] == '"%s"' % md5(
+            "".join(md5(b) for b in self.seg_bodies).encode())
+        assert listing["link"]["symlink_path"].endswith("/%s/with-meta" % c)
+        segs = self.listing(conn, self.segs)
+        for i, body in enumerate(self.seg_bodies):
+            assert segs["slo/%d" % i]["hash"] == md5(body)
+
+
+@pytest.fixture
+def account():
+    return "AUTH_rekey%s" % uuid.uuid4().hex[:10]
+
+
+def test_rekey_swift_cluster(cluster, plaintexts, account, tmp_path):
+    objects = Objects(plaintexts)
+    cluster.use(swiftcrypt_with(["A"], "A"))
+    conn = admin_conn(cluster, account)
+    objects.write(conn)
+    objects.check(conn)
+
+    cluster.use(swiftcrypt_with(["A", "B"], "B"))
+    conn = admin_conn(cluster, account)
+    conf = rekey_conf(cluster, tmp_path / "rekey.conf")
+    status, out, err = run_rekey(conf, account)
+    assert status == 0, out + err
+    counts = counts_of(out)
+    # 'empty' and 'dlo' (an empty manifest) have nothing encrypted
+    assert counts == {"scanned": 13, "already current": 2, "re-keyed": 11, "conflicts": 0,
+                      "failures": 0, "unencrypted": 0, "expired": 0}, out
+    assert "re-keyed main/slo (A -> B)" in out
+    for secret in SECRETS.values():
+        assert base64.b64encode(secret).decode() not in out + err
+
+    # Swift's own keymaster and encryption, holding only B, read everything
+    cluster.use(Crypto("swift", "swift", secrets={"B": SECRETS["B"]}, active="B"))
+    objects.check(admin_conn(cluster, account))
+
+    status, out, err = run_rekey(conf, account)
+    assert status == 0, out + err
+    assert counts_of(out)["re-keyed"] == 0 and counts_of(out)["already current"] == 13
+
+
+class RaceFirst:
+    """Before the tool's PUT goes on, let a client act on the object."""
+
+    def __init__(self, app, client_action):
+        self.app = app
+        self.client_action = client_action
+
+    def __call__(self, environ, start_response):
+        if environ["REQUEST_METHOD"] == "PUT":
+            self.client_action()
+        return self.app(environ, start_response)
+
+
+def test_rekey_conflict_keeps_the_client_write(cluster, plaintexts, account, tmp_path):
+    from swiftcrypt import rekeyrun
+    from swiftcrypt.rekeycli import load_pipeline
+
+    cluster.use(swiftcrypt_with(["A"], "A"))
+    conn = admin_conn(cluster, account)
+    conn.put_container("c")
+    conn.put_object("c", "raced", plaintexts.body(make_body("rekey-race-old", 5000)))
+    conn.put_object("c", "deleted", plaintexts.body(make_body("rekey-race-del", 5000)))
+    cluster.use(swiftcrypt_with(["A", "B"], "B"))
+    conn = admin_conn(cluster, account)
+    newer = plaintexts.body(make_body("rekey-race-newer", 6000))
+    app = load_pipeline(rekey_conf(cluster, tmp_path / "rekey.conf"))
+
+    def client_put():
+        conn.put_object("c", "raced", io.BytesIO(newer), content_length=len(newer),
+                        headers={"X-Object-Meta-Who": "client"})
+
+    result = rekeyrun.Rekeyer(RaceFirst(app, client_put), account).rekey_object("c", "raced")
+    assert (result.outcome, result.detail) == (rekeyrun.CONFLICT, "a newer write won")
+    hdrs, body = conn.get_object("c", "raced")
+    assert body == newer and hdrs["x-object-meta-who"] == "client"
+
+    result = rekeyrun.Rekeyer(RaceFirst(app, lambda: conn.delete_object("c", "deleted")),
+                              account).rekey_object("c", "deleted")
+    assert result.outcome == rekeyrun.CONFLICT
+    with pytest.raises(swiftclient.ClientException) as caught:
+        conn.head_object("c", "deleted")
+    assert caught.value.http_status == 404
