@@ -92,6 +92,10 @@ class Objects:
                            for i in range(3)]
         self.slo_body = b"".join(self.seg_bodies)
         self.dlo_body = b"".join(self.seg_bodies[:2])
+        self.unicode_name = "d\u00efr/\u00fcni c\u00f6d\u00e9"
+        self.unicode_body = plaintexts.body(make_body("rekey-unicode", 1234))
+        self.posted_body = plaintexts.body(make_body("rekey-posted", 999))
+        self.posted_meta = {"X-Object-Meta-After": plaintexts.meta("rekey-posted-meta-value")}
 
     def write(self, conn):
         for cont in (self.cont, self.segs):
@@ -115,6 +119,10 @@ class Objects:
                         headers={"X-Object-Manifest": "%s/dlo/" % self.segs})
         conn.put_object(self.cont, "link", b"",
                         headers={"X-Symlink-Target": "%s/with-meta" % self.cont})
+        conn.put_object(self.cont, self.unicode_name, self.unicode_body)
+        conn.put_object(self.cont, "posted", self.posted_body,
+                        headers={"X-Object-Meta-Before": "replaced by the POST"})
+        conn.post_object(self.cont, "posted", headers=self.posted_meta)
 
     def listing(self, conn, cont):
         return {e["name"]: e for e in conn.get_container(cont, full_listing=True)[1]}
@@ -145,6 +153,10 @@ class Objects:
         assert body == self.meta_body
         hdrs = conn.head_object(c, "link", query_string="symlink=get")
         assert hdrs["x-symlink-target"] == "%s/with-meta" % c
+        assert conn.get_object(c, self.unicode_name)[1] == self.unicode_body
+        hdrs, body = conn.get_object(c, "posted")
+        assert body == self.posted_body and "x-object-meta-before" not in hdrs
+        assert hdrs["x-object-meta-after"] == self.posted_meta["X-Object-Meta-After"]
         listing = self.listing(conn, c)
         for name, body in (("plain", self.plain), ("with-meta", self.meta_body),
                            ("expiring", self.expiring), ("dlo", b""), ("empty", b"")):
@@ -177,7 +189,7 @@ def test_rekey_swift_cluster(cluster, plaintexts, account, tmp_path):
     assert status == 0, out + err
     counts = counts_of(out)
     # 'empty' and 'dlo' (an empty manifest) have nothing encrypted
-    assert counts == {"scanned": 13, "already current": 2, "re-keyed": 11, "conflicts": 0,
+    assert counts == {"scanned": 15, "already current": 2, "re-keyed": 13, "conflicts": 0,
                       "failures": 0, "unencrypted": 0, "expired": 0}, out
     assert "re-keyed main/slo (A -> B)" in out
     for secret in SECRETS.values():
@@ -189,7 +201,7 @@ def test_rekey_swift_cluster(cluster, plaintexts, account, tmp_path):
 
     status, out, err = run_rekey(conf, account)
     assert status == 0, out + err
-    assert counts_of(out)["re-keyed"] == 0 and counts_of(out)["already current"] == 13
+    assert counts_of(out)["re-keyed"] == 0 and counts_of(out)["already current"] == 15
 
 
 class RaceFirst:
@@ -234,3 +246,34 @@ def test_rekey_conflict_keeps_the_client_write(cluster, plaintexts, account, tmp
     with pytest.raises(swiftclient.ClientException) as caught:
         conn.head_object("c", "deleted")
     assert caught.value.http_status == 404
+
+
+def versions(conn, cont):
+    return [(e["name"], e["version_id"], e["hash"])
+            for e in conn.get_container(cont, query_string="versions")[1]]
+
+
+def test_rekey_versioned_container_makes_no_new_versions(cluster, plaintexts, account,
+                                                         tmp_path):
+    cluster.use(swiftcrypt_with(["A"], "A"))
+    conn = admin_conn(cluster, account)
+    conn.put_container("vers", headers={"X-Versions-Enabled": "true"})
+    old = plaintexts.body(make_body("rekey-version-old", 3000))
+    new = plaintexts.body(make_body("rekey-version-new", 4000))
+    conn.put_object("vers", "doc", old)
+    conn.put_object("vers", "doc", new)
+    before = versions(conn, "vers")
+    assert [h for _n, _v, h in before] == [md5(new), md5(old)]
+
+    cluster.use(swiftcrypt_with(["A", "B"], "B"))
+    status, out, err = run_rekey(rekey_conf(cluster, tmp_path / "rekey.conf"), account)
+    assert status == 0, out + err
+    # the link in 'vers' and both versions in the hidden container
+    assert counts_of(out)["re-keyed"] == 3 and counts_of(out)["failures"] == 0, out
+
+    cluster.use(Crypto("swift", "swift", secrets={"B": SECRETS["B"]}, active="B"))
+    conn = admin_conn(cluster, account)
+    assert versions(conn, "vers") == before
+    assert conn.get_object("vers", "doc")[1] == new
+    old_id = before[1][1]
+    assert conn.get_object("vers", "doc", query_string="version-id=" + old_id)[1] == old
