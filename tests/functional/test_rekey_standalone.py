@@ -303,3 +303,41 @@ def test_the_standalone_sample_runs(setup, capsys):
     status, out, err = run_cli(capsys, "--config", str(conf), "--account", ACCOUNT)
     assert status == 0, out + err
     assert summary_counts(out)["re-keyed"] == 6
+
+
+class Zeros:
+    """A large request body produced chunk by chunk."""
+
+    def __init__(self, size, chunk=64 * 1024):
+        self.left = size
+        self.chunk = chunk
+
+    def read(self, size=-1):
+        n = min(self.left, self.chunk if size is None or size < 0 else min(size, self.chunk))
+        self.left -= n
+        return b"\x5a" * n
+
+
+def test_bodies_are_streamed(setup):
+    import tracemalloc
+
+    size = 48 * 1024 * 1024
+    client = setup.client(["A"], "A")
+    assert req(client, "PUT", "big").status == 201
+    resp = call(client, "PUT", "/v1/%s/big/obj" % ACCOUNT, [("Content-Length", str(size))],
+                body=Zeros(size))
+    resp.close()
+    assert resp.status == 201
+    rekeyer = rekeyrun.Rekeyer(loadapp("config:" + setup.rekey_conf()), ACCOUNT)
+    tracemalloc.start()
+    try:
+        result = rekeyer.rekey_object("big", "obj")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.outcome == rekeyrun.REKEYED, result.detail
+    assert peak < 8 * 1024 * 1024, peak  # the body is 48 MiB
+    got = call(setup.client(["B"], "B"), "GET", "/v1/%s/big/obj" % ACCOUNT)
+    assert got.status == 200 and got.header("Etag").strip('"') == hashlib.md5(
+        b"\x5a" * size).hexdigest()
+    got.close()
