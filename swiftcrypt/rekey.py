@@ -109,15 +109,18 @@ def classify(raw_headers, active_id):
     return STALE, ids
 
 
+def secret_name(secret_id):
+    """A secret id for messages: ids are names from the config, never
+    secrets; None (``encryption_root_secret``) reads ``(default)``."""
+    return "(default)" if secret_id is None else secret_id
+
+
 def describe_ids(ids):
-    """``"A"`` or ``"body A, metadata B"``: secret ids for messages
-    (ids are names from the config, never secrets)."""
-    def name(secret_id):
-        return "(default)" if secret_id is None else secret_id
+    """``"A"`` or ``"body A, metadata B"`` for ``{part: secret id}``."""
     distinct = set(ids.values())
     if len(distinct) == 1:
-        return name(distinct.pop())
-    return ", ".join("%s %s" % (part, name(ids[part])) for part in sorted(ids))
+        return secret_name(distinct.pop())
+    return ", ".join("%s %s" % (part, secret_name(ids[part])) for part in sorted(ids))
 
 
 def _has_param(value, param):

@@ -12,6 +12,7 @@ import sys
 
 from urllib.parse import quote
 
+from swiftcrypt import rekeyrun
 from swiftcrypt.errors import ConfigError
 
 
@@ -96,20 +97,19 @@ def _line(result):
 
 def summary(account, counts, dry_run):
     """The summary line."""
-    from swiftcrypt import rekeyrun as r
-    rekeyed = ("would re-key %d" % counts[r.WOULD_REKEY]) if dry_run \
-        else ("re-keyed %d" % counts[r.REKEYED])
+    rekeyed = ("would re-key %d" % counts[rekeyrun.WOULD_REKEY]) if dry_run \
+        else ("re-keyed %d" % counts[rekeyrun.REKEYED])
     scanned = sum(counts.values())
     return ("%saccount %s: scanned %d, already current %d, %s, conflicts %d, failures %d, "
             "unencrypted %d, expired %d" % (
                 "dry run: " if dry_run else "", _printable(account), scanned,
-                counts[r.CURRENT], rekeyed, counts[r.CONFLICT], counts[r.FAILED],
-                counts[r.UNENCRYPTED], counts[r.EXPIRED]))
+                counts[rekeyrun.CURRENT], rekeyed, counts[rekeyrun.CONFLICT],
+                counts[rekeyrun.FAILED],
+                counts[rekeyrun.UNENCRYPTED], counts[rekeyrun.EXPIRED]))
 
 
 def run(args):
     """Run the re-key; returns the exit status."""
-    from swiftcrypt import rekeyrun
     try:
         app = load_pipeline(args.config)
     except ConfigError as err:

@@ -126,7 +126,7 @@ class Rekeyer:
         state, ids = rekey.classify(raw.headers, active)
         if state != rekey.STALE:
             return state, ""
-        moved = "%s -> %s" % (rekey.describe_ids(ids), rekey.describe_ids({"": active}))
+        moved = "%s -> %s" % (rekey.describe_ids(ids), rekey.secret_name(active))
         stamp = raw.header("X-Backend-Timestamp") or raw.header("X-Timestamp")
         if not stamp:
             return FAILED, "the backend gave no timestamp"

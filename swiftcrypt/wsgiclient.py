@@ -15,12 +15,14 @@ class Response:
     iterator is closed.
     """
 
-    def __init__(self, status, headers, chunks, app_iter):
+    def __init__(self, status, headers, first, app_iter, iterator, environ):
         self.status = int(status.split(" ", 1)[0])
         self.reason = status
         self.headers = headers
-        self._first = chunks
+        self.environ = environ  # as the app left it (callbacks included)
+        self._first = first  # chunks already taken from ``iterator``
         self._app_iter = app_iter
+        self._it = iterator
         self._closed = False
 
     def header(self, name, default=None):
@@ -36,15 +38,11 @@ class Response:
         try:
             yield from self._first
             self._first = []
-            for chunk in self._iterator():
-                yield chunk
+            if self._it is None:
+                self._it = iter(self._app_iter)
+            yield from self._it
         finally:
             self.close()
-
-    def _iterator(self):
-        if not hasattr(self, "_it"):
-            self._it = iter(self._app_iter)
-        return self._it
 
     def read(self, limit=65536):
         """The whole body as bytes, at most ``limit`` bytes kept (for error
@@ -118,17 +116,13 @@ def call(app, method, path, headers=(), query="", body=None, environ=None):
         started[:] = [status, list(response_headers)]
 
     app_iter = app(env, start_response)
-    first = []
+    first, iterator = [], None
     if not started:
         # some apps start responding only once iterated
-        it = iter(app_iter)
-        for chunk in it:
+        iterator = iter(app_iter)
+        for chunk in iterator:
             first.append(chunk)
             if started:
                 break
-        resp = Response(*(started or ["500 Internal Server Error", []]), first, app_iter)
-        resp._it = it
-    else:
-        resp = Response(started[0], started[1], first, app_iter)
-    resp.environ = env
-    return resp
+    status, response_headers = started or ("500 Internal Server Error", [])
+    return Response(status, response_headers, first, app_iter, iterator, env)
