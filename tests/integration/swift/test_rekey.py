@@ -277,3 +277,27 @@ def test_rekey_versioned_container_makes_no_new_versions(cluster, plaintexts, ac
     assert conn.get_object("vers", "doc")[1] == new
     old_id = before[1][1]
     assert conn.get_object("vers", "doc", query_string="version-id=" + old_id)[1] == old
+
+
+def test_rekey_with_swifts_own_keymaster_in_the_tool(cluster, plaintexts, account, tmp_path):
+    """The tool's pipeline may hold Swift's keymaster: the active id comes
+    from the keys callback either way."""
+    cluster.use(swiftcrypt_with(["A"], "A"))
+    conn = admin_conn(cluster, account)
+    conn.put_container("c")
+    body = plaintexts.body(make_body("rekey-swift-keymaster", 2500))
+    conn.put_object("c", "o", body, headers={"X-Object-Meta-M": "v"})
+    conf = rekey_conf(cluster, tmp_path / "rekey.conf")
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str
+    parser.read(conf)
+    parser["filter:keymaster"]["use"] = "egg:swift#keymaster"
+    with open(conf, "w") as fh:
+        parser.write(fh)
+    status, out, err = run_rekey(conf, account)
+    assert status == 0, out + err
+    assert "re-keyed c/o (A -> B)" in out
+
+    cluster.use(Crypto("swift", "swift", secrets={"B": SECRETS["B"]}, active="B"))
+    hdrs, got = admin_conn(cluster, account).get_object("c", "o")
+    assert got == body and hdrs["x-object-meta-m"] == "v"
