@@ -57,8 +57,10 @@ class AesCtr:
     __slots__ = ("_ctx",)
 
     def __init__(self, key, iv, offset=0):
-        check_key(key)
-        check_iv(iv)
+        if type(key) is not bytes or len(key) != KEY_SIZE:
+            check_key(key)  # raises unless a bytes subclass of the right size
+        if type(iv) is not bytes or len(iv) != IV_SIZE:
+            check_iv(iv)
         if offset < 0:
             raise ValueError("offset must not be negative")
         # offset 0 (every whole-object stream) starts at the IV itself
@@ -141,7 +143,8 @@ class ShortCtr:
 
     def crypt(self, iv, data):
         """``data`` XORed with the keystream of ``iv`` from offset 0."""
-        check_iv(iv)
+        if type(iv) is not bytes or len(iv) != IV_SIZE:
+            check_iv(iv)
         n = len(data)
         if not n:
             return b""

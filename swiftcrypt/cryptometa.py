@@ -355,7 +355,9 @@ def check(meta):
         raise CryptoError("cipher must be %s" % ciphers.CIPHER)
     if "iv" not in meta:
         raise CryptoError("crypto meta has no iv")
-    ciphers.check_iv(meta["iv"])
+    iv = meta["iv"]
+    if type(iv) is not bytes or len(iv) != ciphers.IV_SIZE:
+        ciphers.check_iv(iv)
 
 
 def new_meta():

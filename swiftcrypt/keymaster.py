@@ -206,9 +206,10 @@ class RequestKeys:
             return keys
         roots = self.keymaster.root_secrets
         secret = roots.get(secret_id)
-        keys["container"] = keyderivation.derive_key(secret, cpath)
+        hmac_sha256 = keyderivation.hmac_sha256  # derive_key, inline
+        keys["container"] = hmac_sha256(secret, cpath.encode("utf-8"))
         if opath is not None:
-            keys["object"] = keyderivation.derive_key(secret, opath)
+            keys["object"] = hmac_sha256(secret, opath.encode("utf-8"))
         id_path = opath if opath is not None else cpath
         key_id = keys["id"] = keyids.make_key_id(id_path, secret_id, version)
         keys["all_ids"] = [dict(key_id) if sid == secret_id
