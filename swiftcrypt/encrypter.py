@@ -114,8 +114,12 @@ def _update_footers(footers, updates):
 class Encrypter:
     """Encrypts object data and user metadata on the way to the backend."""
 
-    def __init__(self, app, logger, disable_encryption=False):
+    def __init__(self, app, logger, disable_encryption=False, write_app=None):
+        """``app`` serves reads (the decrypter); ``write_app`` (default
+        ``app``) every other method: the decrypter only passes those on,
+        so the encryption filter hands us the app after it."""
         self.app = app
+        self.write_app = write_app if write_app is not None else app
         self.logger = logger
         self.disable_encryption = disable_encryption
 
@@ -130,7 +134,7 @@ class Encrypter:
                 return self.handle_get_or_head(environ, start_response, parts)
         except KeysUnavailable as err:
             return keys_unavailable(self.logger, environ, start_response, err)
-        return self.app(environ, start_response)
+        return self.write_app(environ, start_response)
 
     def _check_metadata(self, environ, start_response):
         """``(meta, refusal)``: object_metadata()'s meta, and the 400 to
@@ -199,7 +203,7 @@ class Encrypter:
                     for k, v in headers]
             return start_response(status, headers, exc_info)
 
-        return self.app(environ, put_start_response)
+        return self.write_app(environ, put_start_response)
 
     def handle_post(self, environ, start_response):
         meta, refused = self._check_metadata(environ, start_response)
@@ -207,7 +211,7 @@ class Encrypter:
             return refused
         keys = fetch_keys(environ, ("object",))
         encrypt_user_metadata(environ, keys, meta=meta)
-        return self.app(environ, start_response)
+        return self.write_app(environ, start_response)
 
     def handle_get_or_head(self, environ, start_response, parts):
         originals = {}

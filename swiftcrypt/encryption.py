@@ -23,7 +23,7 @@ class Encryption:
         self.disable_encryption = options.as_bool(conf, "disable_encryption")
         self.verify_body = options.as_bool(conf, "verify_body")
         self.decrypter = Decrypter(app, self.logger)
-        self.encrypter = Encrypter(self.decrypter, self.logger, self.disable_encryption)
+        self.encrypter = Encrypter(self.decrypter, self.logger, self.disable_encryption, app)
 
     def __call__(self, environ, start_response):
         if environ.get(OVERRIDE):
