@@ -216,10 +216,10 @@ class Encrypter:
     def handle_get_or_head(self, environ, start_response, parts):
         originals = {}
         object_keys = None
-        for key in ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH"):
+        for key in CONDITIONAL_ETAG_HEADERS:
             value = environ.get(key)
-            if not value:
-                continue
+            if not value or (key == "HTTP_IF_RANGE" and not is_strong_etag(value)):
+                continue  # an If-Range date is the backend's to compare
             if object_keys is None:
                 object_keys = all_object_keys(environ, parts)
             originals[key] = value
@@ -233,6 +233,18 @@ class Encrypter:
             # Middleware to our left (logging, say) should see what the
             # client sent, not our masked list.
             environ.update(originals)
+
+
+CONDITIONAL_ETAG_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_RANGE")
+
+
+def is_strong_etag(value):
+    """True for an If-Range value that is an entity tag a strong
+    comparison could match: not a weak tag, not an HTTP-date (which always
+    has spaces). Swift sends etags unquoted, so clients echo them back
+    that way: a bare token counts too."""
+    value = value.strip()
+    return bool(value) and not value.startswith("W/") and " " not in value
 
 
 def mask_etags(value, object_keys):

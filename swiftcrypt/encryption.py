@@ -7,7 +7,7 @@ decrypted body against its etag, see tamper.py).
 
 from swiftcrypt import logs, options, tamper
 from swiftcrypt.decrypter import Decrypter
-from swiftcrypt.encrypter import Encrypter
+from swiftcrypt.encrypter import Encrypter, is_strong_etag
 from swiftcrypt.httperrors import respond
 from swiftcrypt.swiftpath import request_parts, split_wsgi_path
 
@@ -43,7 +43,8 @@ class Encryption:
                 lambda env, start: self.encrypter(env, start, parts),
                 environ, start_response, self.logger)
         if method in ("GET", "HEAD") and not (
-                environ.get("HTTP_IF_MATCH") or environ.get("HTTP_IF_NONE_MATCH")):
+                environ.get("HTTP_IF_MATCH") or environ.get("HTTP_IF_NONE_MATCH")
+                or is_strong_etag(environ.get("HTTP_IF_RANGE") or "")):
             # nothing for the encrypter to mask: straight to the decrypter
             return self.decrypter.handle_object(environ, start_response)
         return self.encrypter(environ, start_response, parts)

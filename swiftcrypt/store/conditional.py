@@ -78,8 +78,8 @@ def if_range_allows(value, etag, last_modified):
     section 3.2); when not, the whole entity is sent with 200.
 
     ``value`` None (no If-Range) allows. An entity tag must match ``etag``
-    (see etag_to_compare) by strong comparison, so weak tags never do; a
-    comma-separated list is accepted so that a filter which masks etags
+    (see etag_to_compare) by strong comparison, so weak tags never do,
+    quoted or bare; a comma-separated list is accepted so that a filter which masks etags
     (as the encrypter does for If-Match) can send each candidate. An
     HTTP-date must equal ``last_modified`` (whole epoch seconds) exactly.
     Anything else does not match: sending the whole entity is always safe.
@@ -87,10 +87,16 @@ def if_range_allows(value, etag, last_modified):
     if value is None:
         return True
     value = value.strip()
-    if value.startswith(('"', "W/")):
+    if " " not in value or value.startswith(('"', "W/")):
+        # entity tags: an HTTP-date always has spaces. Swift sends etags
+        # unquoted, so a bare one (as a client echoes it) counts as strong.
         for item in value.split(","):
             item = item.strip()
-            if len(item) >= 2 and item[0] == item[-1] == '"' and item[1:-1] == etag:
+            if item.startswith("W/"):
+                continue
+            if len(item) >= 2 and item[0] == item[-1] == '"':
+                item = item[1:-1]
+            if item == etag:
                 return True
         return False
     date = _http_date(value)

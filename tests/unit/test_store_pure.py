@@ -120,11 +120,13 @@ def test_parse_etags_keeps_base64_macs():
     ('"abd"', False),
     ('W/"abc"', False),                # weak tags never match (strong comparison)
     ('"x", "abc"', True),              # a masking filter's candidate list
-    ("abc", False),                    # neither an entity tag nor a date
+    ("abc", True),                     # bare, as Swift sends etags and clients echo them
+    ("abd", False),
     (_date(LM), True),
     (_date(LM - 1), False),
     (_date(LM + 1), False),            # only an exact date matches
-    ("garbage", False),
+    ("garbage", False),                # a bare tag that is not ours
+    ("not a date", False),
     ("", False),
 ])
 def test_if_range(value, expected):
