@@ -12,12 +12,11 @@ import pytest
 from webob import Request, Response
 
 from swiftcrypt import cryptometa
-from swiftcrypt.encryption import filter_factory as encryption_factory
-from swiftcrypt.keymaster import filter_factory as keymaster_factory
 from tests.support.memstore import MemStore
+from tests.support.pipelines import OBJECT_PATH as PATH
+from tests.support.pipelines import call, encrypting_pipeline
 
 SECRET = base64.b64encode(b"B" * 32).decode()
-PATH = "/v1/a/c/o"
 BODY = b"the plaintext body " * 50
 BODY_META = "X-Object-Sysmeta-Crypto-Body-Meta"
 ETAG = "X-Object-Sysmeta-Crypto-Etag"
@@ -26,16 +25,8 @@ USER_META = "X-Object-Transient-Sysmeta-Crypto-Meta-Color"
 META_META = "X-Object-Transient-Sysmeta-Crypto-Meta"
 
 
-def pipeline(store, **conf):
-    return keymaster_factory({}, encryption_root_secret=SECRET)(
-        encryption_factory({}, **conf)(store))
-
-
-def call(app, path=PATH, method="GET", body=None, headers=None):
-    req = Request.blank(path, method=method, headers=headers or {})
-    if body is not None:
-        req.body = body
-    return req.get_response(app)
+def pipeline(backend):
+    return encrypting_pipeline(backend, {"encryption_root_secret": SECRET})
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from webob import Request
 from swiftcrypt import ciphers
 from swiftcrypt.byteranges import ByterangesRewriter
 from swiftcrypt.encryption import filter_factory as encryption_factory
-from swiftcrypt.keymaster import filter_factory as keymaster_factory
 from tests.support.memstore import MemStore
+from tests.support.pipelines import call, encrypting_pipeline
 
 SECRET_A = base64.b64encode(b"A" * 32).decode()
 SECRET_B = base64.b64encode(b"B" * 32).decode()
@@ -23,15 +23,7 @@ SECRET_B = base64.b64encode(b"B" * 32).decode()
 
 def pipeline(store, encryption_conf=None, **keymaster_conf):
     keymaster_conf = keymaster_conf or {"encryption_root_secret": SECRET_A}
-    encryption = encryption_factory({}, **(encryption_conf or {}))(store)
-    return keymaster_factory({}, **keymaster_conf)(encryption)
-
-
-def call(app, path, method="GET", body=None, headers=None, **environ):
-    req = Request.blank(path, method=method, headers=headers or {}, environ=environ)
-    if body is not None:
-        req.body = body
-    return req.get_response(app)
+    return encrypting_pipeline(store, keymaster_conf, **(encryption_conf or {}))
 
 
 @pytest.fixture

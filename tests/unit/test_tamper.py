@@ -12,11 +12,11 @@ from webob import Request
 from swiftcrypt import tamper
 from swiftcrypt.encryption import filter_factory as encryption_factory
 from swiftcrypt.errors import ConfigError
-from swiftcrypt.keymaster import filter_factory as keymaster_factory
 from tests.support.memstore import MemStore
+from tests.support.pipelines import OBJECT_PATH as PATH
+from tests.support.pipelines import call, encrypting_pipeline
 
 SECRET = base64.b64encode(b"T" * 32).decode()
-PATH = "/v1/a/c/o"
 CHUNK = 1000
 
 
@@ -47,8 +47,7 @@ class _Closing:
 
 def pipeline(backend, verify=True, **conf):
     conf.setdefault("verify_body", "true" if verify else "false")
-    encryption = encryption_factory({}, **conf)(backend)
-    return keymaster_factory({}, encryption_root_secret=SECRET)(encryption)
+    return encrypting_pipeline(backend, {"encryption_root_secret": SECRET}, **conf)
 
 
 @pytest.fixture
@@ -67,9 +66,7 @@ def app(backend):
 
 
 def put(app, body, path=PATH, **headers):
-    req = Request.blank(path, method="PUT", headers=headers)
-    req.body = body
-    resp = req.get_response(app)
+    resp = call(app, path, "PUT", body, headers)
     assert resp.status_int == 201, resp.body
     return resp
 
