@@ -61,7 +61,8 @@ def test_workers_share_the_port_and_are_replaced(tmp_path):
         replaced = _wait_for(lambda: (len(_children(srv.proc.pid)) == 2 and
                                       workers[0] not in _children(srv.proc.pid)))
         assert replaced, _children(srv.proc.pid)
-        assert "exited (killed by signal 9); starting another" in srv.log_text()
+        assert _wait_for(lambda: "exited (killed by signal 9); starting another"
+                         in srv.log_text()), srv.log_text()
         for name, body in bodies.items():
             resp = requests.get(container + "/" + name, headers={"Connection": "close"})
             assert resp.status_code == 200 and resp.content == body
