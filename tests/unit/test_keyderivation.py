@@ -8,7 +8,6 @@ obtained by passing one side's key ids to the other side must agree.
 import base64
 import hashlib
 import hmac
-import io
 import itertools
 
 import pytest
@@ -19,8 +18,8 @@ from swift.common.middleware.crypto.encrypter import _hmac_etag as swift_hmac_et
 
 from swiftcrypt import keyderivation, keymaster
 from swiftcrypt.swiftpath import str_to_wsgi
+from tests.support.keymasters import CALLBACK, passed_on
 
-CALLBACK = "swift.callback.fetch_crypto_keys"
 SECRET_A = bytes(range(32))
 SECRET_B = bytes(range(100, 148))  # longer than 32 bytes is allowed
 SECRET_C = b"\xa5" * 40
@@ -106,52 +105,12 @@ def test_etag_mac_real_text_falls_back_to_utf8():
 
 # --- cross-check with Swift's keymaster -----------------------------------------------
 
-class Capture:
-    """A WSGI app that records the keys callback it was called with."""
-
-    def __init__(self):
-        self.environ = None
-
-    def __call__(self, environ, start_response):
-        self.environ = environ
-        start_response("200 OK", [("Content-Length", "0")])
-        return [b""]
-
-
-def _environ(path_info, method="GET", callback=None):
-    env = {
-        "REQUEST_METHOD": method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": path_info,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "localhost:80",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": io.StringIO(),
-    }
-    if callback is not None:
-        env[CALLBACK] = callback
-    return env
-
-
-def _callback(filter_factory, conf, path_info, method="GET"):
-    app = Capture()
-    km = filter_factory({}, **conf)(app)
-    body = km(_environ(path_info, method), lambda *a, **kw: None)
-    list(body)
-    assert app.environ is not None
-    return app.environ.get(CALLBACK)
-
-
 def swift_fetch(conf, path_info):
-    return _callback(swift_keymaster.filter_factory, conf, path_info)
+    return passed_on(swift_keymaster.filter_factory, conf, path_info).get(CALLBACK)
 
 
 def our_fetch(conf, path_info):
-    return _callback(keymaster.filter_factory, conf, path_info)
+    return passed_on(keymaster.filter_factory, conf, path_info).get(CALLBACK)
 
 
 def wsgi_path(*parts):

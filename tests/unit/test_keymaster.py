@@ -1,7 +1,6 @@
 """The keymaster filter: configuration errors and the keys callback."""
 
 import base64
-import io
 import logging
 import os
 
@@ -13,8 +12,8 @@ from swift.common.middleware.crypto import keymaster as swift_keymaster
 
 from swiftcrypt import keyderivation, keyids, keymaster
 from swiftcrypt.errors import ConfigError, CryptoError, UnknownSecretIdError
+from tests.support.keymasters import CALLBACK, Capture, environ, passed_on
 
-CALLBACK = "swift.callback.fetch_crypto_keys"
 SECRET_A = bytes(range(32))
 SECRET_B = bytes(range(64, 112))
 SECRET_C = b"\x5a" * 33
@@ -23,39 +22,8 @@ B64_B = base64.b64encode(SECRET_B).decode()
 B64_C = base64.b64encode(SECRET_C).decode()
 
 
-class Capture:
-    def __init__(self):
-        self.environ = None
-
-    def __call__(self, environ, start_response):
-        self.environ = environ
-        start_response("200 OK", [])
-        return [b""]
-
-
-def environ(path_info, method="GET", **extra):
-    env = {
-        "REQUEST_METHOD": method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": path_info,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": io.StringIO(),
-    }
-    env.update(extra)
-    return env
-
-
 def run(conf, path_info, method="GET", factory=keymaster.filter_factory, **extra):
-    app = Capture()
-    km = factory({}, **conf)(app)
-    list(km(environ(path_info, method, **extra), lambda *a, **kw: None))
-    assert app.environ is not None
-    return app.environ
+    return passed_on(factory, conf, path_info, method, **extra)
 
 
 def fetcher(conf, path_info="/v1/a/c/o", **kw):
