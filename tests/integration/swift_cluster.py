@@ -64,14 +64,32 @@ ENCRYPTIONS = {
     "swiftcrypt": "egg:swiftcrypt#encryption",
 }
 
-PIPELINE_HEAD = (
-    "catch_errors gatekeeper healthcheck proxy-logging cache listing_formats "
-    "bulk tempurl s3api tempauth staticweb copy container-quotas account-quotas "
-    "slo dlo versioned_writes symlink"
+# The proxy's own Swift filters, in pipeline order. Each has a section
+# [filter:NAME] using Swift's entry point NAME, dashes as underscores, unless
+# SWIFT_ENTRY_POINTS names another.
+PROXY_FILTERS = (
+    "catch_errors", "gatekeeper", "healthcheck", "proxy-logging", "cache",
+    "listing_formats", "bulk", "tempurl", "s3api", "tempauth", "staticweb", "copy",
+    "container-quotas", "account-quotas", "slo", "dlo", "versioned_writes", "symlink",
 )
+SWIFT_ENTRY_POINTS = {"cache": "memcache"}
+PIPELINE_HEAD = " ".join(PROXY_FILTERS)
 PIPELINE_TAIL = "proxy-logging proxy-server"
 
 START_TIMEOUT = 60.0
+
+
+def filter_section(name, use, options=None):
+    """The paste section ``[filter:NAME]``: ``use = USE``, then ``options``."""
+    lines = ["[filter:%s]" % name, "use = %s" % use]
+    lines += ["%s = %s" % item for item in (options or {}).items()]
+    return "\n".join(lines) + "\n\n"
+
+
+def swift_filter_section(name, options=None):
+    """``filter_section`` for Swift's own filter ``name``."""
+    entry = SWIFT_ENTRY_POINTS.get(name, name.replace("-", "_"))
+    return filter_section(name, "egg:swift#" + entry, options)
 
 
 class ClusterError(RuntimeError):
@@ -125,12 +143,10 @@ class Crypto:
         """The paste sections for the crypto filters."""
         text = ""
         if self.keymaster:
-            text += "[filter:keymaster]\nuse = %s\n" % KEYMASTERS[self.keymaster]
-            for key, value in self.keymaster_options().items():
-                text += "%s = %s\n" % (key, value)
-            text += "\n"
+            text += filter_section("keymaster", KEYMASTERS[self.keymaster],
+                                   self.keymaster_options())
         if self.encryption:
-            text += "[filter:encryption]\nuse = %s\n\n" % ENCRYPTIONS[self.encryption]
+            text += filter_section("encryption", ENCRYPTIONS[self.encryption])
         return text
 
 
@@ -426,12 +442,8 @@ class SwiftCluster:
             [app:%(kind)s-server]
             use = egg:swift#%(kind)s
             %(extra)s
-            [filter:healthcheck]
-            use = egg:swift#healthcheck
-
-            [filter:recon]
-            use = egg:swift#recon
-            """) % {"kind": kind, "extra": extra}
+            """) % {"kind": kind, "extra": extra} + "".join(
+            swift_filter_section(name) for name in ("healthcheck", "recon"))
 
     def pipeline(self):
         crypto = self.crypto or Crypto()
@@ -439,9 +451,14 @@ class SwiftCluster:
 
     def proxy_conf(self):
         crypto = self.crypto or Crypto()
-        users = "".join(
-            "user_%s_%s = %s %s\n" % (a, u, key, groups)
-            for (a, u), (key, groups) in USERS.items())
+        options = {
+            "cache": {"memcache_servers": self.memcache_servers()},
+            "s3api": {"location": "us-east-1"},
+            "tempauth": {"user_%s_%s" % (a, u): "%s %s" % (key, groups)
+                         for (a, u), (key, groups) in USERS.items()},
+            "versioned_writes": {"allow_versioned_writes": "true",
+                                 "allow_object_versioning": "true"},
+        }
         text = self._common("proxy") + textwrap.dedent("""
             [pipeline:main]
             pipeline = %(pipeline)s
@@ -453,68 +470,8 @@ class SwiftCluster:
             node_timeout = 20
             conn_timeout = 2
 
-            [filter:catch_errors]
-            use = egg:swift#catch_errors
-
-            [filter:gatekeeper]
-            use = egg:swift#gatekeeper
-
-            [filter:healthcheck]
-            use = egg:swift#healthcheck
-
-            [filter:proxy-logging]
-            use = egg:swift#proxy_logging
-
-            [filter:cache]
-            use = egg:swift#memcache
-            memcache_servers = %(host)s:%(memcached)d
-
-            [filter:listing_formats]
-            use = egg:swift#listing_formats
-
-            [filter:bulk]
-            use = egg:swift#bulk
-
-            [filter:tempurl]
-            use = egg:swift#tempurl
-
-            [filter:s3api]
-            use = egg:swift#s3api
-            location = us-east-1
-
-            [filter:tempauth]
-            use = egg:swift#tempauth
-            %(users)s
-            [filter:staticweb]
-            use = egg:swift#staticweb
-
-            [filter:copy]
-            use = egg:swift#copy
-
-            [filter:container-quotas]
-            use = egg:swift#container_quotas
-
-            [filter:account-quotas]
-            use = egg:swift#account_quotas
-
-            [filter:slo]
-            use = egg:swift#slo
-
-            [filter:dlo]
-            use = egg:swift#dlo
-
-            [filter:versioned_writes]
-            use = egg:swift#versioned_writes
-            allow_versioned_writes = true
-            allow_object_versioning = true
-
-            [filter:symlink]
-            use = egg:swift#symlink
-
-            """) % {
-            "pipeline": self.pipeline(), "host": HOST,
-            "memcached": self.ports["memcached"], "users": users,
-        }
+            """) % {"pipeline": self.pipeline()}
+        text += "".join(swift_filter_section(name, options.get(name)) for name in PROXY_FILTERS)
         return text + crypto.sections() + (self.proxy_conf_extra or "")
 
     # ----------------------------------------------------------- processes
