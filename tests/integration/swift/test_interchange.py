@@ -22,6 +22,9 @@ from tests.integration.swift_cluster import Crypto
 ACCOUNT = "AUTH_test"
 NEW_SECRET = os.urandom(32)
 BOTH = {None: ROOT_SECRET, "next": NEW_SECRET}
+MAKE = {"swift": swift_crypto, "swiftcrypt": swiftcrypt_crypto}
+# (writer, reader): each side writes, the other reads
+ACROSS = [("swift", "swiftcrypt"), ("swiftcrypt", "swift")]
 
 
 def md5(data):
@@ -154,14 +157,13 @@ def test_swiftcrypt_writes_swift_reads(cluster, plaintexts):
     data.check(cluster)
 
 
-@pytest.mark.parametrize("writer,reader", [("swift", "swiftcrypt"), ("swiftcrypt", "swift")])
+@pytest.mark.parametrize("writer,reader", ACROSS)
 def test_rotation_on_one_side_read_on_the_other(cluster, plaintexts, writer, reader):
-    make = {"swift": swift_crypto, "swiftcrypt": swiftcrypt_crypto}
     # before the rotation: only the original secret
-    cluster.use(make[writer]())
+    cluster.use(MAKE[writer]())
     old = DataSet("rot-old-%s" % writer, plaintexts).write(cluster)
     # the writer rotates: a new active secret, the old one kept for reads
-    cluster.use(make[writer](secrets=BOTH, active="next"))
+    cluster.use(MAKE[writer](secrets=BOTH, active="next"))
     new = DataSet("rot-new-%s" % writer, plaintexts).write(cluster)
     old.check(cluster)
     for key_id in new.key_paths(cluster).values():
@@ -169,7 +171,7 @@ def test_rotation_on_one_side_read_on_the_other(cluster, plaintexts, writer, rea
     for key_id in old.key_paths(cluster).values():
         assert "secret_id" not in key_id
     # the other side, configured alike, reads both generations
-    cluster.use(make[reader](secrets=BOTH, active="next"))
+    cluster.use(MAKE[reader](secrets=BOTH, active="next"))
     old.check(cluster)
     new.check(cluster)
     # it re-writes metadata of an old object under the new secret ...
@@ -178,32 +180,24 @@ def test_rotation_on_one_side_read_on_the_other(cluster, plaintexts, writer, rea
     conn.post_object(old.container, "odd", headers={"X-Object-Meta-Re": value})
     old.objects["odd"] = (old.objects["odd"][0], {"Re": value})
     # ... which the writer, still rotated, reads too
-    cluster.use(make[writer](secrets=BOTH, active="next"))
+    cluster.use(MAKE[writer](secrets=BOTH, active="next"))
     old.check(cluster)
     new.check(cluster)
     # the reader with only the old secret still reads the old generation
-    cluster.use(make[reader]())
+    cluster.use(MAKE[reader]())
     body = old.objects["block-edge"][0]
     assert connect(cluster).get_object(old.container, "block-edge")[1] == body
 
 
 @pytest.mark.parametrize("version", ["1", "2", "3"])
-def test_meta_versions_written_by_swift_read_by_swiftcrypt(cluster, plaintexts, version):
-    cluster.use(swift_crypto(meta_version=version))
-    data = DataSet("mv%s" % version, plaintexts).write(cluster)
+@pytest.mark.parametrize("writer,reader", ACROSS)
+def test_meta_versions_written_on_one_side_read_on_the_other(cluster, plaintexts,
+                                                            writer, reader, version):
+    cluster.use(MAKE[writer](meta_version=version))
+    data = DataSet("mv%s-%s" % (version, writer), plaintexts).write(cluster)
     paths = data.key_paths(cluster)
     assert {k["v"] for k in paths.values()} == {version}
-    cluster.use(swiftcrypt_crypto())
-    data.check(cluster)
-
-
-@pytest.mark.parametrize("version", ["1", "2", "3"])
-def test_meta_versions_written_by_swiftcrypt_read_by_swift(cluster, plaintexts, version):
-    cluster.use(swiftcrypt_crypto(meta_version=version))
-    data = DataSet("cmv%s" % version, plaintexts).write(cluster)
-    paths = data.key_paths(cluster)
-    assert {k["v"] for k in paths.values()} == {version}
-    cluster.use(swift_crypto())
+    cluster.use(MAKE[reader]())
     data.check(cluster)
 
 
@@ -240,33 +234,31 @@ def raw_request(cluster, method, path, headers, body=b""):
         conn.close()
 
 
-@pytest.mark.parametrize("writer,reader", [("swift", "swiftcrypt"), ("swiftcrypt", "swift")])
+@pytest.mark.parametrize("writer,reader", ACROSS)
 def test_object_metadata_that_is_not_utf8(cluster, plaintexts, writer, reader):
     # Swift accepts any bytes in object metadata values (only account and
     # container metadata must be UTF-8); a truncated multi-byte character:
     value = "\u00e9l\u00e8ve-\u6771\u4eac-not-utf8-".encode("utf-8") + "\u6771".encode()[:2]
     plaintexts.meta(value.decode("latin-1").encode("utf-8"))
-    make = {"swift": swift_crypto, "swiftcrypt": swiftcrypt_crypto}
     cont = unique("nonutf8")
-    cluster.use(make[writer]())
+    cluster.use(MAKE[writer]())
     connect(cluster).put_container(cont)
     status, _h, body = raw_request(cluster, "PUT", "/%s/o" % cont,
                                    {"X-Object-Meta-Raw": value}, b"payload")
     assert status == 201, body
-    for crypto in (make[writer](), make[reader]()):
+    for crypto in (MAKE[writer](), MAKE[reader]()):
         cluster.use(crypto)
         status, headers, body = raw_request(cluster, "GET", "/%s/o" % cont, {})
         assert status == 200 and body == b"payload"
         assert headers["x-object-meta-raw"] == value, crypto
 
 
-@pytest.mark.parametrize("writer,reader", [("swift", "swiftcrypt"), ("swiftcrypt", "swift")])
+@pytest.mark.parametrize("writer,reader", ACROSS)
 def test_object_versions_written_on_one_side_read_on_the_other(cluster, plaintexts,
                                                                writer, reader):
     # object versioning keeps old versions in a reserved (NUL-named) container
-    make = {"swift": swift_crypto, "swiftcrypt": swiftcrypt_crypto}
     cont = unique("versioned")
-    cluster.use(make[writer]())
+    cluster.use(MAKE[writer]())
     http = Http(cluster)
     assert http.request("PUT", cont, headers={"X-Versions-Enabled": "true"}).status_code == 201
     bodies, ids = [], []
@@ -276,7 +268,7 @@ def test_object_versions_written_on_one_side_read_on_the_other(cluster, plaintex
         assert resp.status_code == 201
         bodies.append(body)
         ids.append(resp.headers["X-Object-Version-Id"])
-    cluster.use(make[reader]())
+    cluster.use(MAKE[reader]())
     http = Http(cluster)
     resp = http.request("GET", cont, params={"versions": "", "format": "json"})
     assert resp.status_code == 200
@@ -298,7 +290,7 @@ def test_missing_secret_behaves_as_swift(cluster, plaintexts):
     body = plaintexts.body(make_body("lost-secret", 1000))
     conn.put_object(cont, "o", body)
     seen = {}
-    for side, make in (("swift", swift_crypto), ("swiftcrypt", swiftcrypt_crypto)):
+    for side, make in MAKE.items():
         cluster.use(make())
         http = Http(cluster)
         listing = http.request("GET", cont, params={"format": "json"})
