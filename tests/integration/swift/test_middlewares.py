@@ -16,12 +16,19 @@ def md5(data):
     return hashlib.md5(data).hexdigest()
 
 
+def put_source(conn, plaintexts, container, name, tag, size):
+    """``name`` in ``container`` with a recorded plaintext body of ``size``
+    bytes and a recorded X-Object-Meta-Note value; returns (body, note)."""
+    body = plaintexts.body(make_body(tag, size))
+    note = plaintexts.meta("metadata-of-%s" % tag)
+    conn.put_object(container, name, body, headers={"X-Object-Meta-Note": note})
+    return body, note
+
+
 def test_copy_reencrypts_for_destination(cluster, conn, http, container, plaintexts):
     other = unique("dest")
     conn.put_container(other)
-    body = plaintexts.body(make_body("copy-src", 20000))
-    value = plaintexts.meta("metadata-copied-along")
-    conn.put_object(container, "src", body, headers={"X-Object-Meta-Kept": value})
+    body, value = put_source(conn, plaintexts, container, "src", "copy-src", 20000)
 
     # X-Copy-From into another container
     resp = http.request("PUT", other, "by-put", data=b"",
@@ -45,9 +52,9 @@ def test_copy_reencrypts_for_destination(cluster, conn, http, container, plainte
         assert headers["etag"] == md5(body)
         if name == "same":
             assert headers["x-object-meta-new"] == newval
-            assert "x-object-meta-kept" not in headers
+            assert "x-object-meta-note" not in headers
         else:
-            assert headers["x-object-meta-kept"] == value
+            assert headers["x-object-meta-note"] == value
         listing = conn.get_container(cont)[1]
         assert {e["name"]: e["hash"] for e in listing}[name] == md5(body)
 
@@ -235,9 +242,7 @@ def test_object_versioning(conn, http, container, plaintexts):
 def test_symlinks(conn, http, container, plaintexts):
     other = unique("links")
     conn.put_container(other)
-    body = plaintexts.body(make_body("symlink-target", 9000))
-    value = plaintexts.meta("metadata-behind-a-symlink")
-    conn.put_object(container, "target", body, headers={"X-Object-Meta-T": value})
+    body, value = put_source(conn, plaintexts, container, "target", "symlink-target", 9000)
 
     resp = http.request("PUT", other, "link", data=b"",
                         headers={"X-Symlink-Target": "%s/target" % container})
@@ -245,7 +250,7 @@ def test_symlinks(conn, http, container, plaintexts):
     resp = http.request("GET", other, "link")
     assert resp.status_code == 200 and resp.content == body
     assert resp.headers["Etag"] == md5(body)
-    assert resp.headers["X-Object-Meta-T"] == value
+    assert resp.headers["X-Object-Meta-Note"] == value
     assert resp.headers["Content-Location"].endswith("/%s/target" % container)
     resp = http.request("GET", other, "link", headers={"Range": "bytes=8990-"})
     assert resp.status_code == 206 and resp.content == body[8990:]
