@@ -12,6 +12,7 @@ from swiftcrypt.keymanager.base import (  # noqa: F401
     KeyManager,
     KeyManagerError,
     Secret,
+    SecretInfo,
     SecretNotFound,
     ServerError,
     Unreachable,

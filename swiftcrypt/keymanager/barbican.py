@@ -35,9 +35,11 @@ from swiftcrypt.keymanager.base import (
     KeyManager,
     KeyManagerError,
     Secret,
+    SecretInfo,
     SecretNotFound,
     ServerError,
     Unreachable,
+    sort_infos,
 )
 from swiftcrypt.options import as_number
 
@@ -46,6 +48,7 @@ DEFAULT_RETRIES = 3
 AUTH_TYPES = ("password", "noauth")
 SERVICE_TYPE = "key-manager"
 ORDER_WAIT = 30.0  # seconds to wait for a key order to complete
+LIST_PAGE = 100
 
 #: Keystone v3 password options, as Swift's kms_keymaster names them.
 IDENTITY_OPTIONS = (
@@ -477,6 +480,27 @@ class BarbicanKeyManager(KeyManager):
     def delete_secret(self, key_id):
         client = self._client_for(key_id, "delete")
         return self._call(lambda: client.secrets.delete(key_id), key_id, "delete")
+
+    def list_secrets(self, name):
+        client = self._client_for(None, "list")
+
+        def listing():
+            found, offset = [], 0
+            while True:
+                page = client.secrets.list(limit=LIST_PAGE, offset=offset, name=name,
+                                           sort="created:asc")
+                for secret in page:
+                    # Barbican filters names with SQL LIKE ("_" and "%" are
+                    # wildcards, and account names hold "_"): exact match here.
+                    if secret.name == name:
+                        found.append(SecretInfo(secret_uuid(secret.secret_ref), secret.name,
+                                                secret.created))
+                if len(page) < LIST_PAGE:
+                    break
+                offset += LIST_PAGE
+            return sort_infos(found)
+
+        return self._call(listing, None, "list")
 
     def close(self):
         self.session.session.close()

@@ -2,7 +2,8 @@
 
 A key manager holds secrets by id. It can fetch one (``get_secret``),
 store given bytes (``store_secret``), have one generated
-(``create_secret``) and delete one (``delete_secret``). Every failure is a
+(``create_secret``) and delete one (``delete_secret``); optionally list
+those with a given name (``list_secrets``). Every failure is a
 ``KeyManagerError`` whose message is one line naming the secret id and the
 reason; the backend's own exception stays chained as ``__cause__``. No
 message ever carries secret bytes.
@@ -91,6 +92,28 @@ class Secret:
             self.key_id, self.secret_type, self.algorithm, self.bit_length)
 
 
+class SecretInfo:
+    """What a listing says of a secret: its id, name and creation time
+    (any value that orders by time, e.g. a datetime; None if unknown)."""
+
+    __slots__ = ("key_id", "name", "created")
+
+    def __init__(self, key_id, name, created=None):
+        self.key_id = key_id
+        self.name = name
+        self.created = created
+
+    def __repr__(self):
+        return "<SecretInfo %s name=%r created=%s>" % (self.key_id, self.name, self.created)
+
+
+def sort_infos(infos):
+    """SecretInfos oldest first; equal creation times (or unknown ones,
+    which come first) ordered by id, so every caller agrees."""
+    return sorted(infos, key=lambda info: (info.created is not None, info.created or 0,
+                                           info.key_id))
+
+
 MIN_ROOT_SECRET_BITS = 256
 
 
@@ -150,6 +173,11 @@ class KeyManager(abc.ABC):
     @abc.abstractmethod
     def delete_secret(self, key_id):
         """Delete the secret ``key_id``."""
+
+    def list_secrets(self, name):
+        """Return a ``SecretInfo`` for every secret named exactly ``name``,
+        oldest first (optional for backends: per-account secrets need it)."""
+        raise KeyManagerError(None, "%s cannot list secrets by name" % self.description)
 
     def close(self):  # noqa: B027 - optional for backends
         """Release connections (optional)."""

@@ -1,0 +1,237 @@
+"""Per-account root secrets held in a key manager (Barbican).
+
+Each account's root secret is a secret named ``swiftcrypt-account:<account>``
+in the key manager. Keys derive from it exactly as from a configured root
+secret; the secret's own id is the ``secret_id`` of every key id written
+with it, so reads fetch the secret by id and never depend on the name.
+
+Which secret an account writes with (its canonical secret) is decided by
+``canonical`` from the listing alone, so every proxy decides alike: the
+oldest secret of the newest generation, a generation being the secrets
+created within ``GENERATION_WINDOW`` seconds of the newest one. Two proxies
+that race to create an account's first secret therefore converge on the
+older of the two, while a secret added deliberately later (a rotation)
+takes over. A secret that lost a race is still listed and still read.
+
+``AccountSecrets`` caches listings and secrets in process memory (bounded,
+with a TTL: a secret deleted in the key manager stops being used within the
+TTL). Its errors carry the HTTP status a proxy should answer with.
+"""
+
+import logging
+import os
+import re
+import time
+
+from swiftcrypt import keymanager
+from swiftcrypt.errors import UnknownSecretIdError
+from swiftcrypt.keymanager.base import check_root_secret, sort_infos
+from swiftcrypt.ttlcache import TTLCache
+
+NAME_PREFIX = "swiftcrypt-account:"
+GENERATION_WINDOW = 60.0  # seconds; creation races are far shorter, rotations far apart
+SECRET_BYTES = 32
+DEFAULT_TTL = 60.0
+DEFAULT_CACHE_SIZE = 10000
+BACKOFF = 0.5
+MAX_BACKOFF = 5.0
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+
+
+def secret_name(account):
+    """The key-manager name of ``account``'s root secrets (real text)."""
+    return NAME_PREFIX + account
+
+
+def is_account_secret_id(secret_id):
+    """Whether a key id's ``secret_id`` can name a per-account secret (a
+    Barbican UUID); other ids (None, a config ``_<id>``) belong to another
+    keymaster."""
+    return isinstance(secret_id, str) and _UUID.match(secret_id) is not None
+
+
+def _age_between(older, newer):
+    delta = newer - older
+    return delta.total_seconds() if hasattr(delta, "total_seconds") else float(delta)
+
+
+def canonical(infos, window=GENERATION_WINDOW):
+    """The SecretInfo an account writes with: the oldest one created within
+    ``window`` seconds of the newest (None for no secrets)."""
+    infos = sort_infos(infos)
+    if not infos:
+        return None
+    newest = infos[-1].created
+    if newest is None:  # no creation times at all: the smallest id
+        return infos[0]
+    for info in infos:
+        if info.created is not None and _age_between(info.created, newest) <= window:
+            return info
+    return infos[-1]  # pragma: no cover - the newest always qualifies
+
+
+class AccountKeyError(Exception):
+    """An account's keys cannot be had. ``status`` is the HTTP status to
+    answer with, ``public`` the text for the client (no ids), ``str()`` the
+    one line for the log (account and secret id, never secret bytes)."""
+
+    status = 500
+    public = "Unable to retrieve encryption keys."
+
+    def __init__(self, account, secret_id, reason):
+        self.account = account
+        self.secret_id = secret_id
+        self.reason = reason
+        self.message = " ".join(("account %s: %s%s" % (
+            account, "" if secret_id is None else "secret %s " % secret_id, reason)).split())
+        super().__init__(self.message)
+
+    def __str__(self):
+        return self.message
+
+
+class SecretGone(AccountKeyError, UnknownSecretIdError):
+    """The secret an item was written with no longer exists: the account
+    (or that secret) was crypto-shredded. Permanent, hence 410."""
+
+    status = 410
+    public = ("The encryption key of this item no longer exists "
+              "(its account's root secret was destroyed).")
+
+
+class NoAccountSecret(AccountKeyError):
+    """The account has no root secret and this proxy may not create one."""
+
+    status = 403
+    public = "This account has no encryption root secret and none may be created here."
+
+
+class KeyManagerUnavailable(AccountKeyError):
+    """The key manager did not answer (or answered 5xx): try again later."""
+
+    status = 503
+    public = "The key manager is unavailable; try again later."
+
+
+class WrongAccountSecret(AccountKeyError, UnknownSecretIdError):
+    """The id names a secret that is not this account's root secret."""
+
+
+class SecretUnusable(AccountKeyError):
+    """The key manager refused us, or the secret is not a usable root
+    secret: an operator's problem, hence 500."""
+
+
+def _error_for(err, account, secret_id):
+    """The AccountKeyError for a KeyManagerError."""
+    if isinstance(err, keymanager.SecretNotFound):
+        return SecretGone(account, secret_id, "no longer exists in the key manager (%s)"
+                          % err.reason)
+    if err.retryable:
+        return KeyManagerUnavailable(account, secret_id, err.reason)
+    return SecretUnusable(account, secret_id, err.reason)
+
+
+class AccountSecrets:
+    """Per-account root secrets from ``manager`` (a KeyManager, or a
+    callable returning one, so each worker process makes its own).
+
+    ``ttl`` and ``max_entries`` bound the caches; ``retries`` retryable
+    key-manager failures per call (``sleep`` waits between them).
+    """
+
+    def __init__(self, manager, ttl=DEFAULT_TTL, max_entries=DEFAULT_CACHE_SIZE, retries=0,
+                 window=GENERATION_WINDOW, clock=None, sleep=None, logger=None):
+        self._manager = manager
+        self.retries = retries
+        self.window = window
+        self.sleep = sleep or time.sleep
+        clock = clock or time.monotonic
+        self.logger = logger or logging.getLogger("swiftcrypt.account_keymaster")
+        # account -> (canonical id, all ids oldest first)
+        self._accounts = TTLCache(max_entries, ttl, clock)
+        # secret id -> (account, bytes)
+        self._secrets = TTLCache(max_entries, ttl, clock)
+        # secret id -> account, for ids found deleted (no repeated 404 lookups)
+        self._gone = TTLCache(max_entries, ttl, clock)
+
+    @property
+    def manager(self):
+        if isinstance(self._manager, keymanager.KeyManager):
+            return self._manager
+        return self._manager()
+
+    def _call(self, func):
+        return keymanager.call_with_retries(
+            func, retries=self.retries, backoff=BACKOFF, max_backoff=MAX_BACKOFF,
+            sleep=self.sleep)
+
+    def _list(self, account):
+        name = secret_name(account)
+        try:
+            return self._call(lambda: self.manager.list_secrets(name))
+        except keymanager.KeyManagerError as err:
+            raise _error_for(err, account, None) from err
+
+    def active(self, account, create=False):
+        """``(canonical secret id, all secret ids oldest first)`` of
+        ``account``; with ``create`` a first secret is made if it has none,
+        else NoAccountSecret."""
+        cached = self._accounts.get(account)
+        if cached is not None:
+            return cached
+        infos = self._list(account)
+        if not infos:
+            if not create:
+                raise NoAccountSecret(account, None, "has no root secret named %r"
+                                      % secret_name(account))
+            self._create(account)
+            # List again rather than trust our own: another proxy may have
+            # created one at the same time, and all must pick the same.
+            infos = self._list(account)
+            if not infos:
+                raise SecretUnusable(account, None, "a secret was created but the key "
+                                     "manager does not list it")
+        chosen = canonical(infos, self.window)
+        result = (chosen.key_id, tuple(info.key_id for info in sort_infos(infos)))
+        self._accounts.put(account, result)
+        return result
+
+    def _create(self, account):
+        payload = os.urandom(SECRET_BYTES)
+        try:
+            # One request, and no async order to poll: the bytes come
+            # from the OS CSPRNG and go to the key manager over its TLS.
+            secret_id = self._call(lambda: self.manager.store_secret(
+                payload, name=secret_name(account)))
+        except keymanager.KeyManagerError as err:
+            raise _error_for(err, account, None) from err
+        self._secrets.put(secret_id, (account, payload))
+        self.logger.info("account %s: created root secret %s", account, secret_id)
+        return secret_id
+
+    def secret(self, account, secret_id):
+        """The root secret bytes of ``secret_id``, which must be one of
+        ``account``'s secrets; an AccountKeyError otherwise."""
+        cached = self._secrets.get(secret_id)
+        if cached is not None:
+            owner, payload = cached
+            if owner != account:
+                raise WrongAccountSecret(account, secret_id, "is the root secret of account %s"
+                                         % owner)
+            return payload
+        if self._gone.get(secret_id) is not None:
+            raise SecretGone(account, secret_id, "no longer exists in the key manager")
+        try:
+            secret = self._call(lambda: self.manager.get_secret(secret_id))
+            if secret.name != secret_name(account):
+                raise WrongAccountSecret(account, secret_id, "is named %r, not %r" % (
+                    secret.name, secret_name(account)))
+            payload = check_root_secret(secret)
+        except keymanager.KeyManagerError as err:
+            if isinstance(err, keymanager.SecretNotFound):
+                self._gone.put(secret_id, account)
+            raise _error_for(err, account, secret_id) from err
+        self._secrets.put(secret_id, (account, payload))
+        return payload
