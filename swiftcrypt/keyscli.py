@@ -8,19 +8,31 @@
 - ``keys create``: have Barbican generate a 256-bit AES key; print its id.
 - ``keys check --config FILE``: fetch every configured ``key_id*``, report
   ok or what is wrong per id; exit status 1 if any is wrong.
+- ``keys account --account A``: list account A's per-account root secrets
+  (account_keymaster) and which one it writes with.
+- ``keys rotate --account A``: add a new root secret for account A; it
+  becomes the one A writes with (then ``swiftcrypt rekey`` A's objects).
+- ``keys shred --account A --yes``: delete account A's root secret(s) from
+  Barbican (``--secret-id`` just one, e.g. the old one after a rotation and
+  re-key): the objects written with them can never be decrypted again.
 
 Barbican connection options (``auth_type``, ``auth_endpoint``,
 ``username``, ``barbican_endpoint``, ...) are read from the kms_keymaster
 section of the config file (``[kms_keymaster]``, ``[filter:kms_keymaster]``
 or a paste section using ``#kms_keymaster``; its ``keymaster_config_path``
 is followed), else from ``--kms-config``, else from the ``OS_*``
-environment variables. Secret bytes are never printed.
+environment variables; for the account actions from the
+account_keymaster section (``[account_keymaster]``,
+``[filter:account_keymaster]`` or ``#account_keymaster``). Secret bytes are
+never printed.
 """
 
 import configparser
+import datetime
+import os
 import sys
 
-from swiftcrypt import keymanager, keymaster, kms_keymaster
+from swiftcrypt import accountsecrets, keymanager, keymaster, kms_keymaster
 from swiftcrypt.errors import ConfigError
 from swiftcrypt.keymanager import barbican
 from swiftcrypt.keymanager.base import check_root_secret
@@ -55,7 +67,20 @@ def configure(parser):
     check = sub.add_parser("check", help="fetch and check every configured key_id")
     check.add_argument("--config", required=True, metavar="FILE",
                        help="kms_keymaster config (or a proxy config with such a filter)")
-    for p in (store, create, check):
+    account = sub.add_parser("account", help="list an account's per-account root secrets")
+    rotate = sub.add_parser("rotate", help="add a new per-account root secret (writes use it)")
+    shred = sub.add_parser("shred", help="delete an account's root secret(s): crypto-shred it")
+    shred.add_argument("--yes", action="store_true",
+                       help="really delete (without it, only say what would be deleted)")
+    shred.add_argument("--secret-id", metavar="ID",
+                       help="delete only this one of the account's secrets")
+    for p in (account, rotate, shred):
+        p.add_argument("--account", required=True, metavar="ACCOUNT",
+                       help="the Swift account, e.g. AUTH_test")
+        p.add_argument("--config", metavar="FILE",
+                       help="config with the account_keymaster section (default: OS_* "
+                            "variables)")
+    for p in (store, create, check, account, rotate, shred):
         p.add_argument("--timeout", type=float, metavar="SECONDS",
                        help="seconds per Barbican request (overrides the config)")
 
@@ -183,7 +208,103 @@ def do_check(args, out):
     return EXIT_WRONG if wrong else 0
 
 
-ACTIONS = {"store": do_store, "create": do_create, "check": do_check}
+def account_manager(args):
+    """``(key manager, retries)`` from the account_keymaster section of
+    ``--config``, else from ``OS_*``."""
+    from swiftcrypt import account_keymaster
+
+    if args.config:
+        conf = find_section(_read(args.config), account_keymaster.SECTION)
+        if conf is None:
+            raise ConfigError("--config", "%s has no [%s] or [filter:%s] section" % (
+                args.config, account_keymaster.SECTION, account_keymaster.SECTION))
+        conn = account_keymaster.account_conf(conf)
+    else:
+        conn = barbican.options_from_env()
+    options = barbican.BarbicanOptions.from_conf(_with_timeout(conn, args))
+    return barbican.BarbicanKeyManager(options), options.retries
+
+
+def _account_secrets(manager, account, retries):
+    name = accountsecrets.secret_name(account)
+    return keymanager.call_with_retries(lambda: manager.list_secrets(name), retries=retries)
+
+
+def do_account(args, out, manager=None, retries=0):
+    if manager is None:
+        manager, retries = account_manager(args)
+    infos = _account_secrets(manager, args.account, retries)
+    if not infos:
+        out.write("account %s: no root secret in %s\n" % (args.account, manager.description))
+        return EXIT_WRONG
+    chosen = accountsecrets.canonical(infos)
+    for info in infos:
+        out.write("%s created %s%s\n" % (info.key_id, info.created,
+                                          " (writes use it)" if info is chosen else ""))
+    return 0
+
+
+def do_rotate(args, out, manager=None, retries=0, now=None):
+    if manager is None:
+        manager, retries = account_manager(args)
+    infos = _account_secrets(manager, args.account, retries)
+    if infos and infos[-1].created is not None:
+        newest = infos[-1].created
+        now = now if now is not None else datetime.datetime.now(newest.tzinfo)
+        age = (now - newest).total_seconds()
+        if age <= accountsecrets.GENERATION_WINDOW:
+            # a newer secret within the window would not win (see canonical)
+            raise ConfigError("--account", "the newest secret of %s is only %ds old; rotate "
+                              "again after %ds" % (args.account, age,
+                                                   accountsecrets.GENERATION_WINDOW))
+    key_id = keymanager.call_with_retries(lambda: manager.store_secret(
+        os.urandom(accountsecrets.SECRET_BYTES), name=accountsecrets.secret_name(args.account)),
+        retries=retries)
+    out.write("%s\n" % key_id)
+    out.write("# account %s writes with it once proxies' caches expire (cache_ttl); "
+              "then run swiftcrypt rekey for the account, and shred --secret-id the old "
+              "one(s)\n" % args.account)
+    return 0
+
+
+def do_shred(args, out, manager=None, retries=0):
+    if manager is None:
+        manager, retries = account_manager(args)
+    infos = _account_secrets(manager, args.account, retries)
+    if args.secret_id:
+        infos = [info for info in infos if info.key_id == args.secret_id]
+        if not infos:
+            raise ConfigError("--secret-id", "%s is not a root secret of account %s"
+                              % (args.secret_id, args.account))
+    if not infos:
+        out.write("account %s: no root secret in %s\n" % (args.account, manager.description))
+        return EXIT_WRONG
+    if not args.yes:
+        for info in infos:
+            out.write("would delete %s (created %s)\n" % (info.key_id, info.created))
+        out.write("nothing deleted: add --yes to destroy these secrets and every object "
+                  "of %s written with them\n" % args.account)
+        return EXIT_USAGE
+    failed = 0
+    for info in infos:
+        try:
+            keymanager.call_with_retries(lambda i=info: manager.delete_secret(i.key_id),
+                                         retries=retries)
+        except keymanager.SecretNotFound:
+            pass  # deleted meanwhile: the outcome wanted
+        except keymanager.KeyManagerError as err:
+            out.write("NOT deleted %s: %s\n" % (info.key_id, err))
+            failed += 1
+            continue
+        out.write("deleted %s\n" % info.key_id)
+    out.write("account %s: %d of %d secret(s) deleted from %s; proxies stop using cached "
+              "copies within their cache_ttl\n" % (
+                  args.account, len(infos) - failed, len(infos), manager.description))
+    return EXIT_WRONG if failed else 0
+
+
+ACTIONS = {"store": do_store, "create": do_create, "check": do_check,
+           "account": do_account, "rotate": do_rotate, "shred": do_shred}
 
 
 def run(args, out=None, err=None):

@@ -1,0 +1,114 @@
+"""``swiftcrypt keys account|rotate|shred`` against an in-memory key manager."""
+
+import datetime
+import io
+
+import pytest
+
+from swiftcrypt import accountsecrets, keyscli
+from swiftcrypt.cli import build_parser
+from swiftcrypt.keymanager.base import AccessDenied
+from tests.unit.test_account_keys import T0, FakeAccountKeyManager
+
+NAME = "swiftcrypt-account:AUTH_a"
+
+
+@pytest.fixture
+def km(monkeypatch):
+    manager = FakeAccountKeyManager()
+    monkeypatch.setattr(keyscli, "account_manager", lambda args: (manager, 0))
+    return manager
+
+
+def run(*argv):
+    args = build_parser(["keys"] + list(argv)).parse_args(["keys"] + list(argv))
+    out, err = io.StringIO(), io.StringIO()
+    status = keyscli.run(args, out, err)
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_shred_needs_yes_and_deletes_every_secret_of_the_account(km):
+    a1, a2 = km.add(NAME), km.add(NAME)
+    b = km.add("swiftcrypt-account:AUTH_b")
+    other = km.add("swiftcrypt-account:AUTH_aa")  # a LIKE-alike must survive
+    status, out, _err = run("shred", "--account", "AUTH_a")
+    assert status == keyscli.EXIT_USAGE and "would delete %s" % a1 in out
+    assert "nothing deleted" in out and len(km.secrets) == 4
+    status, out, _err = run("shred", "--account", "AUTH_a", "--yes")
+    assert status == 0
+    assert "deleted %s" % a1 in out and "deleted %s" % a2 in out
+    assert set(km.secrets) == {b, other}
+    for payload in (km.payload(b), km.payload(other)):
+        assert payload.hex() not in out
+    status, out, _err = run("shred", "--account", "AUTH_a", "--yes")
+    assert status == keyscli.EXIT_WRONG and "no root secret" in out
+
+
+def test_shred_one_secret_id(km):
+    a1, a2 = km.add(NAME), km.add(NAME)
+    status, out, _err = run("shred", "--account", "AUTH_a", "--secret-id", a1, "--yes")
+    assert status == 0 and set(km.secrets) == {a2}
+    status, _out, err = run("shred", "--account", "AUTH_a", "--secret-id", "nope", "--yes")
+    assert status == keyscli.EXIT_USAGE and err.count("\n") == 1 and "--secret-id" in err
+
+
+def test_shred_reports_a_refused_delete(km):
+    a1 = km.add(NAME)
+    original = km.delete_secret
+
+    def refuse(key_id):
+        raise AccessDenied(key_id, "Fake refused access (403)")
+
+    km.delete_secret = refuse
+    status, out, _err = run("shred", "--account", "AUTH_a", "--yes")
+    assert status == keyscli.EXIT_WRONG and "NOT deleted %s" % a1 in out
+    km.delete_secret = original
+
+
+def test_account_lists_secrets_and_the_canonical(km):
+    status, out, _err = run("account", "--account", "AUTH_a")
+    assert status == keyscli.EXIT_WRONG and "no root secret" in out
+    a1 = km.add(NAME, created=T0)
+    a2 = km.add(NAME, created=T0 + datetime.timedelta(seconds=2))  # a lost race
+    status, out, _err = run("account", "--account", "AUTH_a")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].startswith(a1) and lines[0].endswith("(writes use it)")
+    assert lines[1].startswith(a2) and "writes" not in lines[1]
+
+
+def test_rotate_adds_the_secret_writes_use(km):
+    old = km.add(NAME, created=T0 - datetime.timedelta(days=1))
+    status, out, _err = run("rotate", "--account", "AUTH_a")
+    assert status == 0
+    new = out.splitlines()[0]
+    assert new in km.secrets and new != old and "rekey" in out
+    infos = km.list_secrets(NAME)
+    assert accountsecrets.canonical(infos).key_id == new
+
+
+def test_rotate_refuses_within_the_generation_window(km):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    km.add(NAME, created=now)
+    status, _out, err = run("rotate", "--account", "AUTH_a")
+    assert status == keyscli.EXIT_USAGE and "rotate again" in err
+    assert len(km.secrets) == 1
+
+
+def test_account_options_from_a_config_file(tmp_path):
+    path = tmp_path / "proxy.conf"
+    path.write_text("[filter:account_keymaster]\nuse = egg:swiftcrypt#account_keymaster\n"
+                    "auth_type = noauth\nbarbican_endpoint = http://b:9311\n"
+                    "project_id = p\ntimeout = 7\n")
+    args = build_parser(["keys"]).parse_args(
+        ["keys", "shred", "--account", "A", "--config", str(path), "--timeout", "2"])
+    manager, retries = keyscli.account_manager(args)
+    assert manager.options.timeout == 2.0 and manager.options.barbican_endpoint == \
+        "http://b:9311"
+    empty = tmp_path / "empty.conf"
+    empty.write_text("[other]\n")
+    args = build_parser(["keys"]).parse_args(
+        ["keys", "shred", "--account", "A", "--config", str(empty)])
+    _out, err = io.StringIO(), io.StringIO()
+    assert keyscli.run(args, _out, err) == keyscli.EXIT_USAGE
+    assert "account_keymaster" in err.getvalue()
