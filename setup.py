@@ -37,6 +37,7 @@ setup(
         "paste.filter_factory": [
             "keymaster = swiftcrypt.keymaster:filter_factory",
             "kms_keymaster = swiftcrypt.kms_keymaster:filter_factory",
+            "account_keymaster = swiftcrypt.account_keymaster:filter_factory",
             "encryption = swiftcrypt.encryption:filter_factory",
         ],
         "paste.app_factory": [
