@@ -90,6 +90,12 @@ def debug_everything():
         logger.setLevel(logging.DEBUG)
         logger.disabled = False
     root.addHandler(capture)
+    # Loggers that do not propagate and exist already (Swift's filters make
+    # some, e.g. in earlier tests of the same session) are watched from the
+    # start; attach_to_non_propagating then reports only those the run made.
+    for logger in list(logging.root.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger) and not logger.propagate:
+            logger.addHandler(capture)
     try:
         yield capture
     finally:
