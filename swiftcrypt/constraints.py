@@ -14,22 +14,27 @@ MAX_META_OVERALL_SIZE = 4096
 MAX_HEADER_SIZE = 8192
 
 OBJECT_META_PREFIX = "x-object-meta-"
+CONTAINER_META_PREFIX = "x-container-meta-"
 
 
-def metadata_problem(headers):
-    """Return why ``headers`` (name, WSGI value pairs) break the object
-    metadata limits, or None if they are fine."""
+def metadata_problem(headers, prefix=OBJECT_META_PREFIX):
+    """Return why ``headers`` (name, WSGI value pairs) break the limits on
+    metadata named ``prefix``*, or None if they are fine. Container
+    metadata must also be UTF-8, as Swift's proxy requires."""
+    utf8 = prefix != OBJECT_META_PREFIX
     count = 0
     size = 0
     for name, value in headers:
         if len(value) > MAX_HEADER_SIZE:
             return "Header value too long: %s" % name[:MAX_META_NAME_LENGTH]
         lname = name.lower()
-        if not lname.startswith(OBJECT_META_PREFIX):
+        if not lname.startswith(prefix):
             continue
-        short = name[len(OBJECT_META_PREFIX):]
+        short = name[len(prefix):]
         if not short:
             return "Metadata name cannot be empty"
+        if utf8 and not (_is_utf8(short) and _is_utf8(value)):
+            return "Metadata must be valid UTF-8"
         count += 1
         size += len(short) + len(value)
         if len(short) > MAX_META_NAME_LENGTH:
@@ -41,3 +46,12 @@ def metadata_problem(headers):
         if size > MAX_META_OVERALL_SIZE:
             return "Total metadata too large; max %d" % MAX_META_OVERALL_SIZE
     return None
+
+
+def _is_utf8(wsgi_value):
+    # Swift's check_utf8: UTF-8 and no NUL
+    try:
+        wsgi_value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return False
+    return "\x00" not in wsgi_value

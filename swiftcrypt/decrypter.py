@@ -1,6 +1,6 @@
 """The decrypting half of the encryption filter: object GET/HEAD responses
-(etag, user metadata, body whole, ranged or multipart) and container
-listings.
+(etag, user metadata, body whole, ranged or multipart), container
+listings and encrypted container metadata (containermeta.py).
 
 Beyond Swift: the decrypted etag is checked against the stored Etag-Mac,
 so a wrong root secret, or crypto metadata moved between objects, gives a
@@ -13,7 +13,7 @@ import json
 import re
 from html import escape, unescape
 
-from swiftcrypt import ciphers, cryptometa, tamper
+from swiftcrypt import ciphers, containermeta, cryptometa, tamper
 from swiftcrypt.bodyencryption import BODY_META, ETAG, ETAG_MAC, OVERRIDE_ETAG
 from swiftcrypt.byteranges import ByterangesRewriter, parse_content_range
 from swiftcrypt.encrypter import TRANSIENT_META, TRANSIENT_META_PREFIX
@@ -241,7 +241,7 @@ class Decrypter:
         method = environ["REQUEST_METHOD"]
         if obj is not None and method in ("GET", "HEAD"):
             return self.handle_object(environ, start_response)
-        if obj is None and container is not None and method == "GET":
+        if obj is None and container is not None and method in ("GET", "HEAD"):
             return self.handle_container(environ, start_response)
         return self.app(environ, start_response)
 
@@ -298,7 +298,21 @@ class Decrypter:
 
     def handle_container(self, environ, start_response):
         resp = call_app(self.app, environ)
-        if not resp.is_success:
+        if containermeta.has_encrypted(resp.headers):
+            # always, option on or off: values stay readable once written
+            try:
+                self._decrypt_container_meta(environ, resp)
+            except containermeta.MetaDecryptionFailed as err:
+                resp.close()
+                self.logger.error(
+                    "error decrypting container metadata of %s (header %s, key id %s): %s",
+                    environ.get("PATH_INFO"), err.header, _describe_key_id(err.key_id),
+                    err.reason)
+                return respond(start_response, 500, "Error decrypting container metadata")
+            except KeysUnavailable as err:
+                resp.close()
+                return keys_unavailable(self.logger, environ, start_response, err)
+        if not resp.is_success or environ["REQUEST_METHOD"] != "GET":
             return resp.send(start_response)
         content_type = resp.header("Content-Type", "").split(";")[0].strip().lower()
         if content_type == "application/json":
@@ -321,6 +335,21 @@ class Decrypter:
         resp.app_iter = [new_body]
         resp.set_header("Content-Length", str(len(new_body)))
         return resp.send(start_response)
+
+    @staticmethod
+    def _decrypt_container_meta(environ, resp):
+        keys = {}
+
+        def container_key(key_id):  # CryptoError: the value's fault, named by header
+            cache_key = _cache_key(key_id)
+            if cache_key not in keys:
+                keys[cache_key] = fetch_keys(environ, ("container",), key_id)["container"]
+            return keys[cache_key]
+
+        headers, exposed = containermeta.decrypt_response_headers(resp.headers, container_key)
+        if exposed and environ.get("HTTP_ORIGIN"):
+            headers = containermeta.expose(headers, exposed)
+        resp.headers = headers
 
     @staticmethod
     def _rewrite_json(body, listing):

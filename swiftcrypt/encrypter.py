@@ -2,7 +2,7 @@
 conditional GET/HEAD (etags masked with the keys' HMAC).
 """
 
-from swiftcrypt import ciphers, cryptometa
+from swiftcrypt import ciphers, containermeta, cryptometa
 from swiftcrypt.bodyencryption import OVERRIDE_ETAG, BodyEncrypter, listing_etag_footer
 from swiftcrypt.constraints import MAX_HEADER_SIZE, OBJECT_META_PREFIX, metadata_problem
 from swiftcrypt.environ import header_key, header_name, parse_etag_list, strip_etag
@@ -233,6 +233,39 @@ class Encrypter:
             # Middleware to our left (logging, say) should see what the
             # client sent, not our masked list.
             environ.update(originals)
+
+
+class ContainerMetaEncrypter:
+    """Container PUT/POST: user metadata to encrypted container sysmeta
+    (``encrypt``: the encrypt_container_metadata option) and, always, the
+    removal of encrypted copies the request removes (containermeta.py)."""
+
+    def __init__(self, app, logger, encrypt, plain_names):
+        self.app = app
+        self.logger = logger
+        self.encrypt = encrypt
+        self.plain_names = plain_names
+
+    def __call__(self, environ, start_response):
+        if not self.encrypt:
+            containermeta.rewrite_request(environ, self.plain_names)
+            return self.app(environ, start_response)
+        problem = containermeta.metadata_refusal(environ)
+        if problem:
+            return respond(start_response, 400, problem)
+        cipher = []  # the keys are fetched only when a value needs them
+
+        def encrypt(plaintext):
+            if not cipher:
+                keys = fetch_keys(environ, ("container",))
+                cipher.extend((ciphers.ShortCtr(keys["container"]), keys["id"]))
+            return cryptometa.encrypt_value(plaintext, cipher[0], key_id=cipher[1])
+
+        try:
+            containermeta.rewrite_request(environ, self.plain_names, encrypt)
+        except KeysUnavailable as err:
+            return keys_unavailable(self.logger, environ, start_response, err)
+        return self.app(environ, start_response)
 
 
 CONDITIONAL_ETAG_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_RANGE")

@@ -2,12 +2,17 @@
 
 Options: ``disable_encryption`` (stop encrypting new writes but keep
 decrypting what is stored); ``verify_body`` (check each full GET's
-decrypted body against its etag, see tamper.py).
+decrypted body against its etag, see tamper.py);
+``encrypt_container_metadata`` (encrypt container user metadata, see
+containermeta.py) and ``plain_container_metadata`` (names, beyond those
+Swift's middlewares need, to keep plain then).
 """
 
 from swiftcrypt import logs, options, tamper
+from swiftcrypt.containermeta import PlainNames
 from swiftcrypt.decrypter import Decrypter
-from swiftcrypt.encrypter import Encrypter, is_strong_etag
+from swiftcrypt.encrypter import ContainerMetaEncrypter, Encrypter, is_strong_etag
+from swiftcrypt.errors import ConfigError
 from swiftcrypt.httperrors import respond
 from swiftcrypt.swiftpath import request_parts, split_wsgi_path
 
@@ -24,6 +29,10 @@ class Encryption:
         self.verify_body = options.as_bool(conf, "verify_body")
         self.decrypter = Decrypter(app, self.logger)
         self.encrypter = Encrypter(self.decrypter, self.logger, self.disable_encryption, app)
+        self.container_writes = ContainerMetaEncrypter(
+            app, self.logger,
+            options.as_bool(conf, "encrypt_container_metadata") and not self.disable_encryption,
+            plain_names(conf))
 
     def __call__(self, environ, start_response):
         if environ.get(OVERRIDE):
@@ -36,6 +45,8 @@ class Encryption:
         if parts is None or parts[2] is None:
             return self.app(environ, start_response)
         if parts[3] is None:
+            if environ["REQUEST_METHOD"] in ("PUT", "POST"):
+                return self.container_writes(environ, start_response)
             return self.decrypter(environ, start_response)
         method = environ["REQUEST_METHOD"]
         if self.verify_body and method == "GET":
@@ -59,11 +70,21 @@ def _unreadable(path):
     return wsgi_parts is not None and wsgi_parts[2] is not None
 
 
+def plain_names(conf):
+    """The ``plain_container_metadata`` option as PlainNames."""
+    try:
+        return PlainNames.from_option(conf.get("plain_container_metadata"))
+    except ValueError as err:
+        raise ConfigError("plain_container_metadata", str(err)) from None
+
+
 def filter_factory(global_conf, **local_conf):
     """Paste entry point ``egg:swiftcrypt#encryption``."""
     conf = dict(global_conf, **local_conf)
     options.as_bool(conf, "disable_encryption")  # fail at start-up, not per request
     options.as_bool(conf, "verify_body")
+    options.as_bool(conf, "encrypt_container_metadata")
+    plain_names(conf)
     logger = logs.get_logger(conf, "encryption")
 
     def make_filter(app):
