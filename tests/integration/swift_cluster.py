@@ -100,7 +100,7 @@ class Crypto:
     """The keymaster/encryption part of a proxy pipeline."""
 
     def __init__(self, keymaster=None, encryption=None, secrets=None, active=None,
-                 meta_version=None, options=None):
+                 meta_version=None, options=None, encryption_options=None):
         if keymaster is not None and keymaster not in KEYMASTERS:
             raise ValueError("unknown keymaster %r" % (keymaster,))
         if encryption is not None and encryption not in ENCRYPTIONS:
@@ -111,6 +111,7 @@ class Crypto:
         self.active = active
         self.meta_version = meta_version
         self.options = dict(options or {})
+        self.encryption_options = dict(encryption_options or {})  # [filter:encryption]
 
     def __repr__(self):
         return "Crypto(keymaster=%r, encryption=%r, secret_ids=%r, active=%r)" % (
@@ -146,7 +147,8 @@ class Crypto:
             text += filter_section("keymaster", KEYMASTERS[self.keymaster],
                                    self.keymaster_options())
         if self.encryption:
-            text += filter_section("encryption", ENCRYPTIONS[self.encryption])
+            text += filter_section("encryption", ENCRYPTIONS[self.encryption],
+                                   self.encryption_options)
         return text
 
 
