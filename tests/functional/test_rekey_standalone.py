@@ -14,6 +14,7 @@ from paste.deploy import loadapp
 
 from swiftcrypt import cli, rekey, rekeyrun
 from swiftcrypt.wsgiclient import call
+from tests.support.racing import RaceFirst
 
 ACCOUNT = "AUTH_test"
 SECRETS = {"A": os.urandom(32), "B": os.urandom(32)}
@@ -209,19 +210,6 @@ def test_dry_run_and_limit(setup, capsys):
     status, out, _ = run_cli(capsys, "--config", conf, "--account", ACCOUNT, "--container", "c1")
     assert summary_counts(out)["re-keyed"] == 2  # the rest of c1's four stale objects
     assert raw_ids(raw, "c2", "posted") == {"A"}  # other containers untouched
-
-
-class RaceFirst:
-    """Before passing the tool's PUT on, let a client act on the object."""
-
-    def __init__(self, app, client_action):
-        self.app = app
-        self.client_action = client_action
-
-    def __call__(self, environ, start_response):
-        if environ["REQUEST_METHOD"] == "PUT":
-            self.client_action()
-        return self.app(environ, start_response)
 
 
 def test_concurrent_client_write_wins(setup):

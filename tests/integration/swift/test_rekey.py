@@ -21,6 +21,7 @@ import swiftclient
 
 from tests.integration.swift.conftest import make_body
 from tests.integration.swift_cluster import Crypto, current_user
+from tests.support.racing import RaceFirst
 
 SECRETS = {"A": os.urandom(32), "B": os.urandom(32)}
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "etc",
@@ -202,19 +203,6 @@ def test_rekey_swift_cluster(cluster, plaintexts, account, tmp_path):
     status, out, err = run_rekey(conf, account)
     assert status == 0, out + err
     assert counts_of(out)["re-keyed"] == 0 and counts_of(out)["already current"] == 15
-
-
-class RaceFirst:
-    """Before the tool's PUT goes on, let a client act on the object."""
-
-    def __init__(self, app, client_action):
-        self.app = app
-        self.client_action = client_action
-
-    def __call__(self, environ, start_response):
-        if environ["REQUEST_METHOD"] == "PUT":
-            self.client_action()
-        return self.app(environ, start_response)
 
 
 def test_rekey_conflict_keeps_the_client_write(cluster, plaintexts, account, tmp_path):
