@@ -13,6 +13,8 @@ Options: the Barbican connection options of kms_keymaster (``auth_type``,
 
 - ``create_account_secrets`` (default true): the first object write to an
   account without a secret creates one; false answers such writes 403.
+  Either way, a write the pipeline's ``swift.authorize`` (tempauth,
+  keystoneauth) denies creates nothing and gets that denial.
 - ``cache_ttl`` (seconds, default 60): how long a listing or secret is
   used before it is fetched again; a shred takes effect within it.
 - ``cache_size`` (default 10000): entries per cache (accounts, secrets).
@@ -21,6 +23,12 @@ Answers (the encryption filter alone would say 500 for all of them): an
 item whose secret is gone (shredded) 410; the key manager unreachable 503
 (object requests and container listings); an object write to an account
 without a secret when creation is off 403; anything else keeps the 500.
+Missing or unavailable secrets are answered only for writes that
+``swift.authorize`` allows (called here as Swift's proxy would call it,
+with the container's write ACL): an anonymous write gets 401, never a
+new secret. An internal client (``swiftcrypt rekey``) that sets
+``swiftcrypt.keys_for_write`` in the environ gets the keys a write would
+get (the account's secret made if it has none) on any request.
 A keys callback already in the environ (a keymaster earlier in the
 pipeline) is kept as the fallback for key ids that are not Barbican ids:
 objects written before the switch keep reading.
@@ -50,6 +58,8 @@ SECTION = "account_keymaster"
 OVERRIDE = "swift.crypto.override"
 _KEY_METHODS = ("PUT", "POST", "GET", "HEAD")
 _WRITES = ("PUT", "POST")
+#: Environ flag: the keys callback gives what a write would get (``rekey``).
+WRITE_KEYS = "swiftcrypt.keys_for_write"
 
 #: Options that, with keymaster_config_path set, belong only in that file.
 _FILE_ONLY = frozenset(barbican.IDENTITY_OPTIONS + (
@@ -135,15 +145,22 @@ class AccountKeyMaster:
             return self.app(environ, start_response)
         _version, account, container, obj = parts
         write = method in _WRITES and obj is not None
+        wants_write_keys = write or bool(environ.get(WRITE_KEYS))
+        authorization = Authorization(self.app, environ)
+        # a secret is made only for a write that will be allowed
+        create = authorization.allowed if wants_write_keys and self.settings.create else False
         keys = AccountRequestKeys(self, account, container, obj, environ.get(CALLBACK),
-                                  write=write, create=write and self.settings.create)
+                                  write=wants_write_keys, create=create)
         environ[CALLBACK] = keys.fetch
         if container is None or environ.get(OVERRIDE):
             return self.app(environ, start_response)  # nothing is encrypted or decrypted
-        if obj is not None and method in _WRITES:
+        if write:
             try:
                 keys.fetch()  # here, so failures get their own status
             except AccountKeyError as err:
+                denial = authorization.denial()
+                if denial is not None:  # what the app would answer: say it first
+                    return denial(environ, start_response)
                 return self._refuse(environ, start_response, err)
             return self.app(environ, start_response)
         resp = call_app(self.app, environ)
@@ -160,6 +177,55 @@ class AccountKeyMaster:
         log("%s %s: %s (answered %d)", environ.get("REQUEST_METHOD"),
             environ.get("PATH_INFO"), err, err.status)
         return respond(start_response, err.status, err.public)
+
+
+def _request_class():
+    try:
+        from swift.common.swob import Request
+    except ImportError:
+        from webob import Request
+    return Request
+
+
+def _write_acl(app, environ):
+    """The container's write ACL as Swift's proxy sets ``req.acl`` for an
+    object write (from its container info, cached in the environ), or
+    None outside Swift or if it cannot be had."""
+    try:
+        from swift.proxy.controllers.base import get_container_info
+    except ImportError:
+        return None
+    try:
+        return get_container_info(environ, app, swift_source="AKM").get("write_acl")
+    except Exception:  # a denial without the ACL is still a denial
+        return None
+
+
+class Authorization:
+    """``swift.authorize`` for one request, called at most once, as Swift's
+    proxy calls it for an object write (after every middleware): with a
+    swob Request (webob outside Swift) whose ``acl`` is the write ACL."""
+
+    def __init__(self, app, environ):
+        self.app = app
+        self.environ = environ
+        self._done = False
+        self._denial = None
+
+    def denial(self):
+        """The authorize callback's denial response, or None (allowed, or
+        no authorize callback in the pipeline)."""
+        if not self._done:
+            self._done = True
+            authorize = self.environ.get("swift.authorize")
+            if authorize is not None:
+                req = _request_class()(self.environ)
+                req.acl = _write_acl(self.app, self.environ)
+                self._denial = authorize(req)
+        return self._denial
+
+    def allowed(self):
+        return self.denial() is None
 
 
 class AccountRequestKeys:

@@ -32,6 +32,7 @@ NAME_PREFIX = "swiftcrypt-account:"
 GENERATION_WINDOW = 60.0  # seconds; creation races are far shorter, rotations far apart
 SECRET_BYTES = 32
 DEFAULT_TTL = 60.0
+NO_SECRET_TTL = 5.0  # seconds an account found without a secret is not listed again
 DEFAULT_CACHE_SIZE = 10000
 BACKOFF = 0.5
 MAX_BACKOFF = 5.0
@@ -155,6 +156,9 @@ class AccountSecrets:
         self._secrets = TTLCache(max_entries, ttl, clock)
         # secret id -> account, for ids found deleted (no repeated 404 lookups)
         self._gone = TTLCache(max_entries, ttl, clock)
+        # accounts listed without a secret: reads and refused writes of
+        # them need no listing each (briefly: another proxy may create one)
+        self._none = TTLCache(max_entries, min(ttl, NO_SECRET_TTL), clock)
 
     @property
     def manager(self):
@@ -176,23 +180,35 @@ class AccountSecrets:
 
     def active(self, account, create=False):
         """``(canonical secret id, all secret ids oldest first)`` of
-        ``account``; with ``create`` a first secret is made if it has none,
-        else NoAccountSecret."""
+        ``account``; if it has none, a first secret is made when ``create``
+        is true (or, a callable, returns true when called then), else
+        NoAccountSecret. An account found without a secret is not listed
+        again for a few seconds unless a secret may be created."""
         cached = self._accounts.get(account)
         if cached is not None:
             return cached
-        infos = self._list(account)
+        may_create = create if callable(create) else (lambda: create)
+        infos = None
+        if create is True or self._none.get(account) is None:
+            infos = self._list(account)
         if not infos:
-            if not create:
+            if infos is not None:
+                self._none.put(account, True)
+            if not may_create():
                 raise NoAccountSecret(account, None, "has no root secret named %r"
                                       % secret_name(account))
+            if infos is None:  # known only from the short cache: make sure
+                infos = self._list(account)
+        if not infos:
             self._create(account)
+            self._none.pop(account)
             # List again rather than trust our own: another proxy may have
             # created one at the same time, and all must pick the same.
             infos = self._list(account)
             if not infos:
                 raise SecretUnusable(account, None, "a secret was created but the key "
                                      "manager does not list it")
+        self._none.pop(account)
         chosen = canonical(infos, self.window)
         result = (chosen.key_id, tuple(info.key_id for info in sort_infos(infos)))
         self._accounts.put(account, result)

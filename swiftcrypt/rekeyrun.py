@@ -4,7 +4,10 @@ The pipeline is ``keymaster encryption <backend>`` with no auth, no
 gatekeeper and no large-object/symlink/versioning middleware, so that a
 GET returns a manifest or link as stored and a PUT creates no version.
 Per object: a HEAD with decryption bypassed shows which secrets its
-parts are under (rekey.classify); a stale one is read decrypted and
+parts are under (rekey.classify) and, with ``WRITE_KEYS`` set, which
+secret a write uses now (account_keymaster makes an account's first
+secret then, as for a write: the old keymaster kept before it must not
+decide); a stale one is read decrypted and
 written back encrypted under the active secret, with ``X-Timestamp`` set
 to its own timestamp plus an offset, so a client write made after the
 read wins (the backend answers 409 - Swift's proxy turns that into 202 -
@@ -16,10 +19,16 @@ import time
 from urllib.parse import quote
 
 from swiftcrypt import rekey, timestamps
+from swiftcrypt.accountsecrets import NoAccountSecret
 from swiftcrypt.wsgiclient import IterReader, call
 
 OVERRIDE = "swift.crypto.override"
 KEYS_CALLBACK = "swift.callback.fetch_crypto_keys"
+# Asks the keymaster for the keys a write would get, whatever the method:
+# account_keymaster otherwise answers a HEAD as a read (no secret made, the
+# fallback's keys for an account without one). Other keymasters give a
+# write's keys always.
+WRITE_KEYS = "swiftcrypt.keys_for_write"
 # Swift's proxy lists and serves reserved (\x00) names (object versioning's
 # hidden containers) only with this; other backends ignore it.
 _INTERNAL_HEADERS = [("X-Backend-Allow-Reserved-Names", "true"),
@@ -33,6 +42,11 @@ OUTCOMES = (REKEYED, WOULD_REKEY, CURRENT, CONFLICT, FAILED, UNENCRYPTED, EXPIRE
 
 class ListingError(Exception):
     """An account or container listing failed (the message says which)."""
+
+
+class StopRun(ListingError):
+    """The run cannot go on: the keymaster gives no key id to write with
+    (a ListingError, so callers that stop on a failed listing stop)."""
 
 
 class Result:
@@ -104,6 +118,8 @@ class Rekeyer:
         """Re-key one object if it needs it; returns a Result."""
         try:
             outcome, detail = self._rekey(container, name)
+        except StopRun:
+            raise
         except rekey.RekeyError as err:
             outcome, detail = FAILED, str(err)
         except Exception as err:  # one bad object must not stop the run
@@ -113,7 +129,7 @@ class Rekeyer:
 
     def _rekey(self, container, name):
         path = self._path(container, name)
-        raw = self._call("HEAD", path, environ={OVERRIDE: True})
+        raw = self._call("HEAD", path, environ={OVERRIDE: True, WRITE_KEYS: True})
         raw.close()
         if raw.status == 404:
             return CONFLICT, "gone before it was read"
@@ -122,7 +138,7 @@ class Rekeyer:
         fetch = raw.environ.get(KEYS_CALLBACK)
         if fetch is None:
             return FAILED, "no keymaster in the pipeline"
-        active = fetch(key_id=None)["id"].get("secret_id")
+        active = self._active_secret(fetch)
         state, ids = rekey.classify(raw.headers, active)
         if state != rekey.STALE:
             return state, ""
@@ -136,6 +152,21 @@ class Rekeyer:
         if self.dry_run:
             return WOULD_REKEY, moved
         return self._rewrite(path, stamp, moved)
+
+    def _active_secret(self, fetch):
+        """The secret id a write uses now; StopRun if the keymaster has none."""
+        try:
+            keys = fetch(key_id=None)
+        except Exception as err:
+            if isinstance(err, NoAccountSecret):  # account_keymaster, creation off
+                raise StopRun("account %s: no root secret to re-key with: %s" % (
+                    self.account, _first_line(str(err).encode("utf-8", "replace")))) from None
+            raise
+        key_id = keys.get("id") if isinstance(keys, dict) else None
+        if not isinstance(key_id, dict):
+            raise StopRun("account %s: the keymaster gives no key id to write with (is "
+                          "the pipeline's keymaster the one proxies write with?)" % self.account)
+        return key_id.get("secret_id")
 
     def _rewrite(self, path, stamp, moved):
         got = self._call("GET", path, query="multipart-manifest=get&symlink=get")

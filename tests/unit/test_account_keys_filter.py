@@ -334,3 +334,84 @@ def test_put_when_only_the_secret_fetch_fails_is_503(km, store):
     assert resp.status_int == 503 and "/v1/AUTH_a/c/o" not in store.objects
     km.get_secret = real_get
     assert proxy("PUT", "/v1/AUTH_a/c/o", b"x").status_int == 201
+
+
+class Auth:
+    """A tempauth-like auth filter: ``swift.authorize`` (called by Swift's
+    proxy after every middleware) denies anonymous requests with 401 and
+    lets a ``X-Auth-Token: ok`` through; ``calls`` records its requests."""
+
+    def __init__(self, app):
+        self.app = app
+        self.calls = []
+
+    def authorize(self, req):
+        self.calls.append((req.method, req.path, getattr(req, "acl", None)))
+        if req.headers.get("X-Auth-Token") != "ok":
+            from webob import Response
+            return Response(status=401, body=b"Unauthorized")
+        return None
+
+    def __call__(self, environ, start_response):
+        environ["swift.authorize"] = self.authorize
+        return self.app(environ, start_response)
+
+
+@pytest.mark.parametrize("create", ["true", "false"])
+def test_denied_writes_create_no_secret_and_get_the_denial(km, store, create):
+    proxy = Proxy(km, store, create_account_secrets=create)
+    auth = Auth(proxy.app)
+    call(store, "/v1/AUTH_a/c", "PUT")
+    for i in range(3):
+        for method in ("PUT", "POST"):
+            resp = call(auth, "/v1/AUTH_victim%d/c/o" % i, method, b"x")
+            assert resp.status_int == 401, resp.status
+    assert not km.secrets
+    assert auth.calls and all(c[0] in ("PUT", "POST") for c in auth.calls)
+    resp = call(auth, "/v1/AUTH_a/c/o", "PUT", b"x", {"X-Auth-Token": "ok"})
+    if create == "true":
+        assert resp.status_int == 201
+        assert [v[0] for v in km.secrets.values()] == ["swiftcrypt-account:AUTH_a"]
+    else:
+        assert resp.status_int == 403 and not km.secrets
+
+
+def test_authorize_is_not_called_when_the_account_has_a_secret(km, store):
+    proxy = Proxy(km, store)
+    proxy.put("/v1/AUTH_a/c/o")
+    auth = Auth(proxy.app)
+    resp = call(auth, "/v1/AUTH_a/c/o2", "PUT", b"x")  # the app (Swift's proxy) denies it
+    assert resp.status_int == 201 and auth.calls == []
+
+
+def test_real_tempauth_anonymous_put_creates_no_secret(km):
+    from swift.common import swob
+    from swift.common.middleware import tempauth
+
+    def proxy_like(env, start_response):  # Swift's proxy authorizes after us
+        denied = env["swift.authorize"](swob.Request(env))
+        if denied is not None:
+            return denied(env, start_response)
+        start_response("201 Created", [("Content-Length", "0")])
+        return [b""]
+
+    secrets, settings = account_keymaster.make_secrets(dict(CONN, retries="0"), manager=km)
+    app = account_keymaster.AccountKeyMaster(encryption_factory({})(proxy_like), secrets,
+                                             settings)
+    app = tempauth.filter_factory({}, user_admin_admin="admin .admin .reseller_admin")(app)
+    for method in ("PUT", "POST"):
+        resp = swob.Request.blank("/v1/AUTH_victim/c/o", method=method,
+                                  body=b"x").get_response(app)
+        assert resp.status_int == 401
+    assert not km.secrets
+
+
+def test_no_secret_answer_is_cached_briefly(km, store):
+    proxy = Proxy(km, store, cache_ttl="60", create_account_secrets="false")
+    call(store, "/v1/AUTH_x/c", "PUT")
+    call(store, "/v1/AUTH_x/c/o", "PUT", b"plain")
+    for i in range(5):
+        assert proxy("GET", "/v1/AUTH_x/c/o").status_int == 200
+        assert proxy("GET", "/v1/AUTH_x/c/o", headers={"If-Match": '"abc"'}).status_int == 412
+        assert proxy("PUT", "/v1/AUTH_x/c/o%d" % i, b"x").status_int == 403
+    assert len([c for c in km.calls if c[0] == "list"]) == 1, km.calls

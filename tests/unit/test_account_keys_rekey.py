@@ -1,13 +1,15 @@
 """Rotation of one account's root secret, then ``swiftcrypt rekey`` (its
 Rekeyer) through an account_keymaster pipeline over the embedded store,
 then the old secret shredded: every object reads under the new secret, a
-second run finds nothing stale, the other account is untouched."""
+second run finds nothing stale, the other account is untouched. And the
+migration from the keymaster to account_keymaster by rekey."""
 
 import datetime
 
+import pytest
 from webob import Request
 
-from swiftcrypt import account_keymaster, cryptometa, encryption, rekeyrun
+from swiftcrypt import account_keymaster, cryptometa, encryption, keymaster, rekeyrun
 from swiftcrypt.store.app import app_factory
 from tests.unit.test_account_keys import FakeAccountKeyManager
 
@@ -62,3 +64,69 @@ def test_rotate_rekey_then_shred_the_old_secret(tmp_path):
             resp = call(app, "GET", "/v1/%s/c/%s" % (account, name))
             assert resp.status_int == 200 and resp.body == name.encode() * 10
             assert resp.headers["X-Object-Meta-Color"] == name
+
+
+KM_CONF = {"encryption_root_secret": "A" * 44}
+
+
+def _old_objects(store, names):
+    old_app = keymaster.filter_factory({}, **KM_CONF)(encryption.filter_factory({})(store))
+    assert call(old_app, "PUT", "/v1/AUTH_a/c").status_int in (201, 202)
+    for name in names:
+        assert call(old_app, "PUT", "/v1/AUTH_a/c/" + name, name.encode() * 10,
+                    {"X-Object-Meta-Color": name}).status_int == 201
+
+
+@pytest.mark.parametrize("create", ["true", "false"])
+def test_migrate_from_keymaster_to_account_keymaster(tmp_path, create):
+    """doc/account-secrets.md "Moving to account_keymaster": the old
+    keymaster kept before account_keymaster, the account has no secret
+    yet; rekey makes it one and moves every object to it (with creation
+    off: it stops, one line, nothing re-keyed), then the old keymaster can
+    go."""
+    km = FakeAccountKeyManager()
+    store = app_factory({}, data_dir=str(tmp_path / "data"))
+    names = ["o%d" % i for i in range(3)]
+    _old_objects(store, names)
+    secrets, settings = account_keymaster.make_secrets(
+        dict(CONN, create_account_secrets=create), manager=km)
+    new_app = account_keymaster.AccountKeyMaster(encryption.filter_factory({})(store), secrets,
+                                                 settings)
+    app = keymaster.filter_factory({}, **KM_CONF)(new_app)
+    if create == "false":
+        with pytest.raises(rekeyrun.StopRun) as err:
+            rekeyrun.Rekeyer(app, "AUTH_a").run()
+        assert "no root secret" in str(err.value) and "\n" not in str(err.value)
+        assert not km.secrets
+        return
+    counts = rekeyrun.Rekeyer(app, "AUTH_a").run()
+    assert counts[rekeyrun.REKEYED] == len(names) and counts[rekeyrun.FAILED] == 0
+    (new,) = km.secrets
+    assert km.secrets[new][0] == "swiftcrypt-account:AUTH_a"
+    for name in names:
+        assert secret_id(store, "/v1/AUTH_a/c/" + name) == new
+    # the old keymaster removed: everything still reads
+    for name in names:
+        resp = call(new_app, "GET", "/v1/AUTH_a/c/" + name)
+        assert resp.status_int == 200 and resp.body == name.encode() * 10
+        assert resp.headers["X-Object-Meta-Color"] == name
+    assert rekeyrun.Rekeyer(new_app, "AUTH_a").run()[rekeyrun.CURRENT] == len(names)
+
+
+def test_rekey_without_a_fallback_and_no_secret_stops_with_one_line(tmp_path):
+    km = FakeAccountKeyManager()
+    store = app_factory({}, data_dir=str(tmp_path / "data"))
+    _old_objects(store, ["o"])
+
+    class ReadKeysOnly:  # a keymaster giving no id (a read's keys): never write with it
+        def __init__(self, app):
+            self.app = app
+
+        def __call__(self, environ, start_response):
+            environ[rekeyrun.KEYS_CALLBACK] = lambda key_id=None, **kw: {"all_ids": []}
+            return self.app(environ, start_response)
+
+    with pytest.raises(rekeyrun.StopRun) as err:
+        rekeyrun.Rekeyer(ReadKeysOnly(store), "AUTH_a").run()
+    assert "no key id to write with" in str(err.value)
+    assert not km.secrets
