@@ -11,10 +11,12 @@
 - ``keys account --account A``: list account A's per-account root secrets
   (account_keymaster) and which one it writes with.
 - ``keys rotate --account A``: add a new root secret for account A; it
-  becomes the one A writes with (then ``swiftcrypt rekey`` A's objects).
+  becomes the one A writes with (then ``swiftcrypt rekey`` A's objects);
+  checked in Barbican's listing afterwards, and taken back if it would not.
 - ``keys shred --account A --yes``: delete account A's root secret(s) from
   Barbican (``--secret-id`` just one, e.g. the old one after a rotation and
-  re-key): the objects written with them can never be decrypted again.
+  re-key; not the one writes use unless ``--force``): the objects written
+  with them can never be decrypted again.
 
 Barbican connection options (``auth_type``, ``auth_endpoint``,
 ``username``, ``barbican_endpoint``, ...) are read from the kms_keymaster
@@ -74,6 +76,8 @@ def configure(parser):
                        help="really delete (without it, only say what would be deleted)")
     shred.add_argument("--secret-id", metavar="ID",
                        help="delete only this one of the account's secrets")
+    shred.add_argument("--force", action="store_true",
+                       help="with --secret-id: delete it even if writes use it now")
     for p in (account, rotate, shred):
         p.add_argument("--account", required=True, metavar="ACCOUNT",
                        help="the Swift account, e.g. AUTH_test")
@@ -260,6 +264,18 @@ def do_rotate(args, out, manager=None, retries=0, now=None):
     key_id = keymanager.call_with_retries(lambda: manager.store_secret(
         os.urandom(accountsecrets.SECRET_BYTES), name=accountsecrets.secret_name(args.account)),
         retries=retries)
+    # The key manager's creation times decide, not our clock: check that
+    # the new secret is the one writes will use, else take it back.
+    infos = _account_secrets(manager, args.account, retries)
+    chosen = accountsecrets.canonical(infos)
+    if chosen is None or chosen.key_id != key_id:
+        keymanager.call_with_retries(lambda: manager.delete_secret(key_id), retries=retries)
+        raise ConfigError("--account", "the new secret of %s would not be the one writes use "
+                          "(the key manager dates it within %ds of %s: clock skew?); it was "
+                          "deleted: rotate again after %ds" % (
+                              args.account, accountsecrets.GENERATION_WINDOW,
+                              chosen.key_id if chosen is not None else "another secret",
+                              accountsecrets.GENERATION_WINDOW))
     out.write("%s\n" % key_id)
     out.write("# account %s writes with it once proxies' caches expire (cache_ttl); "
               "then run swiftcrypt rekey for the account, and shred --secret-id the old "
@@ -272,10 +288,15 @@ def do_shred(args, out, manager=None, retries=0):
         manager, retries = account_manager(args)
     infos = _account_secrets(manager, args.account, retries)
     if args.secret_id:
+        chosen = accountsecrets.canonical(infos)
         infos = [info for info in infos if info.key_id == args.secret_id]
         if not infos:
             raise ConfigError("--secret-id", "%s is not a root secret of account %s"
                               % (args.secret_id, args.account))
+        if chosen.key_id == args.secret_id and not getattr(args, "force", False):
+            raise ConfigError("--secret-id", "%s is the secret account %s writes with now: "
+                              "shredding it destroys every object written since; add "
+                              "--force to really do it" % (args.secret_id, args.account))
     if not infos:
         out.write("account %s: no root secret in %s\n" % (args.account, manager.description))
         return EXIT_WRONG

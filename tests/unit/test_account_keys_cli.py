@@ -45,11 +45,44 @@ def test_shred_needs_yes_and_deletes_every_secret_of_the_account(km):
 
 
 def test_shred_one_secret_id(km):
-    a1, a2 = km.add(NAME), km.add(NAME)
-    status, out, _err = run("shred", "--account", "AUTH_a", "--secret-id", a1, "--yes")
-    assert status == 0 and set(km.secrets) == {a2}
+    a1, a2 = km.add(NAME), km.add(NAME)  # a1 wins the race: writes use it
+    status, out, _err = run("shred", "--account", "AUTH_a", "--secret-id", a2, "--yes")
+    assert status == 0 and set(km.secrets) == {a1}
     status, _out, err = run("shred", "--account", "AUTH_a", "--secret-id", "nope", "--yes")
     assert status == keyscli.EXIT_USAGE and err.count("\n") == 1 and "--secret-id" in err
+
+
+def test_shred_refuses_the_secret_writes_use_without_force(km):
+    old = km.add(NAME, created=T0)
+    new = km.add(NAME, created=T0 + datetime.timedelta(days=1))
+    for extra in ((), ("--yes",)):
+        status, out, err = run("shred", "--account", "AUTH_a", "--secret-id", new, *extra)
+        assert status == keyscli.EXIT_USAGE and err.count("\n") == 1
+        assert "writes with now" in err and "--force" in err and len(km.secrets) == 2
+    status, out, _err = run("shred", "--account", "AUTH_a", "--secret-id", new, "--yes",
+                            "--force")
+    assert status == 0 and set(km.secrets) == {old}
+
+
+def test_rotate_with_clock_skew_takes_the_new_secret_back(km):
+    """Our clock says the window has passed, the key manager's does not:
+    its creation times decide, so the new secret would never be written
+    with; rotate deletes it and says so instead of claiming success."""
+    barbican_now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    old = km.add(NAME, created=barbican_now)
+    add = km.add
+    km.add = lambda name, payload=None, created=None, key_id=None: add(
+        name, payload, barbican_now + datetime.timedelta(seconds=50), key_id)
+    args = build_parser(["keys", "rotate"]).parse_args(["keys", "rotate", "--account",
+                                                        "AUTH_a"])
+    out = io.StringIO()
+    with pytest.raises(keyscli.ConfigError) as err:
+        keyscli.do_rotate(args, out, manager=km, retries=0,
+                          now=barbican_now + datetime.timedelta(seconds=65))
+    assert "clock skew" in str(err.value) and "rotate again after" in str(err.value)
+    assert "\n" not in str(err.value) and out.getvalue() == ""
+    assert set(km.secrets) == {old}
+    assert accountsecrets.canonical(km.list_secrets(NAME)).key_id == old
 
 
 def test_shred_reports_a_refused_delete(km):
