@@ -152,7 +152,8 @@ class Encrypter:
         keys = fetch_keys(environ, ("object", "container"))
         object_cipher = ciphers.ShortCtr(keys["object"])
         encrypt_user_metadata(environ, keys, object_cipher, meta)
-        body = BodyEncrypter(keys["object"], keys["id"], object_cipher)
+        body = BodyEncrypter(keys["object"], keys["id"], object_cipher,
+                             _content_length(environ))
         environ["wsgi.input"] = EncryptingInput(environ["wsgi.input"], body)
         client_etag = environ.get("HTTP_ETAG")
         if client_etag is not None:
@@ -298,6 +299,14 @@ def add_etag_is_at(environ, header):
     """Append ``header`` to the backend's list of where to find the etag."""
     current = environ.get(ETAG_IS_AT)
     environ[ETAG_IS_AT] = "%s,%s" % (current, header) if current else header
+
+
+def _content_length(environ):
+    """The request body's declared length, or None (chunked, or not a number)."""
+    try:
+        return int(environ.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None
 
 
 def _replace_etag(value, cipher_etag, plain_etag):

@@ -64,3 +64,22 @@ def test_threaded_hashing_under_eventlet_monkey_patching():
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("ok")
+
+
+def test_a_body_declared_large_is_threaded_from_its_first_chunk():
+    body = os.urandom(bodyencryption.THREADED_SIZE)
+    enc = bodyencryption.BodyEncrypter(os.urandom(32), {"v": "2", "path": "/a/c/o"},
+                                       size=len(body))
+    out = enc.update(body[:16384])
+    assert enc._worker is not None  # no inline prefix to get through first
+    out += enc.update(body[16384:])
+    assert enc.plaintext_etag == hashlib.md5(body).hexdigest()
+    assert enc.ciphertext_etag == hashlib.md5(out).hexdigest()
+
+
+def test_small_or_unknown_bodies_start_inline():
+    for size in (None, bodyencryption.THREADED_SIZE - 1):
+        enc = bodyencryption.BodyEncrypter(os.urandom(32), {"v": "2", "path": "/a/c/o"},
+                                           size=size)
+        enc.update(os.urandom(16384))
+        assert enc._worker is None
