@@ -68,7 +68,7 @@ def run(args):
     steps += len(names) if args.rss_size else 0
     steps += len(args.http_url)
     steps += args.rounds * len(names) if args.serve else 0
-    steps += 2 * 3 * len(cluster_sizes) if args.cluster else 0
+    steps += args.rounds * 3 * len(cluster_sizes) if args.cluster else 0
     progress = Progress(steps, {"auto": None, "on": True, "off": False}[args.progress])
     results = {"machine": report.machine(), "pipelines": names, "rounds": args.rounds,
                "chunk_size": args.chunk_size, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
@@ -115,7 +115,8 @@ def run(args):
             from bench import cluster
 
             if cluster.available():
-                results["cluster"] = cluster.measure(cluster_sizes, 2, progress=progress)
+                results["cluster"] = cluster.measure(cluster_sizes, args.rounds,
+                                                     progress=progress)
             else:
                 results["cluster_skipped"] = "integration fixture not importable"
     finally:
