@@ -267,13 +267,7 @@ class AccountRequestKeys:
             raise
 
     def _paths(self, version):
-        if self.container is None:
-            return None, None
-        cpath = keyids.container_path(self.account, self.container)
-        opath = None
-        if self.obj is not None:
-            opath = keyids.object_path(self.account, self.container, self.obj, version)
-        return cpath, opath
+        return keyids.request_paths(self.account, self.container, self.obj, version)
 
     def fetch(self, key_id=None, *args, **kwargs):
         """Return ``{"container", "object", "id", "all_ids"}`` for this

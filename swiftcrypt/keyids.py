@@ -38,6 +38,15 @@ def container_path(account, container):
     return "/%s/%s" % (account, container)
 
 
+def request_paths(account, container, obj, version):
+    """``(container path, object path)`` of a request, None where it names
+    no container or no object."""
+    if container is None:
+        return None, None
+    opath = None if obj is None else object_path(account, container, obj, version)
+    return container_path(account, container), opath
+
+
 def _interpretations(parts, version):
     """Real-text readings of stored path parts, most likely first."""
     if version == "3":

@@ -158,13 +158,7 @@ class RequestKeys:
         self._active = None  # (key id, cache key) of what fetch() writes with
 
     def _paths_for_request(self, version):
-        if self.container is None:
-            return None, None
-        cpath = keyids.container_path(self.account, self.container)
-        opath = None
-        if self.obj is not None:
-            opath = keyids.object_path(self.account, self.container, self.obj, version)
-        return cpath, opath
+        return keyids.request_paths(self.account, self.container, self.obj, version)
 
     def _active_paths(self):
         """``(key id, cache key)`` for the active secret and version."""
