@@ -46,6 +46,7 @@ class Supervisor:
         self.pids = set()
         self._stop = []
         self._read_fd, self._write_fd = os.pipe()
+        self._pending = b""  # a partial line read from the pipe
 
     def _spawn(self):
         pid = os.fork()
@@ -56,6 +57,12 @@ class Supervisor:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)
                 status = self.child(self._report)
+            except BaseException as err:  # say why, or the parent can only guess
+                try:
+                    self._report("worker %d failed: %s: %s" % (
+                        os.getpid(), type(err).__name__, err))
+                except OSError:
+                    pass
             finally:
                 os._exit(status)  # never back into the parent's code
         self.pids.add(pid)
@@ -68,8 +75,10 @@ class Supervisor:
         os.write(self._write_fd, line)
 
     def start(self):
-        """Start the workers; None once all are ready, else the first
-        start-up error (every worker is then stopped)."""
+        """Start the workers one after another, each once the one before
+        is ready (a fresh data dir is set up once, not raced); None when
+        all are ready, else the first start-up error (every worker is then
+        stopped)."""
         def on_signal(signum, _frame):
             self._stop.append(signum)
 
@@ -77,26 +86,42 @@ class Supervisor:
         signal.signal(signal.SIGINT, on_signal)
         os.set_blocking(self._read_fd, False)
         for _ in range(self.count):
+            if self._stop:
+                break
             self._spawn()
-        ready = 0
-        pending = b""
-        while ready < self.count and not self._stop:
-            try:
-                pending += os.read(self._read_fd, 4096)
-            except BlockingIOError:
-                for pid, status in self._reap():  # died before it could say why
-                    self.stop()
-                    return "worker %d exited (%s) before it was ready" % (pid, status)
-                self.sleep(self.POLL / 10)
-                continue
-            while b"\n" in pending:
-                line, pending = pending.split(b"\n", 1)
-                if line + b"\n" == _READY:
-                    ready += 1
-                else:
-                    self.stop()
-                    return line[len(_ERROR):].decode("utf-8", "replace")
+            error = self._wait_ready()
+            if error is not None:
+                self.stop()
+                return error
         return None
+
+    def _wait_ready(self):
+        while not self._stop:
+            line = self._next_line()
+            if line is not None:
+                if line == _READY.strip():
+                    return None
+                return line[len(_ERROR):].decode("utf-8", "replace")
+            for pid, status in self._reap():  # died: its reason may be in the pipe
+                line = self._next_line()
+                if line is not None and line.startswith(_ERROR):
+                    return line[len(_ERROR):].decode("utf-8", "replace")
+                return "worker %d exited (%s) before it was ready" % (pid, status)
+            self.sleep(self.POLL / 10)
+        return None
+
+    def _next_line(self):
+        """The next complete line a worker reported, or None for now."""
+        while b"\n" not in self._pending:
+            try:
+                data = os.read(self._read_fd, 4096)
+            except BlockingIOError:
+                return None
+            if not data:
+                return None
+            self._pending += data
+        line, self._pending = self._pending.split(b"\n", 1)
+        return line
 
     def run(self):
         """Supervise until SIGTERM or SIGINT, then stop the workers."""

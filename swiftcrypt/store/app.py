@@ -6,7 +6,7 @@ import os
 import time
 
 from swiftcrypt.errors import ConfigError
-from swiftcrypt.store import expiry, listing
+from swiftcrypt.store import diskfile, expiry, listing
 from swiftcrypt.store.db import ListingDB
 from swiftcrypt.store.headers import HeaderDict, stored_to_wsgi, updated_meta, wsgi_to_stored
 from swiftcrypt.store.http import error, normalize_timestamp, respond
@@ -56,10 +56,13 @@ class StoreApp:
         self.reaper = expiry.Reaper(self.objects.reap_expired)
 
     def _remove_stale_temp_files(self):
-        # Left by a process killed mid-write; never part of any object.
+        # Left by a process killed mid-write; never part of any object. With
+        # several worker processes, another's temp file may be in use.
         for name in os.listdir(self.tmp_dir):
+            path = os.path.join(self.tmp_dir, name)
             try:
-                os.unlink(os.path.join(self.tmp_dir, name))
+                if diskfile.writer_is_gone(name, mtime=os.stat(path).st_mtime):
+                    os.unlink(path)
             except OSError:
                 pass
 

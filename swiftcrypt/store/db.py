@@ -6,7 +6,10 @@ are real text; SQLite's default BINARY collation compares their UTF-8
 bytes, which is the order Swift lists in.
 """
 
+import contextlib
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 
@@ -68,6 +71,17 @@ def _window_sql(window):
     return sql, " ORDER BY name DESC" if window.descending else " ORDER BY name", args
 
 
+@contextlib.contextmanager
+def _init_lock(path):
+    """An exclusive lock, across processes, for setting up the DB at ``path``."""
+    fd = os.open(path + "-init.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 class ListingDB:
     """The listing database. Each method is one short transaction, under a
     lock so one connection can serve several threads."""
@@ -76,7 +90,11 @@ class ListingDB:
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
-        with self._lock:
+        # Worker processes (serve --workers) open a new data dir at the same
+        # moment; switching to WAL and creating or migrating the schema are
+        # not safe to race ("database is locked", a duplicate column), so
+        # one process at a time does them.
+        with self._lock, _init_lock(path):
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(SCHEMA)

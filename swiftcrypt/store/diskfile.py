@@ -27,6 +27,7 @@ import json
 import os
 import struct
 import tempfile
+import time
 import uuid
 
 MAGIC = b"SWCSTOR1"
@@ -92,7 +93,10 @@ class ObjectWriter:
     """
 
     def __init__(self, tmp_dir):
-        fd, self.tmp_path = tempfile.mkstemp(dir=tmp_dir, prefix="obj-", suffix=".tmp")
+        # the writer's pid in the name: a process starting up removes only
+        # the temp files of writers that are gone (serve --workers)
+        fd, self.tmp_path = tempfile.mkstemp(dir=tmp_dir, prefix="obj-%d-" % os.getpid(),
+                                             suffix=".tmp")
         self._file = os.fdopen(fd, "wb")
         self._md5 = hashlib.md5(usedforsecurity=False)
         self.size = 0
@@ -269,3 +273,24 @@ def remove(path, sync=True):
 def is_disk_full(err):
     """ENOSPC / EDQUOT: answer 507."""
     return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def writer_is_gone(name, now=None, stale_after=3600.0, mtime=None):
+    """Whether temp file ``name`` (``obj-<pid>-....tmp``) was left by a
+    process that no longer runs. A name without a pid (an older store's)
+    counts as gone once ``stale_after`` seconds old."""
+    parts = name.split("-")
+    if len(parts) >= 3 and parts[0] == "obj" and parts[1].isdigit():
+        pid = int(parts[1])
+        if pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, someone else's
+            return False
+        return False
+    if mtime is None:
+        return True
+    return (now if now is not None else time.time()) - mtime >= stale_after

@@ -160,3 +160,13 @@ def test_workers_stay_consistent_under_concurrent_writes(tmp_path):
                 assert listing[name]["bytes"] == len(resp.content)
     finally:
         assert srv.stop() == 0
+
+
+def test_a_worker_crashing_at_start_up_says_why_in_one_line(tmp_path):
+    conf = tmp_path / "crash.conf"
+    # a factory that raises something load_app does not translate
+    conf.write_text("[app:main]\npaste.app_factory = operator:truediv\n")
+    status, lines = _run_refused(tmp_path, "--config", str(conf), "--workers", "2")
+    assert status == 2
+    line = _one_error_line(lines)
+    assert "failed: TypeError" in line, line

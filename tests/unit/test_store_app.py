@@ -238,11 +238,21 @@ def test_swift_authorize_denial_is_returned(app):
 
 
 def test_stale_temp_files_removed_at_start(tmp_path):
+    import subprocess
+    import sys
+
     data = tmp_path / "d"
     (data / "tmp").mkdir(parents=True)
-    (data / "tmp" / "obj-left.tmp").write_bytes(b"x")
+    old = data / "tmp" / "obj-left.tmp"  # an older store's name: no pid
+    old.write_bytes(b"x")
+    os.utime(old, (0, 0))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (data / "tmp" / ("obj-%s-x.tmp" % dead)).write_bytes(b"x")  # its writer exited
+    live = "obj-%d-y.tmp" % os.getpid()  # another worker's upload in progress
+    (data / "tmp" / live).write_bytes(b"x")
     store = app_factory({}, data_dir=str(data))
-    assert os.listdir(store.tmp_dir) == []
+    assert os.listdir(store.tmp_dir) == [live]
 
 
 def test_factory_needs_data_dir(tmp_path):

@@ -395,3 +395,20 @@ def test_stored_text_round_trips_bytes(raw):
     stored = wsgi_to_stored(wsgi)
     assert stored_to_wsgi(stored) == wsgi
     assert stored.encode("utf-8", "surrogateescape") == raw
+
+
+def test_temp_files_of_live_writers_are_kept():
+    import os
+    import subprocess
+    import sys
+
+    from swiftcrypt.store.diskfile import writer_is_gone
+
+    assert not writer_is_gone("obj-%d-abc.tmp" % os.getpid())  # this process
+    assert not writer_is_gone("obj-1-abc.tmp")  # init: alive, maybe not ours
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    assert writer_is_gone("obj-%s-abc.tmp" % done.stdout.strip())  # exited
+    # an older store's names carry no pid: gone only once old
+    assert writer_is_gone("obj-abc.tmp", now=10000.0, mtime=0.0)
+    assert not writer_is_gone("obj-abc.tmp", now=100.0, mtime=0.0)
