@@ -106,6 +106,33 @@ def rewrite_request(environ, plain_names, encrypt=None):
     return encrypted
 
 
+def accumulated_refusal(stored, environ):
+    """Why the container's metadata after this PUT/POST would break Swift's
+    limits on the whole set (90 items, 4096 bytes), or None.
+
+    ``stored`` is the container's current metadata as ``(header, plain
+    value)`` pairs (a decrypted HEAD). The container server checks the
+    accumulated set itself, but only counts ``X-Container-Meta-*``: values
+    we keep as crypto sysmeta would escape its limits.
+    """
+    merged = {}
+    for name, value in stored:
+        lname = name.lower()
+        if lname.startswith(_USER_L) and value:
+            merged[lname[len(_USER_L):]] = value
+    for key, value in environ.items():
+        if key.startswith(_META_KEY):
+            name = _name(key, _META_KEY)
+            if value:
+                merged[name] = value
+            else:
+                merged.pop(name, None)
+        elif key.startswith(_REMOVE_KEY):
+            merged.pop(_name(key, _REMOVE_KEY), None)
+    return metadata_problem([(USER_META_PREFIX + name, value) for name, value in merged.items()],
+                            CONTAINER_META_PREFIX)
+
+
 class MetaDecryptionFailed(Exception):
     """A stored container metadata value did not decrypt."""
 

@@ -2,6 +2,8 @@
 conditional GET/HEAD (etags masked with the keys' HMAC).
 """
 
+import io
+
 from swiftcrypt import ciphers, containermeta, cryptometa
 from swiftcrypt.bodyencryption import OVERRIDE_ETAG, BodyEncrypter, listing_etag_footer
 from swiftcrypt.constraints import MAX_HEADER_SIZE, OBJECT_META_PREFIX, metadata_problem
@@ -9,6 +11,7 @@ from swiftcrypt.environ import header_key, header_name, parse_etag_list, strip_e
 from swiftcrypt.httperrors import error_exception, respond
 from swiftcrypt.keyderivation import etag_mac
 from swiftcrypt.keys import KeysUnavailable, all_object_keys, fetch_keys, keys_unavailable
+from swiftcrypt.wsgicontext import call_app
 
 FOOTERS_CALLBACK = "swift.callback.update_footers"
 TRANSIENT_META = "X-Object-Transient-Sysmeta-Crypto-Meta"
@@ -241,17 +244,18 @@ class ContainerMetaEncrypter:
     (``encrypt``: the encrypt_container_metadata option) and, always, the
     removal of encrypted copies the request removes (containermeta.py)."""
 
-    def __init__(self, app, logger, encrypt, plain_names):
+    def __init__(self, app, logger, encrypt, plain_names, decrypter=None):
         self.app = app
         self.logger = logger
         self.encrypt = encrypt
         self.plain_names = plain_names
+        self.decrypter = decrypter or app  # reads the current set (plaintext)
 
     def __call__(self, environ, start_response):
         if not self.encrypt:
             containermeta.rewrite_request(environ, self.plain_names)
             return self.app(environ, start_response)
-        problem = containermeta.metadata_refusal(environ)
+        problem = containermeta.metadata_refusal(environ) or self._accumulated_refusal(environ)
         if problem:
             return respond(start_response, 400, problem)
         cipher = []  # the keys are fetched only when a value needs them
@@ -267,6 +271,25 @@ class ContainerMetaEncrypter:
         except KeysUnavailable as err:
             return keys_unavailable(self.logger, environ, start_response, err)
         return self.app(environ, start_response)
+
+
+    def _accumulated_refusal(self, environ):
+        """containermeta.accumulated_refusal against the container as it is
+        now, read with a HEAD through the decrypter. Nothing to check when
+        the HEAD is not answered 2xx (a new container, or a user who may
+        write but not read): the per-request limits still hold."""
+        if not any(key.startswith("HTTP_X_CONTAINER_META_") for key in environ):
+            return None  # removals only: the set can only shrink
+        head = {key: value for key, value in environ.items()
+                if not key.startswith(("HTTP_X_CONTAINER_", "HTTP_X_REMOVE_CONTAINER_"))}
+        head.update({"REQUEST_METHOD": "HEAD", "QUERY_STRING": "", "CONTENT_LENGTH": "0",
+                     "wsgi.input": io.BytesIO(b"")})
+        head.pop("HTTP_TRANSFER_ENCODING", None)
+        resp = call_app(self.decrypter, head)
+        resp.close()
+        if not resp.is_success:
+            return None
+        return containermeta.accumulated_refusal(resp.headers, environ)
 
 
 CONDITIONAL_ETAG_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_RANGE")

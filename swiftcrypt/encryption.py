@@ -32,7 +32,7 @@ class Encryption:
         self.container_writes = ContainerMetaEncrypter(
             app, self.logger,
             options.as_bool(conf, "encrypt_container_metadata") and not self.disable_encryption,
-            plain_names(conf))
+            plain_names(conf), self.decrypter)
 
     def __call__(self, environ, start_response):
         if environ.get(OVERRIDE):
