@@ -15,6 +15,7 @@ from paste.deploy import loadapp
 from swiftcrypt import cli, rekey, rekeyrun
 from swiftcrypt.wsgiclient import call
 from tests.support.racing import RaceFirst
+from tests.support.rekeying import request, summary_counts
 
 ACCOUNT = "AUTH_test"
 SECRETS = {"A": os.urandom(32), "B": os.urandom(32)}
@@ -61,16 +62,8 @@ class Setup:
 
 
 def req(app, method, *parts, headers=(), body=None, query="", environ=None):
-    path = "/".join(("/v1", ACCOUNT) + parts)
-    headers = list(headers)
-    stream = None
-    if body is not None:
-        import io
-        stream = io.BytesIO(body)
-        headers.append(("Content-Length", str(len(body))))
-    resp = call(app, method, path, headers, query=query, body=stream, environ=environ)
-    resp.data = resp.read(limit=1 << 30)
-    return resp
+    return request(app, method, ACCOUNT, *parts, headers=headers, body=body,
+                   query=query, environ=environ)
 
 
 def md5(data):
@@ -89,15 +82,6 @@ def raw_ids(app, *parts):
     assert resp.status == 200, resp.reason
     assert resp.header("X-Backend-Timestamp")  # not filtered by a gatekeeper
     return set(rekey.secret_ids(resp.headers).values())
-
-
-def summary_counts(out):
-    line = [ln for ln in out.splitlines() if "scanned" in ln][-1]
-    counts = {}
-    for item in line.split(": ", 1)[1].split(", "):
-        words = item.rsplit(" ", 1)
-        counts[words[0]] = int(words[1])
-    return counts
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ test fails, never skips.
 """
 
 import hashlib
-import io
 import json
 import uuid
 
@@ -24,9 +23,9 @@ from paste.deploy import loadapp
 
 from swiftcrypt import cli, rekey
 from swiftcrypt.keymanager import barbican
-from swiftcrypt.wsgiclient import call
 from tests.integration.kms.conftest import new_secret, noauth_conf
 from tests.integration.kms.conftest import raw_store as store_app
+from tests.support.rekeying import request, summary_counts
 
 OBJECTS = {
     # (container, name as real text): (body, headers as WSGI strings)
@@ -61,16 +60,7 @@ def write_conf(path, data_dir, conn, key_id, old_keymaster, new_keymaster):
     return str(path)
 
 
-def req(app, method, account, *parts, headers=(), body=None, query=""):
-    path = "/".join(("/v1", account) + parts)
-    headers = list(headers)
-    stream = None
-    if body is not None:
-        stream = io.BytesIO(body)
-        headers.append(("Content-Length", str(len(body))))
-    resp = call(app, method, path, headers, query=query, body=stream)
-    resp.data = resp.read(limit=1 << 30)
-    return resp
+req = request
 
 
 def md5(data):
@@ -79,15 +69,6 @@ def md5(data):
 
 def user_meta(headers):
     return {n.lower(): v for n, v in headers if n.lower().startswith("x-object-meta-")}
-
-
-def summary_counts(out):
-    line = [ln for ln in out.splitlines() if "scanned" in ln][-1]
-    counts = {}
-    for item in line.split(": ", 1)[1].split(", "):
-        words = item.rsplit(" ", 1)
-        counts[words[0]] = int(words[1])
-    return counts
 
 
 def run_rekey(capsys, conf, account, *extra):

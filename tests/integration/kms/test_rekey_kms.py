@@ -11,7 +11,6 @@ Barbican fixture raises if it cannot start: this test fails, never skips.
 """
 
 import hashlib
-import io
 import json
 import os
 import time
@@ -19,9 +18,9 @@ import time
 from paste.deploy import loadapp
 
 from swiftcrypt import cli, rekey
-from swiftcrypt.wsgiclient import call
 from tests.integration.kms.conftest import PROJECT, new_secret, noauth_conf
 from tests.integration.kms.conftest import raw_store as store_app
+from tests.support.rekeying import request, summary_counts
 
 ACCOUNT = "AUTH_kmsrekey"
 
@@ -60,28 +59,12 @@ def write_conf(path, data_dir, key_ids, active, conn, gatekeeper=False):
 
 
 def req(app, method, *parts, headers=(), body=None, query=""):
-    path = "/".join(("/v1", ACCOUNT) + parts)
-    headers = list(headers)
-    stream = None
-    if body is not None:
-        stream = io.BytesIO(body)
-        headers.append(("Content-Length", str(len(body))))
-    resp = call(app, method, path, headers, query=query, body=stream)
-    resp.data = resp.read(limit=1 << 30)
-    return resp
+    return request(app, method, ACCOUNT, *parts, headers=headers, body=body,
+                   query=query)
 
 
 def md5(data):
     return hashlib.md5(data).hexdigest()
-
-
-def summary_counts(out):
-    line = [ln for ln in out.splitlines() if "scanned" in ln][-1]
-    counts = {}
-    for item in line.split(": ", 1)[1].split(", "):
-        words = item.rsplit(" ", 1)
-        counts[words[0]] = int(words[1])
-    return counts
 
 
 def run_rekey(capsys, conf, *extra):
