@@ -6,41 +6,33 @@ import sys
 
 from swiftcrypt.environ import header_key
 from swiftcrypt.swiftpath import str_to_wsgi
+from swiftcrypt.wsgicontext import call_app
 
 
 class Response:
-    """Status, headers and the (lazily iterated) body of one call.
+    """Status, headers and the (lazily iterated) body of one call, over
+    wsgicontext's AppResponse.
 
     Iterate ``body()`` once or call ``close()``; either way the app's
     iterator is closed.
     """
 
-    def __init__(self, status, headers, first, app_iter, iterator, environ):
-        self.status = int(status.split(" ", 1)[0])
-        self.reason = status
-        self.headers = headers
+    def __init__(self, app_response, environ):
+        self.status = app_response.status_int
+        self.reason = app_response.status
+        self.headers = app_response.headers
         self.environ = environ  # as the app left it (callbacks included)
-        self._first = first  # chunks already taken from ``iterator``
-        self._app_iter = app_iter
-        self._it = iterator
+        self._resp = app_response
         self._closed = False
 
     def header(self, name, default=None):
         """The value of header ``name`` (case-insensitive)."""
-        lname = name.lower()
-        for n, v in self.headers:
-            if n.lower() == lname:
-                return v
-        return default
+        return self._resp.header(name, default)
 
     def body(self):
         """Yield the body's chunks, then close the app's iterator."""
         try:
-            yield from self._first
-            self._first = []
-            if self._it is None:
-                self._it = iter(self._app_iter)
-            yield from self._it
+            yield from self._resp.app_iter
         finally:
             self.close()
 
@@ -57,9 +49,7 @@ class Response:
         """Close the app's iterator (WSGI requires it)."""
         if not self._closed:
             self._closed = True
-            close = getattr(self._app_iter, "close", None)
-            if close is not None:
-                close()
+            self._resp.close()
 
 
 class IterReader:
@@ -110,19 +100,4 @@ def call(app, method, path, headers=(), query="", body=None, environ=None):
     for name, value in headers:
         env[header_key(name)] = value
     env.update(environ or {})
-    started = []
-
-    def start_response(status, response_headers, exc_info=None):
-        started[:] = [status, list(response_headers)]
-
-    app_iter = app(env, start_response)
-    first, iterator = [], None
-    if not started:
-        # some apps start responding only once iterated
-        iterator = iter(app_iter)
-        for chunk in iterator:
-            first.append(chunk)
-            if started:
-                break
-    status, response_headers = started or ("500 Internal Server Error", [])
-    return Response(status, response_headers, first, app_iter, iterator, env)
+    return Response(call_app(app, env), env)

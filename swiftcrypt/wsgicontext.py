@@ -74,6 +74,8 @@ def call_app(app, environ):
             if captured:
                 break
         app_iter = ClosingChain(first, iterator, app_iter)
+    if not captured:  # its body ended without a response: a broken app
+        return AppResponse("500 Internal Server Error", [], None, app_iter)
     return AppResponse(captured[0], captured[1], captured[2], app_iter)
 
 

@@ -180,6 +180,19 @@ def test_wsgi_client_late_start_response_and_close():
     assert closed == [True]
 
 
+def test_wsgi_client_app_that_never_responds_is_a_500():
+    closed = []
+
+    class Silent(list):
+        def close(self):
+            closed.append(True)
+
+    resp = call(lambda env, sr: Silent([b"stray"]), "GET", "/")
+    assert resp.status == 500 and resp.headers == []
+    assert b"".join(resp.body()) == b"stray"  # what it yielded, as it is
+    assert closed == [True]
+
+
 def test_iter_reader():
     reader = IterReader([b"abc", b"", b"defg"])
     assert reader.read(2) == b"ab"
