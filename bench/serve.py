@@ -5,7 +5,6 @@ keymaster reads the root secret `swiftcrypt serve` generates in its data
 dir (Swift's keymaster refuses a secret inline beside that path)."""
 
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -14,9 +13,9 @@ import tempfile
 import time
 
 from bench import httpload, pipelines
+from swiftcrypt.server import serving_url
 
 START_TIMEOUT = 60
-_SERVING = re.compile(r"serving .* on (http://\S+?)/?$")
 
 # the egg whose keymaster and encryption filters each pipeline uses
 _EGGS = {"none": None, "swift": "swift", "swiftcrypt": "swiftcrypt"}
@@ -66,9 +65,9 @@ class Serve:
         while time.monotonic() < deadline and self.proc.poll() is None:
             with open(self.log, encoding="utf-8", errors="replace") as f:
                 for line in f:
-                    match = _SERVING.search(line.strip())
-                    if match:
-                        self.url = match.group(1) + "/v1/AUTH_bench"
+                    url = serving_url(line)
+                    if url:
+                        self.url = url + "/v1/AUTH_bench"
                         return self
             time.sleep(0.05)
         self.__exit__()

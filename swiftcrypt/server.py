@@ -357,6 +357,17 @@ def _serve(args):
     return supervisor.run()
 
 
+_SERVING_LINE = re.compile(r"serving .* on (http://\S+?)/?$")
+
+
+def serving_url(line):
+    """The URL in the line ``serve`` writes once it listens (see
+    _say_serving), or None for any other line: for tools and tests that
+    start ``swiftcrypt serve --port 0``."""
+    match = _SERVING_LINE.search(line.strip())
+    return match.group(1) if match else None
+
+
 def _say_serving(config_path, sock, workers=1):
     host, port = sock.getsockname()[:2]
     sys.stderr.write("swiftcrypt: serving %s%s on http://%s:%d/\n" % (

@@ -3,7 +3,6 @@ functional tests, and a register of plaintext markers that the last test
 looks for under the data dir."""
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -13,8 +12,9 @@ import uuid
 import pytest
 import requests
 
+from swiftcrypt.server import serving_url
+
 START_TIMEOUT = 60
-_SERVING = re.compile(r"serving .* on (http://\S+?)/?$")
 SCAN_TEST = "test_no_plaintext_under_data_dir"
 
 
@@ -63,9 +63,9 @@ def start_server(data_dir, log_path, *extra, env=None, wait=True):
     while time.monotonic() < deadline:
         with open(log_path, encoding="utf-8", errors="replace") as f:
             for line in f:
-                match = _SERVING.search(line.strip())
-                if match:
-                    return Server(proc, match.group(1), data_dir and str(data_dir),
+                url = serving_url(line)
+                if url:
+                    return Server(proc, url, data_dir and str(data_dir),
                                   str(log_path))
         if proc.poll() is not None:
             break

@@ -112,3 +112,13 @@ def test_parse_workers():
     for bad in ("0", "-2", "two", ""):
         with pytest.raises(ValueError, match="--workers"):
             parse_workers(bad)
+
+
+def test_serving_url_reads_the_serving_line():
+    from swiftcrypt.server import serving_url
+
+    assert serving_url("swiftcrypt: serving /etc/x.conf on http://127.0.0.1:8080/\n") == \
+        "http://127.0.0.1:8080"
+    assert serving_url("swiftcrypt: serving /e.conf with 2 workers on http://[::1]:9/") == \
+        "http://[::1]:9"
+    assert serving_url("swiftcrypt: data dir /tmp/x") is None

@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from swiftcrypt.server import serving_url
 from tests.integration.kms.conftest import PROJECT, assert_encrypted_at_rest, new_secret
 
 SAMPLE = Path(__file__).resolve().parents[3] / "etc" / "standalone-kms.conf"
@@ -47,9 +48,9 @@ def wait_serving(proc):
         if not line:
             break
         lines.append(line)
-        found = re.search(r"serving .* on (http://\S+?)/?$", line.strip())
-        if found:
-            return found.group(1)
+        url = serving_url(line)
+        if url:
+            return url
     raise AssertionError("swiftcrypt serve did not start:\n" + "".join(lines))
 
 
