@@ -14,11 +14,6 @@ def str_to_wsgi(value):
     return value.encode("utf-8").decode("latin-1")
 
 
-def wsgi_to_bytes(value):
-    """WSGI string -> the raw bytes it stands for."""
-    return value.encode("latin-1")
-
-
 def split_wsgi_path(path_info):
     """Split a WSGI ``PATH_INFO`` into ``(version, account, container, obj)``.
 
