@@ -14,6 +14,15 @@ The crypto part of the proxy pipeline is a ``Crypto``::
     Crypto("swiftcrypt", "swiftcrypt", secrets)
     Crypto("kms", "swiftcrypt", options={...}) # swiftcrypt's kms_keymaster
 
+Storage policies: 0 (``Policy-0``, replicated, one replica on d1, the
+default) and 1 (``ec``: erasure coded, 2 data + 1 parity fragments over
+d1, d2, d3, ``EC_SEGMENT_SIZE`` bytes per segment); a container PUT with
+``X-Storage-Policy: ec`` uses the latter. Swift takes policies from
+/etc/swift/swift.conf only, so every server starts through a bootstrap
+that points Swift at the cluster's own swift.conf first
+(``use_swift_conf``, ``python_argv``); the machine's /etc is never
+written.
+
 ``secrets`` maps a secret id (``None`` for ``encryption_root_secret``) to
 raw bytes; ``active`` names the active one. Object server devices live on a
 tmpfs (mounted under the scratch dir when we may, else under /dev/shm),
@@ -158,18 +167,6 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def swift_bin(name):
-    """A console script of the swift package installed with this Python."""
-    candidate = os.path.join(os.path.dirname(sys.executable), name)
-    if os.path.exists(candidate):
-        return candidate
-    found = shutil.which(name)
-    if not found:
-        raise ClusterError("%s not found beside %s nor on PATH: install swift==2.38.3"
-                           % (name, sys.executable))
-    return found
-
-
 def ensure_memcached():
     """Path of memcached; apt-get installs it when missing (needs root)."""
     found = shutil.which("memcached") or (
@@ -197,16 +194,76 @@ def current_user():
     return pwd.getpwuid(os.geteuid()).pw_name
 
 
+# argv: name, port, replicas, devices (comma-separated), path - per ring
 RING_SCRIPT = """
 import sys
 from swift.common.ring import RingBuilder
-for kind, port, path in zip(sys.argv[1::3], sys.argv[2::3], sys.argv[3::3]):
-    builder = RingBuilder(8, 1, 1)
-    builder.add_dev({"id": 0, "region": 1, "zone": 1, "ip": "127.0.0.1",
-                     "port": int(port), "device": "d1", "weight": 100})
+args = sys.argv[1:]
+for name, port, replicas, devices, path in zip(*[iter(args)] * 5):
+    builder = RingBuilder(8, int(replicas), 1)
+    for dev_id, device in enumerate(devices.split(",")):
+        builder.add_dev({"id": dev_id, "region": 1, "zone": 1, "ip": "127.0.0.1",
+                         "port": int(port), "device": device, "weight": 100})
     builder.rebalance()
     builder.save(path + ".builder")
     builder.get_ring().save(path + ".ring.gz")
+"""
+
+# The erasure-coded policy: 2 data + 1 parity fragments, one per device of
+# the object server (d1..d3 on the same tmpfs), and small segments so that
+# multi-segment objects stay cheap.
+EC_POLICY_NAME = "ec"
+EC_POLICY_INDEX = 1
+EC_SEGMENT_SIZE = 65536
+EC_DEVICES = ("d1", "d2", "d3")
+
+
+def use_swift_conf(path):
+    """Make the Swift code of this process read ``path`` as swift.conf.
+
+    Swift reads storage policies and constraints from the module constant
+    ``swift.common.utils.SWIFT_CONF_FILE`` (``/etc/swift/swift.conf``) at
+    import, whatever a server's ``swift_dir`` says (``set_swift_dir``
+    re-reads only the hash path prefix/suffix); this points it at ``path``
+    and reloads the hash path, the policies and the constraints from there.
+    Returns a function that puts back the state from before."""
+    from swift.common import constraints, storage_policy, utils
+
+    # _POLICIES is what the POLICIES singleton reads through
+    saved = (utils.SWIFT_CONF_FILE, utils.HASH_PATH_PREFIX, utils.HASH_PATH_SUFFIX,
+             storage_policy._POLICIES)
+
+    def restore():
+        (utils.SWIFT_CONF_FILE, utils.HASH_PATH_PREFIX, utils.HASH_PATH_SUFFIX,
+         storage_policy._POLICIES) = saved
+        constraints.reload_constraints()
+
+    utils.SWIFT_CONF_FILE = path
+    utils.HASH_PATH_PREFIX = utils.HASH_PATH_SUFFIX = b""
+    try:
+        utils.validate_hash_conf()
+        storage_policy.reload_storage_policies()
+        constraints.reload_constraints()
+    except BaseException:  # a bad file (reload raises SystemExit) changes nothing
+        restore()
+        raise
+    return restore
+
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# Runs MODULE.main() with argv ARGS... after use_swift_conf(SWIFT_CONF), for
+# the servers and the tools we start (argv: REPO_ROOT SWIFT_CONF MODULE ARGS...).
+# The repo root leaves sys.path again before main() runs.
+BOOT_SCRIPT = """
+import importlib, sys
+root, swift_conf, module = sys.argv[1:4]
+sys.path.insert(0, root)
+from tests.integration.swift_cluster import use_swift_conf
+sys.path.remove(root)
+use_swift_conf(swift_conf)
+sys.argv = [module] + sys.argv[4:]
+sys.exit(importlib.import_module(module).main())
 """
 
 
@@ -231,6 +288,11 @@ class SwiftCluster:
         self.hash_prefix = uuid.uuid4().hex
 
     # ------------------------------------------------------------------ info
+    @property
+    def swift_conf(self):
+        """This cluster's swift.conf (see use_swift_conf)."""
+        return os.path.join(self.etc, "swift.conf")
+
     @property
     def url(self):
         return "http://%s:%d" % (HOST, self.ports["proxy"])
@@ -372,7 +434,7 @@ class SwiftCluster:
         for kind in ("account", "container", "object", "proxy"):
             self.ports[kind] = free_port()
         self.ports["memcached"] = free_port()
-        with open(os.path.join(self.etc, "swift.conf"), "w") as fh:
+        with open(self.swift_conf, "w") as fh:
             fh.write(textwrap.dedent("""\
                 [swift-hash]
                 swift_hash_path_suffix = %s
@@ -381,10 +443,21 @@ class SwiftCluster:
                 [storage-policy:0]
                 name = Policy-0
                 default = yes
-                """ % (self.hash_suffix, self.hash_prefix)))
+
+                [storage-policy:%d]
+                name = %s
+                policy_type = erasure_coding
+                ec_type = liberasurecode_rs_vand
+                ec_num_data_fragments = 2
+                ec_num_parity_fragments = 1
+                ec_object_segment_size = %d
+                """ % (self.hash_suffix, self.hash_prefix, EC_POLICY_INDEX,
+                       EC_POLICY_NAME, EC_SEGMENT_SIZE)))
         args = []
         for kind in ("account", "container", "object"):
-            args += [kind, str(self.ports[kind]), os.path.join(self.etc, kind)]
+            args += [kind, str(self.ports[kind]), "1", "d1", os.path.join(self.etc, kind)]
+        args += ["object", str(self.ports["object"]), str(len(EC_DEVICES)),
+                 ",".join(EC_DEVICES), os.path.join(self.etc, "object-%d" % EC_POLICY_INDEX)]
         proc = subprocess.run([sys.executable, "-c", RING_SCRIPT] + args,
                               capture_output=True, text=True)
         if proc.returncode != 0:
@@ -412,7 +485,8 @@ class SwiftCluster:
             self.devices = self._shm_dir
         else:
             raise ClusterError("no tmpfs: cannot mount one and /dev/shm is missing")
-        os.makedirs(os.path.join(self.devices, "d1"), exist_ok=True)
+        for device in EC_DEVICES:  # d1 serves policy 0 too
+            os.makedirs(os.path.join(self.devices, device), exist_ok=True)
 
     def _common(self, kind):
         return textwrap.dedent("""\
@@ -496,9 +570,17 @@ class SwiftCluster:
         self._spawn("memcached", argv)
         self._wait_memcached()
 
+    def python_argv(self, module, *args):
+        """argv running ``module.main()`` with ``args`` in a Python that
+        sees this cluster's swift.conf (storage policies included)."""
+        return [sys.executable, "-c", BOOT_SCRIPT, REPO_ROOT, self.swift_conf,
+                module] + list(args)
+
     def _start_server(self, kind):
         conf = os.path.join(self.etc, "%s-server.conf" % kind)
-        self._spawn(kind, [swift_bin("swift-%s-server" % kind), conf, "--verbose"])
+        module = {"account": "swift.account.server", "container": "swift.container.server",
+                  "object": "swift.obj.server", "proxy": "swift.proxy.server"}[kind]
+        self._spawn(kind, self.python_argv(module, conf, "--verbose"))
 
     def _stop_proc(self, name):
         proc = self.procs.pop(name, None)
