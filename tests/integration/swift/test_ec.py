@@ -14,6 +14,7 @@ fragment archives, interchange with Swift's own encryption both ways, and
 import base64
 import email.parser
 import hashlib
+import json
 import os
 import subprocess
 import uuid
@@ -182,6 +183,76 @@ def test_multi_range(ranged):
     assert resp.status_code == 416
 
 
+def test_slo_of_ec_segments(http, ec_container, plaintexts):
+    segs = [plaintexts.body(make_body("ec-slo-%d" % i, size))
+            for i, size in enumerate((SEG + 100, 2 * SEG - 1, 777))]
+    for i, seg in enumerate(segs):
+        assert http.request("PUT", ec_container, "seg/%d" % i, data=seg).status_code == 201
+    manifest = [{"path": "/%s/seg/%d" % (ec_container, i), "etag": md5(seg),
+                 "size_bytes": len(seg)} for i, seg in enumerate(segs)]
+    resp = http.request("PUT", ec_container, "slo", params={"multipart-manifest": "put"},
+                        data=json.dumps(manifest))
+    assert resp.status_code == 201, resp.text
+    whole = b"".join(segs)
+    resp = http.request("GET", ec_container, "slo")
+    assert resp.status_code == 200 and resp.content == whole
+    assert resp.headers["Etag"] == '"%s"' % md5("".join(md5(s) for s in segs).encode())
+    first = len(segs[0]) - 9  # across the first two SLO segments and an EC segment
+    resp = http.request("GET", ec_container, "slo",
+                        headers={"Range": "bytes=%d-%d" % (first, first + SEG)})
+    assert resp.status_code == 206 and resp.content == whole[first:first + SEG + 1]
+    listing = {e["name"]: e for e in json.loads(
+        http.request("GET", ec_container, params={"format": "json"}).content)}
+    assert listing["slo"]["bytes"] == len(whole)
+    assert listing["slo"]["slo_etag"] == resp.headers["Etag"]
+
+
+# ------------------------------------------------------------------ copies
+
+def test_copy_within_and_across_policies(cluster, conn, http, ec_container, plaintexts):
+    """Server-side copies decrypt the source and encrypt the copy, whatever
+    policy either side has."""
+    replicated = unique("replicated")
+    conn.put_container(replicated)
+    body = plaintexts.body(make_body("ec-copy", 2 * SEG + 321))
+    value = plaintexts.meta("ec-copy-meta-value")
+    conn.put_object(ec_container, "src", body, headers={"X-Object-Meta-V": value})
+    copies = [(ec_container, "src", ec_container, "ec-to-ec"),
+              (ec_container, "src", replicated, "ec-to-replicated"),
+              (replicated, "ec-to-replicated", ec_container, "replicated-to-ec")]
+    for src_cont, src, dst_cont, dst in copies:
+        resp = http.request("PUT", dst_cont, dst, data=b"",
+                            headers={"X-Copy-From": "/%s/%s" % (src_cont, src)})
+        assert resp.status_code == 201, (dst, resp.text)
+        headers, got = conn.get_object(dst_cont, dst)
+        assert got == body and headers["etag"] == md5(body), dst
+        assert headers["x-object-meta-v"] == value, dst
+        name = "/AUTH_test/%s/%s" % (dst_cont, dst)
+        stored = [s for s in at_rest.stored_objects(cluster) if s.name == name]
+        policy_dir = "objects-%d" % EC_POLICY_INDEX if dst_cont == ec_container else "objects"
+        assert {s.path.split(os.sep)[-5] for s in stored} == {policy_dir}, dst
+        # the copy has its own body key, bound to its own path
+        assert {s.body_key_path() for s in stored} == {name}, dst
+    listing = {e["name"]: e["hash"] for e in conn.get_container(ec_container)[1]}
+    assert listing == {"src": md5(body), "ec-to-ec": md5(body), "replicated-to-ec": md5(body)}
+
+
+def test_versioned_ec_container(conn, plaintexts):
+    cont = unique("ec-versions")
+    conn.put_container(cont, headers={"X-Storage-Policy": EC_POLICY_NAME,
+                                      "X-Versions-Enabled": "true"})
+    old = plaintexts.body(make_body("ec-version-old", SEG + 3))
+    new = plaintexts.body(make_body("ec-version-new", 2 * SEG + 3))
+    conn.put_object(cont, "doc", old)
+    conn.put_object(cont, "doc", new)
+    versions = conn.get_container(cont, query_string="versions")[1]
+    assert [v["hash"] for v in versions] == [md5(new), md5(old)]
+    assert conn.get_object(cont, "doc")[1] == new
+    old_id = versions[1]["version_id"]
+    headers, got = conn.get_object(cont, "doc", query_string="version-id=" + old_id)
+    assert got == old and headers["etag"] == md5(old)
+
+
 # ------------------------------------------------------------- conditional
 
 def conditional_statuses(http, cont, name, etag):
@@ -243,6 +314,8 @@ def test_metadata_and_post(cluster, conn, ec_container, plaintexts):
     assert got == body and headers["etag"] == md5(body)
     assert headers["x-object-meta-shape"] == shape
     assert "x-object-meta-color" not in headers  # a POST replaces user metadata
+    listing = conn.get_container(ec_container)[1]
+    assert [(e["name"], e["hash"]) for e in listing] == [("m", md5(body))]
     # every fragment archive got the POST (a .meta each), none in plaintext
     metas = [p for p in cluster.object_meta_files() if p.endswith(".meta")
              and at_rest.metadata(p).get("name") == "/AUTH_test/%s/m" % ec_container]
@@ -256,14 +329,16 @@ def test_metadata_and_post(cluster, conn, ec_container, plaintexts):
 def test_client_etag_mismatch_stores_nothing(cluster, http, ec_container, plaintexts):
     body = plaintexts.body(make_body("ec-bad-etag", 2 * SEG + 7))
     for name, kwargs in (("bad", {"data": body}),
-                         ("bad-chunked", {"data": iter([body[:SEG], body[SEG:]])})):
+                         ("bad-chunked", {"data": iter([body[:SEG], body[SEG:]])}),
+                         ("bad-empty", {"data": b""})):
         resp = http.request("PUT", ec_container, name,
                             headers={"Etag": md5(b"something else")}, **kwargs)
         assert resp.status_code == 422, name
         assert http.request("HEAD", ec_container, name).status_code == 404
         assert fragment_archives(cluster, "/AUTH_test/%s/%s" % (ec_container, name)) == []
     # the same body with its own etag is stored
-    resp = http.request("PUT", ec_container, "bad", data=body, headers={"Etag": md5(body)})
+    resp = http.request("PUT", ec_container, "bad", data=body,
+                        headers={"Etag": '"%s"' % md5(body)})
     assert resp.status_code == 201 and resp.headers["Etag"] == md5(body)
     assert len(fragment_archives(cluster, "/AUTH_test/%s/bad" % ec_container)) == FRAGMENTS
 
