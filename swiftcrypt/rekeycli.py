@@ -61,7 +61,8 @@ def _load_swift_pipeline(path):
     from swift.common.wsgi import appconfig
     from swift.common.wsgi import loadapp as swift_loadapp
 
-    # as Swift's servers do: swift.conf (hash path, policies) from swift_dir
+    # as Swift's servers do: the hash path from swift_dir's swift.conf; the
+    # storage policies, there as here, only ever from /etc/swift/swift.conf
     swift_dir = appconfig(path).get("swift_dir")
     if swift_dir:
         set_swift_dir(swift_dir)
