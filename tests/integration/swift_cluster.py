@@ -324,6 +324,8 @@ class SwiftCluster:
                 "%s:%s/%s" % (a, u, k) for (a, u), (k, _g) in USERS.items()),
             "S3 (s3api):    %s  access key test:tester  secret testing  region us-east-1"
             % self.url,
+            "Policies:      Policy-0 (default, replicated), %s (erasure coded 2+1, "
+            "%d-byte segments)" % (EC_POLICY_NAME, EC_SEGMENT_SIZE),
             "Crypto:        %r" % (self.crypto,),
             "Scratch dir:   %s" % self.root,
             "Devices:       %s" % self.devices,
