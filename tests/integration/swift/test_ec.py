@@ -28,6 +28,7 @@ from tests.integration.swift.test_rekey import (
     SECRETS, admin_conn, rekey_conf, swiftcrypt_with)
 from tests.integration.swift_cluster import (
     EC_DEVICES, EC_POLICY_INDEX, EC_POLICY_NAME, EC_SEGMENT_SIZE, Crypto, use_swift_conf)
+from tests.support.racing import RaceFirst
 from tests.support.rekeying import summary_counts
 
 SEG = EC_SEGMENT_SIZE
@@ -550,6 +551,37 @@ def test_rekey_in_process_on_ec(cluster_policies, plaintexts, account, tmp_path)
     cluster.use(Crypto("swift", "swift", secrets={"B": SECRETS["B"]}, active="B"))
     headers, got = admin_conn(cluster, account).get_object(cont, "o")
     assert got == body and headers["etag"] == md5(body)
+
+
+def test_rekey_conflict_on_ec_keeps_the_client_write(cluster_policies, plaintexts, account,
+                                                     tmp_path):
+    """A client write made between the tool's read and its rewrite wins on
+    EC too: the object servers refuse the older timestamp before any
+    fragment is sent."""
+    from swiftcrypt import rekeyrun
+    from swiftcrypt.rekeycli import load_pipeline
+
+    cluster = cluster_policies
+    cluster.use(swiftcrypt_with(["A"], "A"))
+    conn = admin_conn(cluster, account)
+    cont = make_ec_container(conn)
+    conn.put_object(cont, "raced", plaintexts.body(make_body("ec-race-old", SEG + 10)))
+    cluster.use(swiftcrypt_with(["A", "B"], "B"))
+    conn = admin_conn(cluster, account)
+    newer = plaintexts.body(make_body("ec-race-newer", 2 * SEG + 10))
+    app = load_pipeline(rekey_conf(cluster, tmp_path / "rekey.conf"))
+
+    def client_put():
+        conn.put_object(cont, "raced", newer, headers={"X-Object-Meta-Who": "client"})
+
+    result = rekeyrun.Rekeyer(RaceFirst(app, client_put), account).rekey_object(cont, "raced")
+    assert (result.outcome, result.detail) == (rekeyrun.CONFLICT, "a newer write won")
+    headers, got = conn.get_object(cont, "raced")
+    assert got == newer and headers["x-object-meta-who"] == "client"
+    archives = fragment_archives(cluster, "/%s/%s/raced" % (account, cont))
+    assert len(archives) == FRAGMENTS
+    assert {s.crypto_meta("X-Object-Sysmeta-Crypto-Body-Meta")["key_id"]["secret_id"]
+            for s in archives} == {"B"}
 
 
 def test_policies_fixture_is_reversible(cluster):
