@@ -6,8 +6,9 @@ MIME document, checks the client's Etag itself and serves ranges by
 decoding whole segments. Here, on containers of the cluster's ``ec``
 policy (2 data + 1 parity fragments, ``EC_SEGMENT_SIZE`` segments):
 round trips of 0 bytes to several segments, single and multi ranges,
-conditional requests, metadata, a refused Etag, no plaintext in the
-fragment archives, interchange with Swift's own encryption both ways, and
+conditional requests, metadata, a refused Etag, SLO, copies, versions,
+no plaintext in the fragment archives, verify_body against a tampered
+fragment, interchange with Swift's own encryption both ways, and
 ``swiftcrypt rekey`` of an account whose objects are erasure coded.
 """
 
@@ -20,6 +21,7 @@ import subprocess
 import uuid
 
 import pytest
+import requests
 
 from tests.integration.swift import at_rest
 from tests.integration.swift.conftest import (
@@ -393,6 +395,53 @@ def test_no_plaintext_in_fragment_archives(cluster, plaintexts):
     conn.post_object(cont, "secret", headers={"X-Object-Meta-W": value})
     assert len(fragment_archives(cluster, "/AUTH_test/%s/secret" % cont)) == FRAGMENTS
     assert leaks(cluster, windows(body) + [value.encode("utf-8")]) == {}
+
+
+# ------------------------------------------------------------- tampering
+
+FRAGMENT_HEADER = 80  # liberasurecode's header before each fragment's payload
+
+
+def tamper(cluster, name, offset):
+    """Flip the lowest bit of byte ``offset`` of the first segment's data
+    in fragment archive 0 of ``name``, and remove fragment archive 1: any
+    decode then uses the flipped fragment (with the parity, the other
+    data fragment is rebuilt from it)."""
+    archives = {s.header("X-Object-Sysmeta-Ec-Frag-Index"): s
+                for s in fragment_archives(cluster, name)}
+    with open(archives["0"].path, "r+b") as fh:
+        fh.seek(FRAGMENT_HEADER + offset)
+        byte = fh.read(1)[0]
+        fh.seek(FRAGMENT_HEADER + offset)
+        fh.write(bytes([byte ^ 1]))
+    os.unlink(archives["1"].path)
+
+
+def test_verify_body_catches_a_tampered_fragment(cluster, plaintexts):
+    """AES-CTR is malleable and Swift's EC decode trusts the fragments:
+    a flipped ciphertext bit reaches the client as a flipped plaintext
+    bit, unless the encryption filter's verify_body cuts the response."""
+    cluster.use(swiftcrypt_crypto())
+    http = Http(cluster)
+    cont = make_ec_container(connect(cluster), "ec-tamper")
+    body = plaintexts.body(make_body("ec-tamper", 2 * SEG + 500))
+    for name in ("control", "checked"):
+        assert http.request("PUT", cont, name, data=body).status_code == 201
+        tamper(cluster, "/AUTH_test/%s/%s" % (cont, name), 100)
+    # the flip comes through where it was made and, since the single parity
+    # fragment of a 2+1 code is the XOR of the data ones, in the half of the
+    # segment rebuilt from it
+    flipped = bytearray(body)
+    for index in (100, SEG // 2 + 100):
+        flipped[index] ^= 1
+    resp = http.request("GET", cont, "control")
+    assert resp.status_code == 200 and resp.content == bytes(flipped)
+
+    cluster.use(swiftcrypt_crypto(encryption_options={"verify_body": "true"}))
+    http = Http(cluster)
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        http.request("GET", cont, "checked")
+    assert "object /v1/AUTH_test/%s/checked is corrupt" % cont in cluster.log_tail("proxy")
 
 
 # ------------------------------------------------------------- interchange
