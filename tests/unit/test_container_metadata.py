@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from swiftcrypt import containermeta
+from swiftcrypt import dbmeta
 from swiftcrypt.constraints import MAX_META_COUNT, MAX_META_OVERALL_SIZE, MAX_META_VALUE_LENGTH
 from swiftcrypt.encryption import filter_factory as encryption_factory
 from swiftcrypt.errors import ConfigError
@@ -102,7 +102,7 @@ def test_each_value_has_its_own_iv_and_key_id(store):
          headers={"X-Container-Meta-A": "same", "X-Container-Meta-B": "same"})
     a, b = store.meta[CRYPTO + "A"], store.meta[CRYPTO + "B"]
     assert a.split(";")[0] != b.split(";")[0]
-    _ct, meta = containermeta.cryptometa.extract(a)
+    _ct, meta = dbmeta.cryptometa.extract(a)
     assert meta["key_id"] == {"v": "2", "path": "/a/c"}
 
 
@@ -170,7 +170,7 @@ def test_operational_metadata_stays_plain(store, name):
 
 
 def test_default_plain_names_are_what_swift_reads():
-    names = containermeta.PlainNames()
+    names = dbmeta.PlainNames()
     for name in ("temp-url-key", "TEMP-URL-KEY-2", "quota-bytes", "quota-count", "web-index",
                  "web-listings-label", "access-control-allow-origin", "access-control-max-age"):
         assert name in names
@@ -186,7 +186,7 @@ def test_plain_container_metadata_adds_names(store):
     assert store.meta["X-Container-Meta-Owner"] == "me"
     assert store.meta["X-Container-Meta-Build-Id"] == "7"
     assert "X-Container-Meta-Secret" not in store.meta
-    assert "temp-url-key" in containermeta.PlainNames.from_option("owner")
+    assert "temp-url-key" in dbmeta.PlainNames.from_option("owner")
 
 
 @pytest.mark.parametrize("conf", [
