@@ -12,6 +12,7 @@ from swiftcrypt import dbmeta
 from swiftcrypt.constraints import MAX_META_COUNT, MAX_META_OVERALL_SIZE, MAX_META_VALUE_LENGTH
 from swiftcrypt.encryption import filter_factory as encryption_factory
 from swiftcrypt.errors import ConfigError
+from tests.support.dbstore import DbStore
 from tests.support.pipelines import call, encrypting_pipeline
 
 SECRET_A = base64.b64encode(b"A" * 32).decode()
@@ -20,45 +21,9 @@ CONTAINER = "/v1/a/c"
 CRYPTO = "X-Container-Sysmeta-Crypto-Meta-"
 
 
-class ContainerStore:
-    """Container metadata as the container server keeps it: PUT/POST merge
-    X-Container-Meta-* and X-Container-Sysmeta-*, an empty value removes
-    (X-Remove-* is the proxy's to translate, so it is left unseen here);
-    GET answers a JSON listing with every stored header."""
-
-    def __init__(self):
-        self.meta = {}
-        self.requests = []
-
-    def __call__(self, environ, start_response):
-        method = environ["REQUEST_METHOD"]
-        headers = {k[5:].replace("_", "-").title(): v
-                   for k, v in environ.items() if k.startswith("HTTP_")}
-        self.requests.append((method, headers))
-        if method in ("PUT", "POST"):
-            for name, value in headers.items():
-                if name.lower().startswith(("x-container-meta-", "x-container-sysmeta-")):
-                    if value:
-                        self.meta[name] = value
-                    else:
-                        self.meta.pop(name, None)
-                elif name.lower().startswith("x-remove-container-meta-"):
-                    self.meta.pop("X-Container-Meta-" + name[24:], None)
-            start_response("204 No Content", [("Content-Length", "0")])
-            return [b""]
-        body = json.dumps([{"name": "o", "hash": "d41d8cd98f00b204e9800998ecf8427e",
-                            "bytes": 0}]).encode()
-        out = [("Content-Type", "application/json; charset=utf-8"),
-               ("Content-Length", str(len(body)))] + sorted(self.meta.items())
-        if environ.get("HTTP_ORIGIN"):
-            out.append(("Access-Control-Expose-Headers", "etag, x-container-meta-color"))
-        start_response("200 OK", out)
-        return [body] if method == "GET" else [b""]
-
-
 @pytest.fixture
 def store():
-    return ContainerStore()
+    return DbStore("container", CONTAINER)
 
 
 def pipeline(store, secret=SECRET_A, **encryption_conf):
