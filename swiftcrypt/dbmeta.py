@@ -24,7 +24,7 @@ the logic is shared.
 from swiftcrypt import cryptometa
 from swiftcrypt.constraints import metadata_problem
 from swiftcrypt.environ import header_key
-from swiftcrypt.errors import CryptoError
+from swiftcrypt.errors import CryptoError, DecryptionFailed
 
 # Read from container info by code to the right of, or beside, the
 # proxy's info cache: encrypted they would be invisible to it.
@@ -66,16 +66,6 @@ class PlainNames:
             if not pattern.rstrip("*") or "*" in pattern[:-1]:
                 raise ValueError("bad metadata name pattern %r" % pattern)
         return cls(tuple(defaults) + tuple(extra))
-
-
-class MetaDecryptionFailed(Exception):
-    """A stored account or container metadata value did not decrypt."""
-
-    def __init__(self, header, reason, key_id=None):
-        self.header = header
-        self.reason = reason
-        self.key_id = key_id
-        super().__init__("%s: %s" % (header, reason))
 
 
 class Level:
@@ -182,7 +172,7 @@ class Level:
         plain value beside an encrypted one of the same name wins: our
         writes always clear the plain copy, so it was written later by a
         proxy without this option (Swift's, or ours with the option off).
-        Raises MetaDecryptionFailed for a value that does not decrypt to
+        Raises DecryptionFailed for a value that does not decrypt to
         UTF-8.
         """
         plain = set()
@@ -224,7 +214,7 @@ def decrypt_value(header, value, key_for):
         # Swift allows only UTF-8 here: anything else is a wrong key or damage
         plaintext.decode("utf-8")
     except (CryptoError, UnicodeDecodeError) as err:
-        raise MetaDecryptionFailed(header, "%s: %s" % (err.__class__.__name__, err),
+        raise DecryptionFailed(header, "%s: %s" % (err.__class__.__name__, err),
                                    key_id) from err
     return plaintext.decode("latin-1")
 

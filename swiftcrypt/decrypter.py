@@ -17,7 +17,7 @@ from swiftcrypt import ciphers, cryptometa, dbmeta, tamper
 from swiftcrypt.bodyencryption import BODY_META, ETAG, ETAG_MAC, OVERRIDE_ETAG
 from swiftcrypt.byteranges import ByterangesRewriter, parse_content_range
 from swiftcrypt.encrypter import TRANSIENT_META, TRANSIENT_META_PREFIX
-from swiftcrypt.errors import CryptoError
+from swiftcrypt.errors import CryptoError, DecryptionFailed
 from swiftcrypt.httperrors import respond
 from swiftcrypt.keyderivation import etag_mac
 from swiftcrypt.keys import KeysUnavailable, keys_unavailable, fetch_keys
@@ -29,16 +29,6 @@ _TRANSIENT_PREFIX_L = TRANSIENT_META_PREFIX.lower()
 _OVERRIDE_L = OVERRIDE_ETAG.lower()
 UNKNOWN_ETAG = "<unknown>"
 _XML_HASH = re.compile(r"<hash>([^<]*)</hash>")
-
-
-class DecryptionFailed(Exception):
-    """A stored item could not be decrypted; names the header at fault."""
-
-    def __init__(self, header, reason, key_id=None):
-        self.header = header
-        self.reason = reason
-        self.key_id = key_id
-        super().__init__("%s: %s" % (header, reason))
 
 
 class ObjectKeys:
@@ -313,7 +303,7 @@ class Decrypter:
         # always, option on or off: values stay readable once written
         try:
             self._replace_db_meta(environ, resp, level)
-        except dbmeta.MetaDecryptionFailed as err:
+        except DecryptionFailed as err:
             resp.close()
             self.logger.error(
                 "error decrypting %s metadata of %s (header %s, key id %s): %s",

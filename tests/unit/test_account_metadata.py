@@ -1,27 +1,27 @@
-"""Encrypted account user metadata (encrypt_account_metadata): the
-encryption filter in-process over a backend that keeps account metadata as
-Swift's account server does; the keymaster's account key; what happens
-without one (Swift's keymaster); account_keymaster and crypto-shredding."""
+"""Encrypted account user metadata (encrypt_account_metadata): what is
+account-only - the account key and its key id, the names kept plain, the
+options, what happens without an account key (Swift's keymaster),
+account_keymaster and crypto-shredding. What containers share is in
+test_db_metadata.py."""
 
-import base64
-import json
 import logging
 
 import pytest
 from swift.common.middleware.crypto import keymaster as swift_keymaster
 
 from swiftcrypt import account_keymaster, cryptometa, dbmeta, keyderivation
-from swiftcrypt.constraints import MAX_META_COUNT, MAX_META_VALUE_LENGTH
 from swiftcrypt.encryption import filter_factory as encryption_factory
 from swiftcrypt.errors import ConfigError
 from tests.support.dbstore import DbStore
-from tests.support.pipelines import call, encrypting_pipeline
+from tests.support.pipelines import call
 from tests.unit.test_account_keys import FakeAccountKeyManager
+from tests.unit.test_db_metadata import LEVELS, SECRET_A
+from tests.unit.test_db_metadata import pipeline as level_pipeline
 
-SECRET_A = base64.b64encode(b"A" * 32).decode()
-SECRET_B = base64.b64encode(b"B" * 32).decode()
-ACCOUNT = "/v1/a"
-CRYPTO = "X-Account-Sysmeta-Crypto-Meta-"
+LEVEL = LEVELS[1]
+ACCOUNT = LEVEL.path
+CRYPTO = LEVEL.crypto
+assert LEVEL.kind == "account"
 
 
 @pytest.fixture
@@ -29,36 +29,8 @@ def store():
     return DbStore("account", ACCOUNT)
 
 
-def pipeline(store, secret=SECRET_A, **encryption_conf):
-    encryption_conf.setdefault("encrypt_account_metadata", "true")
-    return encrypting_pipeline(store, {"encryption_root_secret": secret}, **encryption_conf)
-
-
-def w(text):
-    """Real text as the WSGI string headers carry."""
-    return text.encode("utf-8").decode("latin-1")
-
-
-def stored_plaintext(store, value):
-    return [n for n, v in store.meta.items() if value in v]
-
-
-# ---------------------------------------------------------------- round trips
-
-def test_put_and_post_encrypt_and_get_head_decrypt(store):
-    app = pipeline(store)
-    assert call(app, ACCOUNT, "PUT", headers={"X-Account-Meta-Color": "blue"}).status_int == 204
-    assert call(app, ACCOUNT, "POST", headers={
-        "X-Account-Meta-Owner": w("Zoë Sécret")}).status_int == 204
-    assert "X-Account-Meta-Color" not in store.meta
-    assert stored_plaintext(store, "blue") == []
-    for method in ("GET", "HEAD"):
-        resp = call(app, ACCOUNT, method)
-        assert resp.status_int == 200
-        assert resp.headers["X-Account-Meta-Color"] == "blue"
-        assert resp.headers["X-Account-Meta-Owner"] == w("Zoë Sécret")
-        assert not [h for h in resp.headers if "sysmeta" in h.lower()]
-    assert json.loads(call(app, ACCOUNT).body)[0]["name"] == "c"  # listing body untouched
+def pipeline(store, **encryption_conf):
+    return level_pipeline(LEVEL, store, **encryption_conf)
 
 
 def test_the_account_key_and_its_key_id(store):
@@ -67,47 +39,6 @@ def test_the_account_key_and_its_key_id(store):
     assert meta["key_id"] == {"v": "2", "path": "/a"}
     key = keyderivation.derive_key(b"A" * 32, "/a")
     assert cryptometa.decrypt_value(ciphertext, key, meta) == b"blue"
-
-
-def test_values_written_under_an_older_secret_still_read(store):
-    call(pipeline(store), ACCOUNT, "POST", headers={"X-Account-Meta-A": "first"})
-    keymaster = {"encryption_root_secret": SECRET_A, "encryption_root_secret_new": SECRET_B,
-                 "active_root_secret_id": "new"}
-    new = encrypting_pipeline(store, keymaster, encrypt_account_metadata="true")
-    call(new, ACCOUNT, "POST", headers={"X-Account-Meta-B": "second"})
-    assert cryptometa.extract(store.meta[CRYPTO + "B"])[1]["key_id"] == {
-        "v": "2", "path": "/a", "secret_id": "new"}
-    resp = call(new, ACCOUNT, "HEAD")
-    assert (resp.headers["X-Account-Meta-A"], resp.headers["X-Account-Meta-B"]) == (
-        "first", "second")
-
-
-def test_container_metadata_is_not_affected(store):
-    containers = DbStore("container", "/v1/a/c")
-    app = pipeline(containers)
-    call(app, "/v1/a/c", "POST", headers={"X-Container-Meta-Color": "blue"})
-    assert containers.meta == {"X-Container-Meta-Color": "blue"}
-    app = encrypting_pipeline(store, {"encryption_root_secret": SECRET_A},
-                              encrypt_container_metadata="true")
-    call(app, ACCOUNT, "POST", headers={"X-Account-Meta-Color": "blue"})
-    assert store.meta == {"X-Account-Meta-Color": "blue"}
-
-
-# -------------------------------------------------------------------- removal
-
-@pytest.mark.parametrize("encrypt", ["true", "false"])
-@pytest.mark.parametrize("removal", [
-    {"X-Account-Meta-Color": ""}, {"X-Remove-Account-Meta-Color": "x"}])
-def test_removal_removes_the_encrypted_copy(store, encrypt, removal):
-    call(pipeline(store), ACCOUNT, "POST", headers={"X-Account-Meta-Color": "blue",
-                                                    "X-Account-Meta-Keep": "k"})
-    assert CRYPTO + "Color" in store.meta
-    app = pipeline(store, encrypt_account_metadata=encrypt)
-    assert call(app, ACCOUNT, "POST", headers=removal).status_int == 204
-    assert CRYPTO + "Color" not in store.meta
-    resp = call(app, ACCOUNT, "HEAD")
-    assert "X-Account-Meta-Color" not in resp.headers
-    assert resp.headers["X-Account-Meta-Keep"] == "k"
 
 
 # ----------------------------------------------------------------- plain names
@@ -149,87 +80,6 @@ def test_bad_options_fail_at_start_up_naming_the_option(conf, option):
     with pytest.raises(ConfigError) as err:
         encryption_factory({}, **conf)
     assert err.value.option == option and "\n" not in str(err.value)
-
-
-# ----------------------------------------------------------------- option off
-
-def test_default_is_off(store):
-    app = encrypting_pipeline(store, {"encryption_root_secret": SECRET_A})
-    call(app, ACCOUNT, "POST", headers={"X-Account-Meta-Color": "blue"})
-    assert store.meta == {"X-Account-Meta-Color": "blue"}
-
-
-def test_option_off_still_decrypts_stored_values(store):
-    call(pipeline(store), ACCOUNT, "POST", headers={"X-Account-Meta-Color": "blue"})
-    resp = call(pipeline(store, encrypt_account_metadata="false"), ACCOUNT, "GET")
-    assert resp.headers["X-Account-Meta-Color"] == "blue"
-
-
-def test_disable_encryption_stops_encrypting_account_metadata(store):
-    app = pipeline(store, disable_encryption="true")
-    call(app, ACCOUNT, "POST", headers={"X-Account-Meta-Color": "blue"})
-    assert store.meta == {"X-Account-Meta-Color": "blue"}
-
-
-# --------------------------------------------------------------------- limits
-
-def test_limits_are_checked_on_plaintext(store):
-    app = pipeline(store)
-    resp = call(app, ACCOUNT, "POST",
-                headers={"X-Account-Meta-V": "x" * (MAX_META_VALUE_LENGTH + 1)})
-    assert resp.status_int == 400 and "Metadata value longer than" in resp.text
-    resp = call(app, ACCOUNT, "POST", headers={"X-Account-Meta-Bad": "\xff"})
-    assert resp.status_int == 400 and "Metadata must be valid UTF-8" in resp.text
-    assert store.requests == []
-    assert call(app, ACCOUNT, "POST", headers={
-        "X-Account-Meta-V": "x" * MAX_META_VALUE_LENGTH}).status_int == 204
-
-
-def test_the_accumulated_count_is_limited_as_swift_limits_it(store):
-    app = pipeline(store)
-    headers = {"X-Account-Meta-M%03d" % i: "v" for i in range(MAX_META_COUNT)}
-    assert call(app, ACCOUNT, "POST", headers=headers).status_int == 204
-    resp = call(app, ACCOUNT, "POST", headers={"X-Account-Meta-One-Too-Many": "v"})
-    assert resp.status_int == 400
-    assert "Too many metadata items; max %d" % MAX_META_COUNT in resp.text
-    assert CRYPTO + "One-Too-Many" not in store.meta
-    assert call(app, ACCOUNT, "POST", headers={"X-Remove-Account-Meta-M000": "x",
-                                               "X-Account-Meta-New": "v"}).status_int == 204
-    assert call(app, ACCOUNT, "HEAD").headers["X-Account-Meta-New"] == "v"
-
-
-# --------------------------------------------------------------------- errors
-
-@pytest.mark.parametrize("damage", [
-    lambda v: "not base64!" + v[v.index(";"):],
-    lambda v: v.split(";")[0],
-    lambda v: v.replace("%22path%22%3A+%22%2Fa%22", "%22path%22%3A+%22%2Fa%2Fc%22"),
-    lambda v: v.replace("%22path%22", "%22secret_id%22%3A+%22gone%22%2C+%22path%22"),
-])
-def test_a_bad_stored_value_is_500_and_logged(store, caplog, damage):
-    app = pipeline(store)
-    call(app, ACCOUNT, "POST", headers={"X-Account-Meta-Color": "blue"})
-    damaged = damage(store.meta[CRYPTO + "Color"])
-    assert damaged != store.meta[CRYPTO + "Color"]
-    store.meta[CRYPTO + "Color"] = damaged
-    for method in ("GET", "HEAD"):
-        caplog.clear()
-        with caplog.at_level(logging.ERROR):
-            resp = call(app, ACCOUNT, method)
-        assert resp.status_int == 500
-        assert "blue" not in str(resp.headers) and "Crypto" not in str(resp.headers)
-        assert "error decrypting account metadata of /v1/a" in caplog.text
-        assert CRYPTO + "Color" in caplog.text
-        assert SECRET_A not in caplog.text
-
-
-def test_wrong_root_secret_is_500_not_garbage(store, caplog):
-    call(pipeline(store), ACCOUNT, "POST", headers={
-        "X-Account-Meta-Color": "a value long enough that random bytes are not UTF-8"})
-    with caplog.at_level(logging.ERROR):
-        resp = call(pipeline(store, secret=SECRET_B), ACCOUNT, "HEAD")
-    assert resp.status_int == 500
-    assert "error decrypting account metadata of /v1/a" in caplog.text
 
 
 # ------------------------------------------------- a keymaster without account keys

@@ -5,8 +5,6 @@ them); tempurl with an account-scoped key (kept plain: tempurl reads it
 from account info) still works; Swift's own encryption filter does not
 show the encrypted values, and swiftcrypt shows them again."""
 
-import glob
-import os
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,42 +12,12 @@ import requests
 from swiftclient.utils import generate_temp_url
 
 from tests.integration.swift.conftest import (
-    Http, connect, make_body, swift_crypto, swiftcrypt_crypto, unique)
-
-OPTION = {"encrypt_account_metadata": "true"}
+    META_OPTIONS, connect, db_bytes, make_body, swift_crypto, swiftcrypt_crypto, unique)
 
 
 @pytest.fixture
-def meta_cluster(cluster):
-    return cluster.use(swiftcrypt_crypto(encryption_options=OPTION))
-
-
-@pytest.fixture
-def conn(meta_cluster):
-    c = connect(meta_cluster)
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def http(meta_cluster):
-    h = Http(meta_cluster)
-    yield h
-    h.session.close()
-
-
-def account_db_bytes(cluster):
-    """Every account DB file (and its journals) as one blob."""
-    dbs = glob.glob(os.path.join(cluster.devices, "*", "accounts", "**", "*.db"),
-                    recursive=True)
-    assert dbs
-    content = b""
-    for path in dbs:
-        for name in (path, path + ".pending", path + "-wal", path + "-journal"):
-            if os.path.exists(name):
-                with open(name, "rb") as fh:
-                    content += fh.read()
-    return content
+def crypto_cluster(meta_cluster):
+    return meta_cluster
 
 
 def test_round_trip_and_not_plain_in_account_dbs(meta_cluster, conn, http):
@@ -77,7 +45,7 @@ def test_round_trip_and_not_plain_in_account_dbs(meta_cluster, conn, http):
             assert resp.headers["X-Account-Meta-Secret"] == secret
             assert not [h for h in resp.headers if "sysmeta" in h.lower()]
 
-        content = account_db_bytes(meta_cluster)
+        content = db_bytes(meta_cluster, "account")
         assert control.encode() in content, "the scan did not see the account DBs"
         for value in (secret, posted, gone):
             for form in {value.encode("utf-8"),
@@ -113,7 +81,7 @@ def test_tempurl_with_an_account_key(meta_cluster, conn, plaintexts):
 
 
 def test_swift_encryption_does_not_show_them(cluster):
-    cluster.use(swiftcrypt_crypto(encryption_options=OPTION))
+    cluster.use(swiftcrypt_crypto(encryption_options=META_OPTIONS))
     c = connect(cluster)
     try:
         c.post_account({"X-Account-Meta-Hidden": "hidden-value",
