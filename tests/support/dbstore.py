@@ -2,6 +2,7 @@
 account and container servers do, for the encryption filter's tests."""
 
 import json
+from urllib.parse import parse_qs
 
 
 class DbStore:
@@ -9,8 +10,8 @@ class DbStore:
     sent: PUT/POST merge ``X-<Kind>-Meta-*`` and ``X-<Kind>-Sysmeta-*``, an
     empty value removes (``X-Remove-*`` is the proxy's to translate, so it
     is handled here as the proxy would); GET answers a JSON listing (one
-    entry) with every stored header. ``meta`` is the metadata of
-    ``path``, the path most tests use."""
+    entry, none after a ``marker``) with every stored header. ``meta`` is
+    the metadata of ``path``, the path most tests use."""
 
     def __init__(self, kind="container", path="/v1/a/c"):
         self.kind = kind
@@ -44,7 +45,8 @@ class DbStore:
             return [b""]
         entry = {"name": "o", "hash": "d41d8cd98f00b204e9800998ecf8427e", "bytes": 0} \
             if self.kind == "container" else {"name": "c", "count": 0, "bytes": 0}
-        body = json.dumps([entry]).encode()
+        marker = parse_qs(environ.get("QUERY_STRING", "")).get("marker", [""])[0]
+        body = json.dumps([entry] if entry["name"] > marker else []).encode()
         out = [("Content-Type", "application/json; charset=utf-8"),
                ("Content-Length", str(len(body)))] + sorted(meta.items())
         if environ.get("HTTP_ORIGIN"):
