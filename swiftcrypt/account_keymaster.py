@@ -4,7 +4,11 @@ Each account's keys derive from its own root secret, a Barbican secret
 named ``swiftcrypt-account:<account>`` in the configured project (see
 ``accountsecrets``); deleting it crypto-shreds the account. Keys, key ids
 and the keys callback are as with the ``keymaster`` filter, the key ids'
-``secret_id`` being the Barbican secret id.
+``secret_id`` being the Barbican secret id; on account requests the
+callback gives the account key (encrypted account metadata) from the same
+secret, so a shred makes that unreadable too (410 on the account's
+GET/HEAD), and an account PUT/POST that encrypts a value may create the
+account's secret as an object write does.
 
 Options: the Barbican connection options of kms_keymaster (``auth_type``,
 ``barbican_endpoint``, ``project_id``, Keystone credentials, ``timeout``,

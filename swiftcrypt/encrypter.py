@@ -284,8 +284,9 @@ class DbMetaEncrypter:
             if "id" not in keys:
                 raise KeysUnavailable("keymaster gave no key id for the %s key" % kind)
         except KeysUnavailable as err:
-            if kind == "account":
-                # Swift's keymaster gives no account keys: say what to change
+            if kind == "account" and err.__cause__ is None:
+                # no callback, or no account key in what it gave (Swift's
+                # keymaster gives none), not a keymaster failing: say what to change
                 raise KeysUnavailable(
                     "%s; encrypt_account_metadata needs swiftcrypt's keymaster, "
                     "kms_keymaster or account_keymaster before encryption" % err) from err

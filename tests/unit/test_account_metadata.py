@@ -152,12 +152,15 @@ def test_account_keymaster_uses_the_accounts_own_secret_and_shred_makes_it_410(c
     assert call(app, "/v1/AUTH_b", "HEAD").headers["X-Account-Meta-Color"] == "blue-AUTH_b"
 
 
-def test_account_keymaster_without_creation_refuses_what_it_cannot_encrypt():
+def test_account_keymaster_without_creation_refuses_what_it_cannot_encrypt(caplog):
     km = FakeAccountKeyManager()
     store = DbStore("account", "/v1/AUTH_new")
     app = account_keymaster_pipeline(km, store, create_account_secrets="false")
-    resp = call(app, "/v1/AUTH_new", "POST", headers={"X-Account-Meta-Color": "blue"})
+    with caplog.at_level(logging.WARNING):
+        resp = call(app, "/v1/AUTH_new", "POST", headers={"X-Account-Meta-Color": "blue"})
     assert resp.status_int == 403
+    assert "has no root secret" in caplog.text
+    assert "needs swiftcrypt's keymaster" not in caplog.text  # that keymaster is one
     assert store.meta == {} and km.secrets == {}
     # an account POST that needs no key makes no secret and is not refused
     assert call(app, "/v1/AUTH_new", "POST", headers={
