@@ -135,3 +135,16 @@ def test_the_accumulated_limit_holds_for_encrypted_values(meta_cluster):
     finally:
         c.post_account({"X-Remove-Account-Meta-" + name: "x" for name in names})
         c.close()
+
+
+def test_clients_cannot_forge_or_read_the_encrypted_copies(meta_cluster, conn, http):
+    try:
+        conn.post_account({"X-Account-Meta-Forge": "real-value"})
+        # Swift's gatekeeper drops client sysmeta: neither written nor shown
+        resp = http.request("POST", headers={"X-Account-Sysmeta-Crypto-Meta-Forge": "forged"})
+        assert resp.status_code == 204
+        resp = http.request("HEAD")
+        assert resp.headers["X-Account-Meta-Forge"] == "real-value"
+        assert not [h for h in resp.headers if "sysmeta" in h.lower()]
+    finally:
+        conn.post_account({"X-Remove-Account-Meta-Forge": "x"})
