@@ -179,6 +179,16 @@ def db_bytes(cluster, kind):
     return content
 
 
+def through(cluster, crypto, func):
+    """``func(connection)`` through a proxy running ``crypto`` (restarted
+    if need be), the connection closed after."""
+    c = connect(cluster.use(crypto))
+    try:
+        return func(c)
+    finally:
+        c.close()
+
+
 @pytest.fixture
 def conn(crypto_cluster):
     c = connect(crypto_cluster)

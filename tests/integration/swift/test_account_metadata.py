@@ -12,7 +12,8 @@ import requests
 from swiftclient.utils import generate_temp_url
 
 from tests.integration.swift.conftest import (
-    META_OPTIONS, connect, db_bytes, make_body, swift_crypto, swiftcrypt_crypto, unique)
+    META_OPTIONS, connect, db_bytes, make_body, swift_crypto, swiftcrypt_crypto, through,
+    unique)
 
 
 @pytest.fixture
@@ -81,36 +82,20 @@ def test_tempurl_with_an_account_key(meta_cluster, conn, plaintexts):
 
 
 def test_swift_encryption_does_not_show_them(cluster):
-    cluster.use(swiftcrypt_crypto(encryption_options=META_OPTIONS))
-    c = connect(cluster)
+    values = {"X-Account-Meta-Hidden": "hidden-value",
+              "X-Account-Meta-Temp-Url-Key-2": "shown-key"}
+    through(cluster, swiftcrypt_crypto(encryption_options=META_OPTIONS),
+            lambda c: c.post_account(values))
     try:
-        c.post_account({"X-Account-Meta-Hidden": "hidden-value",
-                        "X-Account-Meta-Temp-Url-Key-2": "shown-key"})
-    finally:
-        c.close()
-    try:
-        cluster.use(swift_crypto())
-        c = connect(cluster)
-        try:
-            headers = c.head_account()
-        finally:
-            c.close()
+        headers = through(cluster, swift_crypto(), lambda c: c.head_account())
         assert "x-account-meta-hidden" not in headers  # the gatekeeper drops the sysmeta
         assert headers["x-account-meta-temp-url-key-2"] == "shown-key"
         # and swiftcrypt, option now off, still reads it
-        cluster.use(swiftcrypt_crypto())
-        c = connect(cluster)
-        try:
-            assert c.head_account()["x-account-meta-hidden"] == "hidden-value"
-        finally:
-            c.close()
+        headers = through(cluster, swiftcrypt_crypto(), lambda c: c.head_account())
+        assert headers["x-account-meta-hidden"] == "hidden-value"
     finally:
-        c = connect(cluster.use(swiftcrypt_crypto()))
-        try:
-            c.post_account({"X-Remove-Account-Meta-Hidden": "x",
-                            "X-Remove-Account-Meta-Temp-Url-Key-2": "x"})
-        finally:
-            c.close()
+        through(cluster, swiftcrypt_crypto(), lambda c: c.post_account(
+            {"X-Remove-" + name[2:]: "x" for name in values}))
 
 
 def test_the_accumulated_limit_holds_for_encrypted_values(meta_cluster):

@@ -12,7 +12,7 @@ import requests
 from swiftclient.utils import generate_temp_url
 
 from tests.integration.swift.conftest import (
-    META_OPTIONS, connect, db_bytes, make_body, swift_crypto, swiftcrypt_crypto, unique)
+    META_OPTIONS, db_bytes, make_body, swift_crypto, swiftcrypt_crypto, through, unique)
 
 
 @pytest.fixture
@@ -56,27 +56,16 @@ def test_round_trip_and_not_plain_in_container_dbs(meta_cluster, conn, http):
 
 
 def test_swift_encryption_does_not_show_them(cluster):
-    cluster.use(swiftcrypt_crypto(encryption_options=META_OPTIONS))
-    c = connect(cluster)
     cont = unique("cmeta-swap")
-    c.put_container(cont, headers={"X-Container-Meta-Hidden": "hidden-value",
-                                   "X-Container-Meta-Quota-Count": "5"})
-    c.close()
-    cluster.use(swift_crypto())
-    c = connect(cluster)
-    try:
-        headers = c.head_container(cont)
-    finally:
-        c.close()
+    through(cluster, swiftcrypt_crypto(encryption_options=META_OPTIONS),
+            lambda c: c.put_container(cont, headers={"X-Container-Meta-Hidden": "hidden-value",
+                                                     "X-Container-Meta-Quota-Count": "5"}))
+    headers = through(cluster, swift_crypto(), lambda c: c.head_container(cont))
     assert "x-container-meta-hidden" not in headers  # the gatekeeper drops the sysmeta
     assert headers["x-container-meta-quota-count"] == "5"
     # and swiftcrypt, option now off, still reads it
-    cluster.use(swiftcrypt_crypto())
-    c = connect(cluster)
-    try:
-        assert c.head_container(cont)["x-container-meta-hidden"] == "hidden-value"
-    finally:
-        c.close()
+    headers = through(cluster, swiftcrypt_crypto(), lambda c: c.head_container(cont))
+    assert headers["x-container-meta-hidden"] == "hidden-value"
 
 
 def test_tempurl_with_a_container_key(meta_cluster, conn, plaintexts):
