@@ -4,7 +4,11 @@ Each account's keys derive from its own root secret, a Barbican secret
 named ``swiftcrypt-account:<account>`` in the configured project (see
 ``accountsecrets``); deleting it crypto-shreds the account. Keys, key ids
 and the keys callback are as with the ``keymaster`` filter, the key ids'
-``secret_id`` being the Barbican secret id.
+``secret_id`` being the Barbican secret id; on account requests the
+callback gives the account key (encrypted account metadata) from the same
+secret, so a shred makes that unreadable too (410 on the account's
+GET/HEAD), and an account PUT/POST that encrypts a value may create the
+account's secret as an object write does.
 
 Options: the Barbican connection options of kms_keymaster (``auth_type``,
 ``barbican_endpoint``, ``project_id``, Keystone credentials, ``timeout``,
@@ -50,7 +54,7 @@ from swiftcrypt.accountsecrets import (
 from swiftcrypt.errors import ConfigError, UnknownSecretIdError
 from swiftcrypt.httperrors import respond
 from swiftcrypt.keymanager import barbican
-from swiftcrypt.keymaster import CALLBACK, meta_version
+from swiftcrypt.keymaster import CALLBACK, account_keys, meta_version
 from swiftcrypt.swiftpath import request_parts
 from swiftcrypt.wsgicontext import call_app
 
@@ -145,14 +149,17 @@ class AccountKeyMaster:
             return self.app(environ, start_response)
         _version, account, container, obj = parts
         write = method in _WRITES and obj is not None
-        wants_write_keys = write or bool(environ.get(WRITE_KEYS))
+        # an account PUT/POST may encrypt account metadata: keys are then
+        # fetched (and a secret made) only when a value needs them
+        account_write = method in _WRITES and container is None
+        wants_write_keys = write or account_write or bool(environ.get(WRITE_KEYS))
         authorization = Authorization(self.app, environ)
         # a secret is made only for a write that will be allowed
         create = authorization.allowed if wants_write_keys and self.settings.create else False
         keys = AccountRequestKeys(self, account, container, obj, environ.get(CALLBACK),
                                   write=wants_write_keys, create=create)
         environ[CALLBACK] = keys.fetch
-        if container is None or environ.get(OVERRIDE):
+        if environ.get(OVERRIDE):
             return self.app(environ, start_response)  # nothing is encrypted or decrypted
         if write:
             try:
@@ -169,6 +176,9 @@ class AccountKeyMaster:
             # The decrypter answered 500 (or listed "<unknown>" etags) for
             # what is in fact a shred or an outage: say which.
             resp.close()
+            denial = authorization.denial() if account_write else None
+            if denial is not None:  # the account write was not allowed anyway
+                return denial(environ, start_response)
             return self._refuse(environ, start_response, err)
         return resp.send(start_response)
 
@@ -271,7 +281,10 @@ class AccountRequestKeys:
 
     def fetch(self, key_id=None, *args, **kwargs):
         """Return ``{"container", "object", "id", "all_ids"}`` for this
-        request, or for the stored ``key_id`` when one is given."""
+        request (``{"account", "id", "all_ids"}`` for an account request),
+        or for the stored ``key_id`` when one is given."""
+        if self.container is None:
+            return self._fetch_account(key_id, *args, **kwargs)
         if key_id is None:
             try:
                 secret_id, all_ids = self.active()
@@ -304,6 +317,28 @@ class AccountRequestKeys:
             keys = self._cache[cache_key] = self._derive(root, secret_id, version, cpath,
                                                         opath, all_ids)
         return dict(keys)
+
+    def _fetch_account(self, key_id, *args, **kwargs):
+        """The account key, from the account's own secret: shredding the
+        account makes its encrypted account metadata unreadable too."""
+        if key_id is None:
+            secret_id, all_ids = self.active()  # NoAccountSecret: nothing to write with
+            version, path = self.version, keyids.account_path(self.account)
+        else:
+            secret_id, version, path = keyids.resolve_account_path(key_id, self.account)
+            if not is_account_secret_id(secret_id):
+                if self.fallback is not None:
+                    return self.fallback(key_id, *args, **kwargs)
+                raise UnknownSecretIdError(secret_id)
+            all_ids = (secret_id,)
+        try:
+            root = self._guard(secret_id, lambda: self.secrets.secret(self.account, secret_id))
+        except WrongAccountSecret:
+            if key_id is not None and self.fallback is not None:
+                return self.fallback(key_id, *args, **kwargs)
+            raise
+        ordered = [secret_id] + [sid for sid in all_ids if sid != secret_id]
+        return account_keys(root, path, secret_id, version, ordered)
 
     def _no_secret_yet(self, *args, **kwargs):
         """New keys on a read (to mask conditional etags) for an account

@@ -14,13 +14,12 @@ MAX_META_OVERALL_SIZE = 4096
 MAX_HEADER_SIZE = 8192
 
 OBJECT_META_PREFIX = "x-object-meta-"
-CONTAINER_META_PREFIX = "x-container-meta-"
 
 
 def metadata_problem(headers, prefix=OBJECT_META_PREFIX):
     """Return why ``headers`` (name, WSGI value pairs) break the limits on
-    metadata named ``prefix``*, or None if they are fine. Container
-    metadata must also be UTF-8, as Swift's proxy requires."""
+    metadata named ``prefix``*, or None if they are fine. Account and
+    container metadata must also be UTF-8, as Swift's proxy requires."""
     utf8 = prefix != OBJECT_META_PREFIX
     count = 0
     size = 0

@@ -1,6 +1,6 @@
 """The decrypting half of the encryption filter: object GET/HEAD responses
 (etag, user metadata, body whole, ranged or multipart), container
-listings and encrypted container metadata (containermeta.py).
+listings and encrypted account and container metadata (dbmeta.py).
 
 Beyond Swift: the decrypted etag is checked against the stored Etag-Mac,
 so a wrong root secret, or crypto metadata moved between objects, gives a
@@ -13,11 +13,11 @@ import json
 import re
 from html import escape, unescape
 
-from swiftcrypt import ciphers, containermeta, cryptometa, tamper
+from swiftcrypt import ciphers, cryptometa, dbmeta, tamper
 from swiftcrypt.bodyencryption import BODY_META, ETAG, ETAG_MAC, OVERRIDE_ETAG
 from swiftcrypt.byteranges import ByterangesRewriter, parse_content_range
 from swiftcrypt.encrypter import TRANSIENT_META, TRANSIENT_META_PREFIX
-from swiftcrypt.errors import CryptoError
+from swiftcrypt.errors import CryptoError, DecryptionFailed
 from swiftcrypt.httperrors import respond
 from swiftcrypt.keyderivation import etag_mac
 from swiftcrypt.keys import KeysUnavailable, keys_unavailable, fetch_keys
@@ -29,16 +29,6 @@ _TRANSIENT_PREFIX_L = TRANSIENT_META_PREFIX.lower()
 _OVERRIDE_L = OVERRIDE_ETAG.lower()
 UNKNOWN_ETAG = "<unknown>"
 _XML_HASH = re.compile(r"<hash>([^<]*)</hash>")
-
-
-class DecryptionFailed(Exception):
-    """A stored item could not be decrypted; names the header at fault."""
-
-    def __init__(self, header, reason, key_id=None):
-        self.header = header
-        self.reason = reason
-        self.key_id = key_id
-        super().__init__("%s: %s" % (header, reason))
 
 
 class ObjectKeys:
@@ -243,6 +233,8 @@ class Decrypter:
             return self.handle_object(environ, start_response)
         if obj is None and container is not None and method in ("GET", "HEAD"):
             return self.handle_container(environ, start_response)
+        if container is None and method in ("GET", "HEAD"):
+            return self.handle_account(environ, start_response)
         return self.app(environ, start_response)
 
     def _fail(self, environ, start_response, resp, err):
@@ -296,22 +288,38 @@ class Decrypter:
         return DecryptingIter(resp.app_iter, ctx.update, None,
                               self.logger, environ.get("PATH_INFO"))
 
+    def handle_account(self, environ, start_response):
+        """Account GET/HEAD: decrypt account metadata (a listing's body
+        holds no encrypted values)."""
+        resp = call_app(self.app, environ)
+        failed = self._decrypt_db_meta(environ, start_response, resp, dbmeta.ACCOUNT)
+        return failed if failed is not None else resp.send(start_response)
+
+    def _decrypt_db_meta(self, environ, start_response, resp, level):
+        """Decrypt ``level``'s metadata in ``resp``'s headers; the error
+        response to send instead, or None."""
+        if not level.has_encrypted(resp.headers):
+            return None
+        # always, option on or off: values stay readable once written
+        try:
+            self._replace_db_meta(environ, resp, level)
+        except DecryptionFailed as err:
+            resp.close()
+            self.logger.error(
+                "error decrypting %s metadata of %s (header %s, key id %s): %s",
+                level.kind, environ.get("PATH_INFO"), err.header,
+                _describe_key_id(err.key_id), err.reason)
+            return respond(start_response, 500, "Error decrypting %s metadata" % level.kind)
+        except KeysUnavailable as err:
+            resp.close()
+            return keys_unavailable(self.logger, environ, start_response, err)
+        return None
+
     def handle_container(self, environ, start_response):
         resp = call_app(self.app, environ)
-        if containermeta.has_encrypted(resp.headers):
-            # always, option on or off: values stay readable once written
-            try:
-                self._decrypt_container_meta(environ, resp)
-            except containermeta.MetaDecryptionFailed as err:
-                resp.close()
-                self.logger.error(
-                    "error decrypting container metadata of %s (header %s, key id %s): %s",
-                    environ.get("PATH_INFO"), err.header, _describe_key_id(err.key_id),
-                    err.reason)
-                return respond(start_response, 500, "Error decrypting container metadata")
-            except KeysUnavailable as err:
-                resp.close()
-                return keys_unavailable(self.logger, environ, start_response, err)
+        failed = self._decrypt_db_meta(environ, start_response, resp, dbmeta.CONTAINER)
+        if failed is not None:
+            return failed
         if not resp.is_success or environ["REQUEST_METHOD"] != "GET":
             return resp.send(start_response)
         content_type = resp.header("Content-Type", "").split(";")[0].strip().lower()
@@ -337,18 +345,18 @@ class Decrypter:
         return resp.send(start_response)
 
     @staticmethod
-    def _decrypt_container_meta(environ, resp):
+    def _replace_db_meta(environ, resp, level):
         keys = {}
 
-        def container_key(key_id):  # CryptoError: the value's fault, named by header
+        def key_for(key_id):  # CryptoError: the value's fault, named by header
             cache_key = _cache_key(key_id)
             if cache_key not in keys:
-                keys[cache_key] = fetch_keys(environ, ("container",), key_id)["container"]
+                keys[cache_key] = fetch_keys(environ, (level.kind,), key_id)[level.kind]
             return keys[cache_key]
 
-        headers, exposed = containermeta.decrypt_response_headers(resp.headers, container_key)
+        headers, exposed = level.decrypt_response_headers(resp.headers, key_for)
         if exposed and environ.get("HTTP_ORIGIN"):
-            headers = containermeta.expose(headers, exposed)
+            headers = dbmeta.expose(headers, exposed)
         resp.headers = headers
 
     @staticmethod

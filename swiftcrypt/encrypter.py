@@ -4,7 +4,7 @@ conditional GET/HEAD (etags masked with the keys' HMAC).
 
 import io
 
-from swiftcrypt import ciphers, containermeta, cryptometa
+from swiftcrypt import ciphers, cryptometa
 from swiftcrypt.bodyencryption import OVERRIDE_ETAG, BodyEncrypter, listing_etag_footer
 from swiftcrypt.constraints import MAX_HEADER_SIZE, OBJECT_META_PREFIX, metadata_problem
 from swiftcrypt.environ import header_key, header_name, parse_etag_list, strip_etag
@@ -239,49 +239,69 @@ class Encrypter:
             environ.update(originals)
 
 
-class ContainerMetaEncrypter:
-    """Container PUT/POST: user metadata to encrypted container sysmeta
-    (``encrypt``: the encrypt_container_metadata option) and, always, the
-    removal of encrypted copies the request removes (containermeta.py)."""
+class DbMetaEncrypter:
+    """Account or container PUT/POST (``level``: dbmeta.ACCOUNT or
+    CONTAINER): user metadata to encrypted sysmeta (``encrypt``: the
+    encrypt_<level>_metadata option) and, always, the removal of
+    encrypted copies the request removes (dbmeta.py)."""
 
-    def __init__(self, app, logger, encrypt, plain_names, decrypter=None):
+    def __init__(self, app, logger, level, encrypt, plain_names, decrypter=None):
         self.app = app
         self.logger = logger
+        self.level = level
         self.encrypt = encrypt
         self.plain_names = plain_names
         self.decrypter = decrypter or app  # reads the current set (plaintext)
+        kind = level.kind.upper()
+        self._own_headers = ("HTTP_X_%s_" % kind, "HTTP_X_REMOVE_%s_" % kind)
 
     def __call__(self, environ, start_response):
+        level = self.level
         if not self.encrypt:
-            containermeta.rewrite_request(environ, self.plain_names)
+            level.rewrite_request(environ, self.plain_names)
             return self.app(environ, start_response)
-        problem = containermeta.metadata_refusal(environ) or self._accumulated_refusal(environ)
+        problem = level.metadata_refusal(environ) or self._accumulated_refusal(environ)
         if problem:
             return respond(start_response, 400, problem)
         cipher = []  # the keys are fetched only when a value needs them
 
         def encrypt(plaintext):
             if not cipher:
-                keys = fetch_keys(environ, ("container",))
-                cipher.extend((ciphers.ShortCtr(keys["container"]), keys["id"]))
+                keys = self._keys(environ)
+                cipher.extend((ciphers.ShortCtr(keys[level.kind]), keys["id"]))
             return cryptometa.encrypt_value(plaintext, cipher[0], key_id=cipher[1])
 
         try:
-            containermeta.rewrite_request(environ, self.plain_names, encrypt)
+            level.rewrite_request(environ, self.plain_names, encrypt)
         except KeysUnavailable as err:
             return keys_unavailable(self.logger, environ, start_response, err)
         return self.app(environ, start_response)
 
+    def _keys(self, environ):
+        kind = self.level.kind
+        try:
+            keys = fetch_keys(environ, (kind,))
+            if "id" not in keys:
+                raise KeysUnavailable("keymaster gave no key id for the %s key" % kind)
+        except KeysUnavailable as err:
+            if kind == "account" and err.__cause__ is None:
+                # no callback, or no account key in what it gave (Swift's
+                # keymaster gives none), not a keymaster failing: say what to change
+                raise KeysUnavailable(
+                    "%s; encrypt_account_metadata needs swiftcrypt's keymaster, "
+                    "kms_keymaster or account_keymaster before encryption" % err) from err
+            raise
+        return keys
 
     def _accumulated_refusal(self, environ):
-        """containermeta.accumulated_refusal against the container as it is
-        now, read with a HEAD through the decrypter. Nothing to check when
-        the HEAD is not answered 2xx (a new container, or a user who may
-        write but not read): the per-request limits still hold."""
-        if not any(key.startswith("HTTP_X_CONTAINER_META_") for key in environ):
+        """Level.accumulated_refusal against the account or container as it
+        is now, read with a HEAD through the decrypter. Nothing to check
+        when the HEAD is not answered 2xx (a new container, or a user who
+        may write but not read): the per-request limits still hold."""
+        if not self.level.sets_values(environ):
             return None  # removals only: the set can only shrink
         head = {key: value for key, value in environ.items()
-                if not key.startswith(("HTTP_X_CONTAINER_", "HTTP_X_REMOVE_CONTAINER_"))}
+                if not key.startswith(self._own_headers)}
         head.update({"REQUEST_METHOD": "HEAD", "QUERY_STRING": "", "CONTENT_LENGTH": "0",
                      "wsgi.input": io.BytesIO(b"")})
         head.pop("HTTP_TRANSFER_ENCODING", None)
@@ -289,7 +309,7 @@ class ContainerMetaEncrypter:
         resp.close()
         if not resp.is_success:
             return None
-        return containermeta.accumulated_refusal(resp.headers, environ)
+        return self.level.accumulated_refusal(resp.headers, environ)
 
 
 CONDITIONAL_ETAG_HEADERS = ("HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_RANGE")

@@ -3,15 +3,16 @@
 Options: ``disable_encryption`` (stop encrypting new writes but keep
 decrypting what is stored); ``verify_body`` (check each full GET's
 decrypted body against its etag, see tamper.py);
-``encrypt_container_metadata`` (encrypt container user metadata, see
-containermeta.py) and ``plain_container_metadata`` (names, beyond those
-Swift's middlewares need, to keep plain then).
+``encrypt_container_metadata`` and ``encrypt_account_metadata`` (encrypt
+container or account user metadata, see dbmeta.py) with
+``plain_container_metadata`` and ``plain_account_metadata`` (names, beyond
+those Swift's middlewares need, to keep plain then).
 """
 
 from swiftcrypt import logs, options, tamper
-from swiftcrypt.containermeta import PlainNames
+from swiftcrypt.dbmeta import ACCOUNT, CONTAINER
 from swiftcrypt.decrypter import Decrypter
-from swiftcrypt.encrypter import ContainerMetaEncrypter, Encrypter, is_strong_etag
+from swiftcrypt.encrypter import DbMetaEncrypter, Encrypter, is_strong_etag
 from swiftcrypt.errors import ConfigError
 from swiftcrypt.httperrors import respond
 from swiftcrypt.swiftpath import request_parts, split_wsgi_path
@@ -29,10 +30,11 @@ class Encryption:
         self.verify_body = options.as_bool(conf, "verify_body")
         self.decrypter = Decrypter(app, self.logger)
         self.encrypter = Encrypter(self.decrypter, self.logger, self.disable_encryption, app)
-        self.container_writes = ContainerMetaEncrypter(
-            app, self.logger,
-            options.as_bool(conf, "encrypt_container_metadata") and not self.disable_encryption,
-            plain_names(conf), self.decrypter)
+        self.container_writes, self.account_writes = (DbMetaEncrypter(
+            app, self.logger, level,
+            options.as_bool(conf, "encrypt_%s_metadata" % level.kind)
+            and not self.disable_encryption,
+            plain_names(conf, level), self.decrypter) for level in (CONTAINER, ACCOUNT))
 
     def __call__(self, environ, start_response):
         if environ.get(OVERRIDE):
@@ -42,8 +44,12 @@ class Encryption:
             # Swift's proxy refuses these too; passing them on would store
             # plaintext under a name no key can be derived from.
             return respond(start_response, 412, "Invalid UTF8 or contains NULL")  # Swift's words
-        if parts is None or parts[2] is None:
+        if parts is None:
             return self.app(environ, start_response)
+        if parts[2] is None:  # account: off the object path, like the container branch
+            if environ["REQUEST_METHOD"] in ("PUT", "POST"):
+                return self.account_writes(environ, start_response)
+            return self.decrypter(environ, start_response)
         if parts[3] is None:
             if environ["REQUEST_METHOD"] in ("PUT", "POST"):
                 return self.container_writes(environ, start_response)
@@ -62,20 +68,20 @@ class Encryption:
 
 
 def _unreadable(path):
-    """A container or object path (split_path gave None) that is not
-    UTF-8: no key can be derived for it. (NULs are Swift's to judge: its
-    proxy refuses them from clients but uses them itself for reserved
-    names, e.g. object versioning.)"""
-    wsgi_parts = split_wsgi_path(path)
-    return wsgi_parts is not None and wsgi_parts[2] is not None
+    """An account, container or object path (split_path gave None) that
+    is not UTF-8: no key can be derived for it. (NULs are Swift's to
+    judge: its proxy refuses them from clients but uses them itself for
+    reserved names, e.g. object versioning.)"""
+    return split_wsgi_path(path) is not None
 
 
-def plain_names(conf):
-    """The ``plain_container_metadata`` option as PlainNames."""
+def plain_names(conf, level=CONTAINER):
+    """The ``plain_<level>_metadata`` option as PlainNames."""
+    option = "plain_%s_metadata" % level.kind
     try:
-        return PlainNames.from_option(conf.get("plain_container_metadata"))
+        return level.plain_names(conf.get(option))
     except ValueError as err:
-        raise ConfigError("plain_container_metadata", str(err)) from None
+        raise ConfigError(option, str(err)) from None
 
 
 def filter_factory(global_conf, **local_conf):
@@ -83,8 +89,9 @@ def filter_factory(global_conf, **local_conf):
     conf = dict(global_conf, **local_conf)
     options.as_bool(conf, "disable_encryption")  # fail at start-up, not per request
     options.as_bool(conf, "verify_body")
-    options.as_bool(conf, "encrypt_container_metadata")
-    plain_names(conf)
+    for level in (CONTAINER, ACCOUNT):
+        options.as_bool(conf, "encrypt_%s_metadata" % level.kind)
+        plain_names(conf, level)
     logger = logs.get_logger(conf, "encryption")
 
     def make_filter(app):

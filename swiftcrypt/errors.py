@@ -26,6 +26,17 @@ class UnknownSecretIdError(CryptoError, *_swift_base("UnknownSecretIdError")):
     """
 
 
+class DecryptionFailed(Exception):
+    """A stored item could not be decrypted; names the header at fault and
+    the key id it was stored with (if it got that far), for the log."""
+
+    def __init__(self, header, reason, key_id=None):
+        self.header = header
+        self.reason = reason
+        self.key_id = key_id
+        super().__init__("%s: %s" % (header, reason))
+
+
 class ConfigError(Exception):
     """A configuration problem that must stop start-up.
 

@@ -38,6 +38,11 @@ def container_path(account, container):
     return "/%s/%s" % (account, container)
 
 
+def account_path(account):
+    """The account key path (account metadata)."""
+    return "/%s" % account
+
+
 def request_paths(account, container, obj, version):
     """``(container path, object path)`` of a request, None where it names
     no container or no object."""
@@ -80,6 +85,25 @@ def parse_key_id(key_id):
     if secret_id is not None and not isinstance(secret_id, str):
         raise CryptoError("key_id secret_id is not a string")
     return secret_id, version, path
+
+
+def resolve_account_path(key_id, account):
+    """Return ``(secret_id, version, account_path)`` for a key id stored
+    with an account's metadata; ``account`` is the request's (real text).
+
+    Only a one-segment path ``/<account>`` is an account key id: a
+    container or object key id on an account item is refused, as an
+    account path is by resolve_key_paths.
+    """
+    secret_id, version, stored = parse_key_id(key_id)
+    name = stored[1:]
+    if not stored.startswith("/") or not name or "/" in name:
+        raise CryptoError("key_id path is not an account path")
+    readings = _interpretations((name,), version)
+    chosen = next((r for r in readings if r[0] == account), readings[0])
+    if chosen[0] != account:
+        log.info("key_id path does not match the request path; using key_id path")
+    return secret_id, version, account_path(chosen[0])
 
 
 def resolve_key_paths(key_id, account, container, obj):

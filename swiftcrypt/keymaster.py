@@ -1,7 +1,8 @@
 """The keymaster filter: root secrets from config, keys for each request.
 
 It puts the keys callback (``swift.callback.fetch_crypto_keys``) into the
-environ of every container and object request. The callback derives keys
+environ of every account, container and object request (on an account
+request it gives the account key, for encrypted account metadata). The callback derives keys
 from a root secret and the request path; given a stored key id it derives
 the keys that item was written with. ``KeyMaster`` takes its root secrets
 ready-made, so the Barbican-backed keymaster shares all of this.
@@ -140,7 +141,10 @@ class KeyMaster:
             parts = request_parts(environ)
             if parts is not None:
                 _version, account, container, obj = parts
-                keys = RequestKeys(self, account, container, obj, environ.get(CALLBACK))
+                if container is None:
+                    keys = AccountKeys(self, account, environ.get(CALLBACK))
+                else:
+                    keys = RequestKeys(self, account, container, obj, environ.get(CALLBACK))
                 environ[CALLBACK] = keys.fetch
         return self.app(environ, start_response)
 
@@ -214,6 +218,39 @@ class RequestKeys:
             # need its ids too (e.g. for every Etag-Mac)
             keys["all_ids"].extend(self.fallback(key_id=None).get("all_ids", []))
         return keys
+
+
+class AccountKeys:
+    """The keys callback for one account request: ``{"account", "id",
+    "all_ids"}``, the account key being HMAC-SHA256(root, "/<account>")."""
+
+    def __init__(self, keymaster, account, fallback=None):
+        self.keymaster = keymaster
+        self.account = account
+        self.fallback = fallback
+
+    def fetch(self, key_id=None, *args, **kwargs):
+        """Keys to write with, or those of the stored ``key_id``."""
+        roots = self.keymaster.root_secrets
+        if key_id is None:
+            secret_id, version = roots.active_id, self.keymaster.version
+            path = keyids.account_path(self.account)
+        else:
+            secret_id, version, path = keyids.resolve_account_path(key_id, self.account)
+            if secret_id not in roots:
+                if self.fallback is not None:
+                    return self.fallback(key_id, *args, **kwargs)
+                raise UnknownSecretIdError(secret_id)
+        return account_keys(roots.get(secret_id), path, secret_id, version, roots.ids())
+
+
+def account_keys(root, path, secret_id, version, secret_ids):
+    """The account-request keys dict (see AccountKeys) for ``root``, the
+    secret ``secret_id`` of ``secret_ids`` (the active first)."""
+    key_id = keyids.make_key_id(path, secret_id, version)
+    return {"account": keyderivation.derive_key(root, path), "id": key_id,
+            "all_ids": [dict(key_id) if sid == secret_id
+                        else keyids.make_key_id(path, sid, version) for sid in secret_ids]}
 
 
 def keymaster_conf(conf):

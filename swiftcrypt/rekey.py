@@ -94,6 +94,28 @@ def secret_ids(raw_headers):
     return found
 
 
+def meta_secret_ids(raw_headers, crypto_prefix):
+    """``{header: secret id}`` of each encrypted account or container
+    metadata value (headers named ``crypto_prefix``*, e.g. dbmeta.ACCOUNT's
+    ``X-Account-Sysmeta-Crypto-Meta-``) in raw (undecrypted) headers; every
+    value names its own key id. RekeyError for one that does not parse."""
+    lprefix = crypto_prefix.lower()
+    found = {}
+    items = raw_headers.items() if hasattr(raw_headers, "items") else raw_headers
+    for name, value in items:
+        if not name.lower().startswith(lprefix) or not value:
+            continue
+        try:
+            meta = cryptometa.extract(value)[1]
+        except CryptoError as err:
+            raise RekeyError("%s: malformed crypto meta: %s" % (name, err)) from None
+        key_id = _meta_key_id(meta, name)
+        if key_id is None:
+            raise RekeyError("%s: crypto meta has no key_id" % name)
+        found[name] = _secret_of(key_id, name)
+    return found
+
+
 def classify(raw_headers, active_id):
     """``(state, {part: secret id})`` for an object under active secret
     ``active_id``: CURRENT (every encrypted part is under it, or nothing

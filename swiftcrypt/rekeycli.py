@@ -92,7 +92,11 @@ def load_pipeline(path):
 
 
 def _line(result):
-    text = "%s %s/%s" % (result.outcome, _printable(result.container), _printable(result.name))
+    if result.container is None:  # the account's own metadata
+        text = "%s account metadata" % result.outcome
+    else:
+        text = "%s %s/%s" % (result.outcome, _printable(result.container),
+                             _printable(result.name))
     return text + (" (%s)" % result.detail if result.detail else "")
 
 

@@ -18,8 +18,9 @@ import json
 import time
 from urllib.parse import quote
 
-from swiftcrypt import rekey, timestamps
+from swiftcrypt import ciphers, cryptometa, rekey, timestamps
 from swiftcrypt.accountsecrets import NoAccountSecret
+from swiftcrypt.dbmeta import ACCOUNT
 from swiftcrypt.wsgiclient import IterReader, call
 
 OVERRIDE = "swift.crypto.override"
@@ -198,15 +199,94 @@ class Rekeyer:
             return CONFLICT, "a newer write won"
         return FAILED, "PUT answered %s %s" % (put.status, detail)
 
+    # the account's own metadata
+
+    def rekey_account_metadata(self):
+        """Re-encrypt the account's encrypted metadata values (see dbmeta)
+        that are under another secret than the active one. A Result with
+        container and name None, or None when the account has no encrypted
+        metadata (nothing to count)."""
+        try:
+            found = self._rekey_account_metadata()
+        except StopRun:
+            raise
+        except rekey.RekeyError as err:
+            found = FAILED, str(err)
+        except Exception as err:  # as for an object: reported, the run goes on
+            found = FAILED, "%s: %s" % (type(err).__name__, _first_line(
+                str(err).encode("utf-8", "replace")))
+        return None if found is None else Result(None, None, *found)
+
+    def _raw_account(self):
+        raw = self._call("HEAD", self._path(), environ={OVERRIDE: True, WRITE_KEYS: True})
+        raw.close()
+        return raw
+
+    def _rekey_account_metadata(self):
+        raw = self._raw_account()
+        if raw.status // 100 != 2:
+            return None if raw.status == 404 else (FAILED, "HEAD answered %s" % raw.status)
+        stored = rekey.meta_secret_ids(raw.headers, ACCOUNT.crypto_prefix)
+        if not stored:
+            return None
+        fetch = raw.environ.get(KEYS_CALLBACK)
+        keys = fetch(key_id=None) if fetch is not None else {}
+        key_id = keys.get("id") if isinstance(keys, dict) else None
+        if not isinstance(keys.get("account"), bytes) or not isinstance(key_id, dict):
+            return FAILED, ("the keymaster gives no account key (Swift's keymaster does "
+                            "not; use swiftcrypt's)")
+        active = key_id.get("secret_id")
+        stale = sorted(name for name, secret_id in stored.items() if secret_id != active)
+        if not stale:
+            return CURRENT, ""
+        moved = "%s -> %s" % (rekey.describe_ids({name: stored[name] for name in stale}),
+                              rekey.secret_name(active))
+        if self.dry_run:
+            return WOULD_REKEY, moved
+        decrypted = self._call("HEAD", self._path())
+        decrypted.close()
+        if decrypted.status // 100 != 2:
+            return FAILED, "decrypting HEAD answered %s" % decrypted.status
+        # Compare-and-set as far as an account POST allows: only values
+        # unchanged since the first read are written (Swift's proxy stamps
+        # account POSTs itself, so a newer write cannot win by timestamp).
+        again = self._raw_account()
+        cipher = ciphers.ShortCtr(keys["account"])
+        updates = []
+        for name in stale:
+            plain = decrypted.header(ACCOUNT.user_prefix + name[len(ACCOUNT.crypto_prefix):])
+            if plain is None or again.header(name) != raw.header(name):
+                continue  # a plain copy wins, or a client changed it meanwhile
+            # written as sysmeta directly (decryption and encryption bypassed):
+            # never plaintext, whatever the tool's encryption options say
+            updates.append((name, cryptometa.encrypt_value(
+                plain.encode("latin-1"), cipher, key_id=key_id)))
+        if not updates:
+            return CONFLICT, "changed while being read"
+        post = self._call("POST", self._path(), updates, environ={OVERRIDE: True})
+        detail = _first_line(post.read(4096))
+        if post.status // 100 != 2:
+            return FAILED, "POST answered %s %s" % (post.status, detail)
+        return (REKEYED if len(updates) == len(stale) else CONFLICT), moved
+
     # the run
 
     def run(self, container=None, limit=None, report=None):
-        """Re-key every object of ``container`` (None: of every container);
-        stop after ``limit`` stale objects. ``report(result)`` is called
-        for each object. Returns ``{outcome: count}`` (also kept as
+        """Re-key every object of ``container`` (None: of every container,
+        and the account's encrypted metadata first); stop after ``limit``
+        stale objects. ``report(result)`` is called for each object (and
+        the account metadata). Returns ``{outcome: count}`` (also kept as
         ``counts``, complete so far if a listing fails: ListingError)."""
         counts = self.counts = dict.fromkeys(OUTCOMES, 0)
         handled = 0
+        if container is None:
+            result = self.rekey_account_metadata()
+            if result is not None:
+                counts[result.outcome] += 1
+                if result.outcome in (REKEYED, WOULD_REKEY, CONFLICT, FAILED):
+                    handled += 1
+                if report is not None:
+                    report(result)
         for cont in ([container] if container is not None else self.containers()):
             for name in self.objects(cont):
                 if limit is not None and handled >= limit:

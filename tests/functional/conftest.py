@@ -103,6 +103,41 @@ def server(tmp_path_factory):
     srv.stop()
 
 
+STANDALONE = os.path.join(os.path.dirname(__file__), "..", "..", "etc", "standalone.conf")
+
+
+@pytest.fixture(scope="session")
+def meta_server(tmp_path_factory):
+    """A server with encrypt_account_metadata and encrypt_container_metadata
+    on (its own data dir: the shared server's scan expects account and
+    container metadata stored plainly)."""
+    base = tmp_path_factory.mktemp("serve-meta")
+    with open(STANDALONE) as f:
+        text = f.read()
+    marker = "use = egg:swiftcrypt#encryption\n"
+    assert marker in text
+    conf = base / "meta.conf"
+    conf.write_text(text.replace(marker, marker + "encrypt_container_metadata = true\n"
+                                 "encrypt_account_metadata = true\n"))
+    srv = start_server(base / "data", base / "server.log", "--config", str(conf))
+    yield srv
+    assert srv.stop() == 0
+
+
+def found_in_files(root, needles):
+    """``{needle: [paths]}`` of the (UTF-8) ``needles`` found in any file
+    under ``root``."""
+    found = {}
+    for path, _dirs, names in os.walk(root):
+        for name in names:
+            with open(os.path.join(path, name), "rb") as f:
+                data = f.read()
+            for needle in needles:
+                if needle.encode("utf-8") in data:
+                    found.setdefault(needle, []).append(os.path.join(path, name))
+    return found
+
+
 @pytest.fixture(scope="session")
 def markers():
     """The session's plaintext marker register."""

@@ -1,58 +1,17 @@
 """Encrypted container metadata through `swiftcrypt serve` with
-``encrypt_container_metadata = true``: values round-trip and no plaintext
-value is anywhere under that server's data dir (its own scan: the shared
-server's scan expects container metadata stored plainly)."""
+``encrypt_container_metadata = true`` (the ``meta_server`` fixture): values
+round-trip and no plaintext value is anywhere under that server's data dir
+(its own scan: the shared server's scan expects container metadata stored
+plainly)."""
 
-import os
 import uuid
 
-import pytest
-import requests
 
-from tests.functional.conftest import start_server
-
-STANDALONE = os.path.join(os.path.dirname(__file__), "..", "..", "etc", "standalone.conf")
-
-
-@pytest.fixture(scope="module")
-def meta_server(tmp_path_factory):
-    base = tmp_path_factory.mktemp("serve-cmeta")
-    with open(STANDALONE) as f:
-        text = f.read()
-    marker = "use = egg:swiftcrypt#encryption\n"
-    assert marker in text
-    conf = base / "cmeta.conf"
-    conf.write_text(text.replace(marker, marker + "encrypt_container_metadata = true\n"))
-    srv = start_server(base / "data", base / "server.log", "--config", str(conf))
-    yield srv
-    assert srv.stop() == 0
-
-
-@pytest.fixture
-def http():
-    with requests.Session() as session:
-        yield session
+from tests.functional.conftest import found_in_files
 
 
 def _marker(label):
     return "%s-%s" % (label, uuid.uuid4().hex)
-
-
-def _files(root):
-    for path, _dirs, names in os.walk(root):
-        for name in names:
-            yield os.path.join(path, name)
-
-
-def _found(root, needles):
-    found = {}
-    for path in _files(root):
-        with open(path, "rb") as f:
-            data = f.read()
-        for needle in needles:
-            if needle.encode("utf-8") in data:
-                found.setdefault(needle, []).append(path)
-    return found
 
 
 def test_container_metadata_round_trips_and_is_encrypted_at_rest(meta_server, http):
@@ -82,7 +41,7 @@ def test_container_metadata_round_trips_and_is_encrypted_at_rest(meta_server, ht
     assert http.post(url, headers={"X-Container-Meta-Owner": ""}).status_code == 204
     assert "X-Container-Meta-Owner" not in http.head(url).headers
 
-    found = _found(meta_server.data_dir, [color, owner, gone, unicode_value, temp_url_key])
+    found = found_in_files(meta_server.data_dir, [color, owner, gone, unicode_value, temp_url_key])
     assert temp_url_key in found, "the scan did not see plainly stored container metadata"
     del found[temp_url_key]
     assert found == {}

@@ -299,9 +299,14 @@ def test_object_key_id_at_container_level_same_as_swift():
         _same_keys(our_fetch(conf, "/v1/a/c")(key_id), swift_fetch(conf, "/v1/a/c")(key_id))
 
 
-def test_account_request_gets_no_keys_like_swift():
+def test_account_request_gets_only_the_account_key_where_swift_gives_none():
+    # ours adds the account key (encrypted account metadata); like Swift's,
+    # it gives no container or object key on an account request
     conf = SECRET_CONFS[0]
-    assert our_fetch(conf, "/v1/AUTH_test")() == swift_fetch(conf, "/v1/AUTH_test")() == {}
+    assert swift_fetch(conf, "/v1/AUTH_test")() == {}
+    ours = our_fetch(conf, "/v1/AUTH_test")()
+    assert set(ours) == {"account", "id", "all_ids"}
+    assert ours["id"]["path"] == "/AUTH_test"
 
 
 @settings(max_examples=200, deadline=None)

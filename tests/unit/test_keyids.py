@@ -257,3 +257,49 @@ def test_request_parts_split_once_and_follow_path_changes():
     environ["PATH_INFO"] = "/v1/a/c/\xff"
     assert swiftpath.request_parts(environ) is None
     assert swiftpath.request_parts({}) is None
+
+
+# ----------------------------------------------------------- account key ids
+
+def test_account_path():
+    assert keyids.account_path("a") == "/a"
+
+
+@pytest.mark.parametrize("version", ["1", "2", "3"])
+def test_resolve_account_own_ids(version):
+    key_id = keyids.make_key_id(keyids.account_path("\u00e9"), "s", version)
+    assert keyids.resolve_account_path(key_id, "\u00e9") == ("s", version, "/\u00e9")
+
+
+def test_resolve_account_real_text_under_v2():
+    # a proxy that stored real text under v2 still resolves
+    assert keyids.resolve_account_path({"v": "2", "path": "/\u00e9"}, "\u00e9") == (
+        None, "2", "/\u00e9")
+
+
+def test_resolve_account_mismatch_trusts_stored_path(caplog):
+    with caplog.at_level("INFO", logger="swiftcrypt.keyids"):
+        assert keyids.resolve_account_path({"v": "3", "path": "/b"}, "a") == (None, "3", "/b")
+    assert "does not match" in caplog.text
+
+
+@pytest.mark.parametrize("path", ["", None, "/", "a", "/a/c", "/a/c/o", "/a/", "//"])
+@pytest.mark.parametrize("version", ["1", "2", "3"])
+def test_resolve_account_refuses_other_paths(path, version):
+    with pytest.raises(CryptoError):
+        keyids.resolve_account_path({"v": version, "path": path}, "a")
+
+
+@pytest.mark.parametrize("key_id", [None, {"v": "9", "path": "/a"},
+                                    {"v": "2", "path": "/a", "secret_id": 5}])
+def test_resolve_account_refuses_bad_key_ids(key_id):
+    with pytest.raises(CryptoError):
+        keyids.resolve_account_path(key_id, "a")
+
+
+@pytest.mark.parametrize("version", ["2", "3"])
+@pytest.mark.parametrize("request_parts", [("a", "c", "o"), ("a", "c", None)])
+def test_an_account_key_id_is_no_container_or_object_key_id(version, request_parts):
+    # account paths are accepted only by resolve_account_path
+    with pytest.raises(CryptoError):
+        keyids.resolve_key_paths({"v": version, "path": "/a"}, *request_parts)

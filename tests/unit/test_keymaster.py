@@ -412,7 +412,30 @@ def test_container_and_account_requests():
     cont = run({"encryption_root_secret": B64_A}, "/v1/a/c")[CALLBACK]()
     assert set(cont) == {"container", "id", "all_ids"}
     assert cont["id"] == {"v": "2", "path": "/a/c"}
-    assert run({"encryption_root_secret": B64_A}, "/v1/a")[CALLBACK]() == {}
+    acct = run({"encryption_root_secret": B64_A}, "/v1/a")[CALLBACK]()
+    assert acct == {"account": keyderivation.derive_key(SECRET_A, "/a"),
+                    "id": {"v": "2", "path": "/a"}, "all_ids": [{"v": "2", "path": "/a"}]}
+
+
+def test_account_keys_for_stored_key_ids():
+    conf = dict(MULTI)
+    fetch = run(conf, "/v1/\xc3\xa9")[CALLBACK]
+    active = fetch()
+    assert active["account"] == keyderivation.derive_key(
+        keymaster.root_secrets_from_conf(conf).get(active["id"].get("secret_id")), "/\u00e9")
+    assert len(active["all_ids"]) == len(keymaster.root_secrets_from_conf(conf).ids())
+    for key_id in active["all_ids"]:
+        again = fetch(key_id=key_id)
+        assert again["id"] == key_id
+        assert again["account"] == keyderivation.derive_key(
+            keymaster.root_secrets_from_conf(conf).get(key_id.get("secret_id")), "/\u00e9")
+    # a v3 id (real text) derives the same key as the v2 one (WSGI string)
+    v3 = dict(active["id"], v="3", path="/\u00e9")
+    assert fetch(key_id=v3)["account"] == active["account"]
+    with pytest.raises(CryptoError):
+        fetch(key_id=dict(active["id"], path="/\xc3\xa9/c"))  # a container's key id
+    with pytest.raises(UnknownSecretIdError):
+        fetch(key_id=dict(active["id"], secret_id="nope"))
 
 
 def test_root_secrets_repr_hides_secrets():

@@ -63,15 +63,17 @@ def test_filter_is_a_keymaster_with_those_secrets(fake):
     assert sorted(fake.gets) == [A, B] and fake.closed
 
 
-def test_keys_match_the_inline_keymaster(fake):
+@pytest.mark.parametrize("path", ["/v1/a/c/o", "/v1/a"])  # object keys; the account key
+def test_keys_match_the_inline_keymaster(fake, path):
     import base64
 
-    env = {"REQUEST_METHOD": "GET", "PATH_INFO": "/v1/a/c/o"}
+    env = {"REQUEST_METHOD": "GET", "PATH_INFO": path}
     kms = kms_keymaster.filter_factory({}, key_id=A, **CONN)(lambda e, s: e)
     inline = keymaster.filter_factory(
         {}, encryption_root_secret=base64.b64encode(b"a" * 32).decode())(lambda e, s: e)
     fetch = kms(dict(env), None)[keymaster.CALLBACK]
     assert fetch() == inline(dict(env), None)[keymaster.CALLBACK]()
+    assert ("account" in fetch()) == (path == "/v1/a")
 
 
 def test_active_id_and_meta_version(fake):

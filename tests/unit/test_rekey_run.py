@@ -146,6 +146,11 @@ def test_listing_failure_raises_with_counts_so_far():
     rekeyer = rekeyrun.Rekeyer(app, "AUTH_a")
     with pytest.raises(rekeyrun.ListingError, match="503 down"):
         rekeyer.run()
+    # so far: the account's own HEAD (for its encrypted metadata), a failure
+    # rather than a silent skip (its secret must not look retirable)
+    assert sum(rekeyer.counts.values()) == rekeyer.counts[rekeyrun.FAILED] == 1
+    with pytest.raises(rekeyrun.ListingError, match="503 down"):
+        rekeyer.run("c")  # --container: the account's metadata is not looked at
     assert sum(rekeyer.counts.values()) == 0
 
 

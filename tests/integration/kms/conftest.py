@@ -74,6 +74,17 @@ def keystone_conf(keystone, user=SWIFT_USER, **extra):
     return conf
 
 
+@pytest.fixture
+def manager(barbican_noauth):
+    """A Barbican key manager (no auth) on the session's Barbican."""
+    from swiftcrypt.keymanager import barbican
+
+    km = barbican.BarbicanKeyManager(barbican.BarbicanOptions.from_conf(
+        noauth_conf(barbican_noauth)))
+    yield km
+    km.close()
+
+
 # -- pipelines over one embedded store ------------------------------------------
 
 ACCOUNT = "/v1/AUTH_kms"

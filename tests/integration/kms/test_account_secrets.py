@@ -26,7 +26,6 @@ from webob import Request
 
 from swiftcrypt import account_keymaster, cryptometa, encryption, keyderivation, keyscli
 from swiftcrypt.cli import build_parser
-from swiftcrypt.keymanager import barbican
 from tests.integration.kms.conftest import noauth_conf, raw_store
 from tests.integration.kms.test_kms_secrets_never_logged import Capture
 from tests.integration.servers import free_port
@@ -36,10 +35,11 @@ BODY = b"account-secret body " * 100
 BODY_META = "X-Object-Sysmeta-Crypto-Body-Meta"
 
 
-def proxy(data_dir, barbican_server, **extra):
+def proxy(data_dir, barbican_server, encryption_conf=None, **extra):
     conf = noauth_conf(barbican_server, **extra)
     store = raw_store(data_dir)
-    return account_keymaster.filter_factory({}, **conf)(encryption.filter_factory({})(store))
+    return account_keymaster.filter_factory({}, **conf)(
+        encryption.filter_factory({}, **(encryption_conf or {}))(store))
 
 
 def call(app, method, path, body=None, headers=None, query=""):
@@ -69,14 +69,6 @@ def stored(data_dir, account, name):
 
 def stored_secret_id(data_dir, account, name):
     return cryptometa.load(stored(data_dir, account, name)[BODY_META])["key_id"]["secret_id"]
-
-
-@pytest.fixture
-def manager(barbican_noauth):
-    km = barbican.BarbicanKeyManager(barbican.BarbicanOptions.from_conf(
-        noauth_conf(barbican_noauth)))
-    yield km
-    km.close()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ recorded in ``plaintexts`` so the at-rest scan can look for all of them.
 If the cluster cannot start, the tests error out: they never skip.
 """
 
+import glob
 import os
 import uuid
 
@@ -147,8 +148,50 @@ def connect(cluster, account="test", user="tester"):
 
 
 @pytest.fixture
-def conn(swiftcrypt):
-    c = connect(swiftcrypt)
+def crypto_cluster(swiftcrypt):
+    """The cluster ``conn`` and ``http`` talk to; a module overrides it to
+    have them use another pipeline."""
+    return swiftcrypt
+
+
+# swiftcrypt encrypting account and container metadata too
+META_OPTIONS = {"encrypt_account_metadata": "true", "encrypt_container_metadata": "true"}
+
+
+@pytest.fixture
+def meta_cluster(cluster):
+    """The cluster with swiftcrypt and META_OPTIONS."""
+    return cluster.use(swiftcrypt_crypto(encryption_options=META_OPTIONS))
+
+
+def db_bytes(cluster, kind):
+    """Every ``kind`` ("account", "container") DB file of the cluster, and
+    its journals, as one blob."""
+    dbs = glob.glob(os.path.join(cluster.devices, "*", kind + "s", "**", "*.db"),
+                    recursive=True)
+    assert dbs
+    content = b""
+    for path in dbs:
+        for name in (path, path + ".pending", path + "-wal", path + "-journal"):
+            if os.path.exists(name):
+                with open(name, "rb") as fh:
+                    content += fh.read()
+    return content
+
+
+def through(cluster, crypto, func):
+    """``func(connection)`` through a proxy running ``crypto`` (restarted
+    if need be), the connection closed after."""
+    c = connect(cluster.use(crypto))
+    try:
+        return func(c)
+    finally:
+        c.close()
+
+
+@pytest.fixture
+def conn(crypto_cluster):
+    c = connect(crypto_cluster)
     yield c
     c.close()
 
@@ -183,7 +226,7 @@ class Http:
 
 
 @pytest.fixture
-def http(swiftcrypt):
-    h = Http(swiftcrypt)
+def http(crypto_cluster):
+    h = Http(crypto_cluster)
     yield h
     h.session.close()

@@ -20,7 +20,9 @@ OPTIONS = {
                   "meta_version_to_write", "keymaster_config_path"],
     "kms_keymaster": ["key_id", "key_id_", "active_root_secret_id", "meta_version_to_write",
                       "keymaster_config_path"] + list(barbican_options.CONNECTION_OPTIONS),
-    "encryption": ["disable_encryption", "verify_body"],
+    "encryption": ["disable_encryption", "verify_body", "encrypt_container_metadata",
+                   "plain_container_metadata", "encrypt_account_metadata",
+                   "plain_account_metadata"],
 }
 
 

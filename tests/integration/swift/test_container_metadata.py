@@ -4,8 +4,6 @@ the metadata Swift's middlewares read from container info (tempurl keys,
 quotas, CORS, staticweb) stays plain and keeps working; Swift's own
 encryption filter does not show the encrypted values."""
 
-import glob
-import os
 import time
 from urllib.parse import urlsplit
 
@@ -14,42 +12,12 @@ import requests
 from swiftclient.utils import generate_temp_url
 
 from tests.integration.swift.conftest import (
-    Http, connect, make_body, swift_crypto, swiftcrypt_crypto, unique)
-
-OPTION = {"encrypt_container_metadata": "true"}
+    META_OPTIONS, db_bytes, make_body, swift_crypto, swiftcrypt_crypto, through, unique)
 
 
 @pytest.fixture
-def meta_cluster(cluster):
-    return cluster.use(swiftcrypt_crypto(encryption_options=OPTION))
-
-
-@pytest.fixture
-def conn(meta_cluster):
-    c = connect(meta_cluster)
-    yield c
-    c.close()
-
-
-@pytest.fixture
-def http(meta_cluster):
-    h = Http(meta_cluster)
-    yield h
-    h.session.close()
-
-
-def container_db_bytes(cluster):
-    """Every container DB file (and its journals) as one blob."""
-    dbs = glob.glob(os.path.join(cluster.devices, "*", "containers", "**", "*.db"),
-                    recursive=True)
-    assert dbs
-    content = b""
-    for path in dbs:
-        for name in (path, path + ".pending", path + "-wal", path + "-journal"):
-            if os.path.exists(name):
-                with open(name, "rb") as fh:
-                    content += fh.read()
-    return content
+def crypto_cluster(meta_cluster):
+    return meta_cluster
 
 
 def test_round_trip_and_not_plain_in_container_dbs(meta_cluster, conn, http):
@@ -76,7 +44,7 @@ def test_round_trip_and_not_plain_in_container_dbs(meta_cluster, conn, http):
     resp = http.request("GET", cont, params={"format": "xml"})
     assert resp.status_code == 200 and resp.headers["X-Container-Meta-Secret"] == secret
 
-    content = container_db_bytes(meta_cluster)
+    content = db_bytes(meta_cluster, "container")
     assert control.encode() in content, "the scan did not see the container DBs"
     for value in (secret, posted, gone):
         for form in {value.encode("utf-8"), value.encode("utf-8").decode("latin-1").encode()}:
@@ -88,27 +56,16 @@ def test_round_trip_and_not_plain_in_container_dbs(meta_cluster, conn, http):
 
 
 def test_swift_encryption_does_not_show_them(cluster):
-    cluster.use(swiftcrypt_crypto(encryption_options=OPTION))
-    c = connect(cluster)
     cont = unique("cmeta-swap")
-    c.put_container(cont, headers={"X-Container-Meta-Hidden": "hidden-value",
-                                   "X-Container-Meta-Quota-Count": "5"})
-    c.close()
-    cluster.use(swift_crypto())
-    c = connect(cluster)
-    try:
-        headers = c.head_container(cont)
-    finally:
-        c.close()
+    through(cluster, swiftcrypt_crypto(encryption_options=META_OPTIONS),
+            lambda c: c.put_container(cont, headers={"X-Container-Meta-Hidden": "hidden-value",
+                                                     "X-Container-Meta-Quota-Count": "5"}))
+    headers = through(cluster, swift_crypto(), lambda c: c.head_container(cont))
     assert "x-container-meta-hidden" not in headers  # the gatekeeper drops the sysmeta
     assert headers["x-container-meta-quota-count"] == "5"
     # and swiftcrypt, option now off, still reads it
-    cluster.use(swiftcrypt_crypto())
-    c = connect(cluster)
-    try:
-        assert c.head_container(cont)["x-container-meta-hidden"] == "hidden-value"
-    finally:
-        c.close()
+    headers = through(cluster, swiftcrypt_crypto(), lambda c: c.head_container(cont))
+    assert headers["x-container-meta-hidden"] == "hidden-value"
 
 
 def test_tempurl_with_a_container_key(meta_cluster, conn, plaintexts):

@@ -289,3 +289,31 @@ def test_rekey_with_swifts_own_keymaster_in_the_tool(cluster, plaintexts, accoun
     cluster.use(Crypto("swift", "swift", secrets={"B": SECRETS["B"]}, active="B"))
     hdrs, got = admin_conn(cluster, account).get_object("c", "o")
     assert got == body and hdrs["x-object-meta-m"] == "v"
+
+
+def test_rekey_re_encrypts_account_metadata(cluster, account, tmp_path):
+    """Account metadata encrypted under A is re-encrypted under B as
+    sysmeta by the tool (whose pipeline does not encrypt account metadata:
+    it must never write the plaintext), after which a proxy holding only B
+    reads it."""
+    option = {"encrypt_account_metadata": "true"}
+    cluster.use(Crypto("swiftcrypt", "swiftcrypt", secrets={"A": SECRETS["A"]}, active="A",
+                       encryption_options=option))
+    value = "rekey-account-meta-" + uuid.uuid4().hex
+    admin_conn(cluster, account).post_account({"X-Account-Meta-Secret": value,
+                                               "X-Account-Meta-Temp-Url-Key": "plain"})
+
+    cluster.use(swiftcrypt_with(["A", "B"], "B"))
+    conf = rekey_conf(cluster, tmp_path / "rekey.conf")
+    status, out, err = run_rekey(conf, account)
+    assert status == 0, out + err
+    assert "re-keyed account metadata (A -> B)" in out
+    assert counts_of(out)["re-keyed"] == 1
+    assert value not in out + err
+
+    cluster.use(Crypto("swiftcrypt", "swiftcrypt", secrets={"B": SECRETS["B"]}, active="B"))
+    headers = admin_conn(cluster, account).head_account()
+    assert headers["x-account-meta-secret"] == value
+    assert headers["x-account-meta-temp-url-key"] == "plain"
+    status, out, err = run_rekey(conf, account)
+    assert status == 0 and "current account metadata" in out, out + err
