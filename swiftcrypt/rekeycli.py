@@ -1,7 +1,8 @@
 """``swiftcrypt rekey``: rewrite an account's objects under the active
 root secret, so that retired secrets can be removed from the config.
 
-See doc/rekey.md. Output: with ``--verbose`` one line per object, always
+See doc/rekey.md. Output: with ``--verbose`` one line per object (and
+per account or container whose encrypted metadata was looked at), always
 one line per failure (on stderr) and a summary line; exit status 0 when
 nothing failed, 1 otherwise.
 """
@@ -94,6 +95,8 @@ def load_pipeline(path):
 def _line(result):
     if result.container is None:  # the account's own metadata
         text = "%s account metadata" % result.outcome
+    elif result.name is None:  # a container's own metadata
+        text = "%s container metadata %s" % (result.outcome, _printable(result.container))
     else:
         text = "%s %s/%s" % (result.outcome, _printable(result.container),
                              _printable(result.name))

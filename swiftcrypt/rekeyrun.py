@@ -11,7 +11,10 @@ decide); a stale one is read decrypted and
 written back encrypted under the active secret, with ``X-Timestamp`` set
 to its own timestamp plus an offset, so a client write made after the
 read wins (the backend answers 409 - Swift's proxy turns that into 202 -
-and the object is left alone).
+and the object is left alone). The account's and each container's
+encrypted metadata values (dbmeta) under another secret are decrypted and
+written back as sysmeta under the active one, by a POST of only the
+values unchanged since they were read.
 """
 
 import json
@@ -20,7 +23,7 @@ from urllib.parse import quote
 
 from swiftcrypt import ciphers, cryptometa, rekey, timestamps
 from swiftcrypt.accountsecrets import NoAccountSecret
-from swiftcrypt.dbmeta import ACCOUNT
+from swiftcrypt.dbmeta import ACCOUNT, CONTAINER
 from swiftcrypt.wsgiclient import IterReader, call
 
 OVERRIDE = "swift.crypto.override"
@@ -154,16 +157,19 @@ class Rekeyer:
             return WOULD_REKEY, moved
         return self._rewrite(path, stamp, moved)
 
-    def _active_secret(self, fetch):
-        """The secret id a write uses now; StopRun if the keymaster has none."""
+    def _write_keys(self, fetch):
+        """The keys a write gets now (a dict); StopRun if the account has
+        no secret to write with."""
         try:
             keys = fetch(key_id=None)
-        except Exception as err:
-            if isinstance(err, NoAccountSecret):  # account_keymaster, creation off
-                raise StopRun("account %s: no root secret to re-key with: %s" % (
-                    self.account, _first_line(str(err).encode("utf-8", "replace")))) from None
-            raise
-        key_id = keys.get("id") if isinstance(keys, dict) else None
+        except NoAccountSecret as err:  # account_keymaster, creation off
+            raise StopRun("account %s: no root secret to re-key with: %s" % (
+                self.account, _first_line(str(err).encode("utf-8", "replace")))) from None
+        return keys if isinstance(keys, dict) else {}
+
+    def _active_secret(self, fetch):
+        """The secret id a write uses now; StopRun if the keymaster has none."""
+        key_id = self._write_keys(fetch).get("id")
         if not isinstance(key_id, dict):
             raise StopRun("account %s: the keymaster gives no key id to write with (is "
                           "the pipeline's keymaster the one proxies write with?)" % self.account)
@@ -199,15 +205,19 @@ class Rekeyer:
             return CONFLICT, "a newer write won"
         return FAILED, "PUT answered %s %s" % (put.status, detail)
 
-    # the account's own metadata
+    # the account's and each container's own metadata
 
-    def rekey_account_metadata(self):
-        """Re-encrypt the account's encrypted metadata values (see dbmeta)
-        that are under another secret than the active one. A Result with
-        container and name None, or None when the account has no encrypted
-        metadata (nothing to count)."""
+    def rekey_metadata(self, container=None):
+        """Re-encrypt the encrypted metadata values (see dbmeta) of the
+        account (``container`` None) or of ``container`` that are under
+        another secret than the active one. A Result with name None
+        (container None too for the account's), or None when there is no
+        encrypted metadata (nothing to count) or the container is gone
+        (its object listing then fails the run)."""
+        level, path = (ACCOUNT, self._path()) if container is None else (
+            CONTAINER, self._path(container))
         try:
-            found = self._rekey_account_metadata()
+            found = self._rekey_metadata(level, path)
         except StopRun:
             raise
         except rekey.RekeyError as err:
@@ -215,26 +225,28 @@ class Rekeyer:
         except Exception as err:  # as for an object: reported, the run goes on
             found = FAILED, "%s: %s" % (type(err).__name__, _first_line(
                 str(err).encode("utf-8", "replace")))
-        return None if found is None else Result(None, None, *found)
+        return None if found is None else Result(container, None, *found)
 
-    def _raw_account(self):
-        raw = self._call("HEAD", self._path(), environ={OVERRIDE: True, WRITE_KEYS: True})
+    def _raw_head(self, path):
+        raw = self._call("HEAD", path, environ={OVERRIDE: True, WRITE_KEYS: True})
         raw.close()
         return raw
 
-    def _rekey_account_metadata(self):
-        raw = self._raw_account()
+    def _rekey_metadata(self, level, path):
+        raw = self._raw_head(path)
         if raw.status // 100 != 2:
+            # anything but "gone" is a failure: an unread value must never
+            # let its secret look retirable
             return None if raw.status == 404 else (FAILED, "HEAD answered %s" % raw.status)
-        stored = rekey.meta_secret_ids(raw.headers, ACCOUNT.crypto_prefix)
+        stored = rekey.meta_secret_ids(raw.headers, level.crypto_prefix)
         if not stored:
             return None
         fetch = raw.environ.get(KEYS_CALLBACK)
-        keys = fetch(key_id=None) if fetch is not None else {}
-        key_id = keys.get("id") if isinstance(keys, dict) else None
-        if not isinstance(keys.get("account"), bytes) or not isinstance(key_id, dict):
-            return FAILED, ("the keymaster gives no account key (Swift's keymaster does "
-                            "not; use swiftcrypt's)")
+        keys = self._write_keys(fetch) if fetch is not None else {}
+        key_id = keys.get("id")
+        if not isinstance(keys.get(level.kind), bytes) or not isinstance(key_id, dict):
+            return FAILED, "the keymaster gives no %s key%s" % (level.kind, (
+                " (Swift's keymaster does not; use swiftcrypt's)" if level is ACCOUNT else ""))
         active = key_id.get("secret_id")
         stale = sorted(name for name, secret_id in stored.items() if secret_id != active)
         if not stale:
@@ -243,18 +255,19 @@ class Rekeyer:
                               rekey.secret_name(active))
         if self.dry_run:
             return WOULD_REKEY, moved
-        decrypted = self._call("HEAD", self._path())
+        decrypted = self._call("HEAD", path)
         decrypted.close()
         if decrypted.status // 100 != 2:
             return FAILED, "decrypting HEAD answered %s" % decrypted.status
-        # Compare-and-set as far as an account POST allows: only values
-        # unchanged since the first read are written (Swift's proxy stamps
-        # account POSTs itself, so a newer write cannot win by timestamp).
-        again = self._raw_account()
-        cipher = ciphers.ShortCtr(keys["account"])
+        # Compare-and-set as far as an account or container POST allows:
+        # only values unchanged since the first read are written (Swift's
+        # proxy stamps these POSTs itself, so a newer write cannot win by
+        # timestamp).
+        again = self._raw_head(path)
+        cipher = ciphers.ShortCtr(keys[level.kind])
         updates = []
         for name in stale:
-            plain = decrypted.header(ACCOUNT.user_prefix + name[len(ACCOUNT.crypto_prefix):])
+            plain = decrypted.header(level.user_prefix + name[len(level.crypto_prefix):])
             if plain is None or again.header(name) != raw.header(name):
                 continue  # a plain copy wins, or a client changed it meanwhile
             # written as sysmeta directly (decryption and encryption bypassed):
@@ -263,7 +276,7 @@ class Rekeyer:
                 plain.encode("latin-1"), cipher, key_id=key_id)))
         if not updates:
             return CONFLICT, "changed while being read"
-        post = self._call("POST", self._path(), updates, environ={OVERRIDE: True})
+        post = self._call("POST", path, updates, environ={OVERRIDE: True})
         detail = _first_line(post.read(4096))
         if post.status // 100 != 2:
             return FAILED, "POST answered %s %s" % (post.status, detail)
@@ -273,28 +286,33 @@ class Rekeyer:
 
     def run(self, container=None, limit=None, report=None):
         """Re-key every object of ``container`` (None: of every container,
-        and the account's encrypted metadata first); stop after ``limit``
-        stale objects. ``report(result)`` is called for each object (and
-        the account metadata). Returns ``{outcome: count}`` (also kept as
-        ``counts``, complete so far if a listing fails: ListingError)."""
+        and the account's encrypted metadata first), each container's
+        encrypted metadata before its objects; stop after ``limit`` items
+        that needed re-keying. ``report(result)`` is called for each
+        object and each account or container metadata Result. Returns
+        ``{outcome: count}`` (also kept as ``counts``, complete so far if
+        a listing fails: ListingError)."""
         counts = self.counts = dict.fromkeys(OUTCOMES, 0)
         handled = 0
+
+        def record(result):
+            nonlocal handled
+            if result is None:  # no encrypted metadata: nothing to count
+                return
+            counts[result.outcome] += 1
+            if result.outcome in (REKEYED, WOULD_REKEY, CONFLICT, FAILED):
+                handled += 1
+            if report is not None:
+                report(result)
+
         if container is None:
-            result = self.rekey_account_metadata()
-            if result is not None:
-                counts[result.outcome] += 1
-                if result.outcome in (REKEYED, WOULD_REKEY, CONFLICT, FAILED):
-                    handled += 1
-                if report is not None:
-                    report(result)
+            record(self.rekey_metadata())
         for cont in ([container] if container is not None else self.containers()):
+            if limit is not None and handled >= limit:
+                return counts
+            record(self.rekey_metadata(cont))
             for name in self.objects(cont):
                 if limit is not None and handled >= limit:
                     return counts
-                result = self.rekey_object(cont, name)
-                counts[result.outcome] += 1
-                if result.outcome in (REKEYED, WOULD_REKEY, CONFLICT, FAILED):
-                    handled += 1
-                if report is not None:
-                    report(result)
+                record(self.rekey_object(cont, name))
         return counts

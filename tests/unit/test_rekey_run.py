@@ -149,9 +149,14 @@ def test_listing_failure_raises_with_counts_so_far():
     # so far: the account's own HEAD (for its encrypted metadata), a failure
     # rather than a silent skip (its secret must not look retirable)
     assert sum(rekeyer.counts.values()) == rekeyer.counts[rekeyrun.FAILED] == 1
+    reported = []
     with pytest.raises(rekeyrun.ListingError, match="503 down"):
-        rekeyer.run("c")  # --container: the account's metadata is not looked at
-    assert sum(rekeyer.counts.values()) == 0
+        rekeyer.run("c", report=reported.append)
+    # --container: the account's metadata is not looked at, the container's
+    # own HEAD is, and fails as the account's does
+    assert sum(rekeyer.counts.values()) == rekeyer.counts[rekeyrun.FAILED] == 1
+    assert [(r.container, r.name, r.detail) for r in reported] == [
+        ("c", None, "HEAD answered 503")]
 
 
 def test_wsgi_client_late_start_response_and_close():
