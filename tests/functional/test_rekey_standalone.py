@@ -8,12 +8,15 @@ import hashlib
 import json
 import os
 import time
+import uuid
 
 import pytest
 from paste.deploy import loadapp
 
 from swiftcrypt import cli, rekey, rekeyrun
+from swiftcrypt.dbmeta import CONTAINER
 from swiftcrypt.wsgiclient import call
+from tests.functional.conftest import found_in_files
 from tests.support.racing import RaceFirst
 from tests.support.rekeying import request, summary_counts
 
@@ -22,8 +25,9 @@ SECRETS = {"A": os.urandom(32), "B": os.urandom(32)}
 OVERRIDE = {"swift.crypto.override": True}
 
 
-def write_conf(path, data_dir, secret_ids, active, gatekeeper):
-    """A standalone pipeline holding root secrets ``secret_ids``."""
+def write_conf(path, data_dir, secret_ids, active, gatekeeper, encryption=()):
+    """A standalone pipeline holding root secrets ``secret_ids``;
+    ``encryption``: extra option lines of the encryption filter."""
     lines = ["[pipeline:main]",
              "pipeline = %skeymaster encryption store" % ("gatekeeper " if gatekeeper else ""),
              "", "[filter:gatekeeper]",
@@ -33,7 +37,7 @@ def write_conf(path, data_dir, secret_ids, active, gatekeeper):
         lines.append("encryption_root_secret_%s = %s" % (
             secret_id, base64.b64encode(SECRETS[secret_id]).decode()))
     lines += ["active_root_secret_id = %s" % active, "",
-              "[filter:encryption]", "use = egg:swiftcrypt#encryption", "",
+              "[filter:encryption]", "use = egg:swiftcrypt#encryption", *encryption, "",
               "[app:store]", "use = egg:swiftcrypt#store", "data_dir = %s" % data_dir, ""]
     path.write_text("\n".join(lines))
     return str(path)
@@ -44,13 +48,19 @@ class Setup:
         self.tmp = tmp_path
         self.data_dir = str(tmp_path / "data")
 
-    def conf(self, name, secret_ids, active, gatekeeper=False):
-        return write_conf(self.tmp / name, self.data_dir, secret_ids, active, gatekeeper)
+    def conf(self, name, secret_ids, active, gatekeeper=False, encryption=()):
+        return write_conf(self.tmp / name, self.data_dir, secret_ids, active, gatekeeper,
+                          encryption)
 
-    def client(self, secret_ids, active):
-        """A client-facing pipeline (with gatekeeper)."""
-        name = "client-%s-%s.conf" % ("".join(secret_ids), active)
-        return loadapp("config:" + self.conf(name, secret_ids, active, gatekeeper=True))
+    def client(self, secret_ids, active, encrypt_meta=False):
+        """A client-facing pipeline (with gatekeeper); ``encrypt_meta``:
+        it encrypts container and account metadata."""
+        name = "client-%s-%s%s.conf" % ("".join(secret_ids), active,
+                                        "-meta" if encrypt_meta else "")
+        encryption = ("encrypt_container_metadata = true",
+                      "encrypt_account_metadata = true") if encrypt_meta else ()
+        return loadapp("config:" + self.conf(name, secret_ids, active, gatekeeper=True,
+                                             encryption=encryption))
 
     def internal(self, secret_ids, active):
         """A pipeline without gatekeeper: raw sysmeta reaches the caller."""
@@ -194,6 +204,76 @@ def test_dry_run_and_limit(setup, capsys):
     status, out, _ = run_cli(capsys, "--config", conf, "--account", ACCOUNT, "--container", "c1")
     assert summary_counts(out)["re-keyed"] == 2  # the rest of c1's four stale objects
     assert raw_ids(raw, "c2", "posted") == {"A"}  # other containers untouched
+
+
+def container_meta_ids(app, cont):
+    """``{name: secret id}`` of a container's encrypted metadata values."""
+    resp = req(app, "HEAD", cont, environ=OVERRIDE)
+    assert resp.status == 204, resp.reason
+    return {name[len(CONTAINER.crypto_prefix):]: secret_id for name, secret_id in
+            rekey.meta_secret_ids(resp.headers, CONTAINER.crypto_prefix).items()}
+
+
+def test_container_metadata_is_re_keyed(setup, capsys):
+    """Encrypted container metadata under A is re-encrypted under B,
+    container by container (with --container too), never written plain;
+    a pipeline that lost A fails on it rather than skipping it."""
+    write_under_a(setup)
+    values = {cont: "%s-meta-%s" % (cont, uuid.uuid4().hex) for cont in ("c1", "c2")}
+    under_a = setup.client(["A"], "A", encrypt_meta=True)
+    for cont, value in values.items():
+        resp = req(under_a, "POST", cont, headers=[("X-Container-Meta-Secret", value),
+                                                   ("X-Container-Meta-Web-Index", "i.html")])
+        assert resp.status == 204, resp.data
+    later = "under-b-" + uuid.uuid4().hex
+    rotated = setup.client(["A", "B"], "B", encrypt_meta=True)
+    assert req(rotated, "POST", "c1", headers=[("X-Container-Meta-Later", later)]).status == 204
+    raw = setup.internal(["A", "B"], "B")
+    assert container_meta_ids(raw, "c1") == {"Secret": "A", "Later": "B"}
+    conf = setup.rekey_conf()  # its encryption filter encrypts no metadata
+
+    lost_a = setup.conf("lost-a.conf", ["B"], "B")
+    status, out, err = run_cli(capsys, "--config", lost_a, "--account", ACCOUNT,
+                               "--container", "c1")
+    assert status == 1
+    assert "error: failed container metadata c1 (decrypting HEAD answered 500)" in err, err
+    assert summary_counts(out)["failures"] == 5  # c1's metadata and its four stale objects
+
+    status, out, _ = run_cli(capsys, "--config", conf, "--account", ACCOUNT, "--dry-run", "-v")
+    assert status == 0
+    assert "would re-key container metadata c1 (A -> B)" in out
+    assert summary_counts(out)["would re-key"] == 8  # six objects, two containers' metadata
+    assert container_meta_ids(raw, "c1") == {"Secret": "A", "Later": "B"}
+
+    status, out, err = run_cli(capsys, "--config", conf, "--account", ACCOUNT,
+                               "--container", "c2", "-v")
+    assert status == 0, out + err
+    assert out.splitlines()[0] == "re-keyed container metadata c2 (A -> B)"
+    assert summary_counts(out)["re-keyed"] == 3  # and c2's two objects
+    assert container_meta_ids(raw, "c1") == {"Secret": "A", "Later": "B"}
+
+    status, out, err = run_cli(capsys, "--config", conf, "--account", ACCOUNT, "-v")
+    assert status == 0, out + err
+    assert "re-keyed container metadata c1 (A -> B)" in out
+    assert "current container metadata c2" in out
+    counts = summary_counts(out)
+    assert (counts["scanned"], counts["already current"], counts["re-keyed"]) == (9, 4, 5)
+    for cont in ("c1", "c2"):
+        assert set(container_meta_ids(raw, cont).values()) == {"B"}
+
+    only_b = setup.client(["B"], "B")
+    for cont, value in values.items():
+        resp = req(only_b, "HEAD", cont)
+        assert resp.header("X-Container-Meta-Secret") == value
+        assert resp.header("X-Container-Meta-Web-Index") == "i.html"
+    assert req(only_b, "HEAD", "c1").header("X-Container-Meta-Later") == later
+    assert found_in_files(setup.data_dir, list(values.values()) + [later]) == {}
+    for value in values.values():
+        assert value not in out + err
+
+    status, out, _ = run_cli(capsys, "--config", conf, "--account", ACCOUNT)
+    assert status == 0 and summary_counts(out)["re-keyed"] == 0
+    assert summary_counts(out)["already current"] == 9
 
 
 def test_concurrent_client_write_wins(setup):
