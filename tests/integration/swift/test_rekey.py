@@ -317,3 +317,54 @@ def test_rekey_re_encrypts_account_metadata(cluster, account, tmp_path):
     assert headers["x-account-meta-temp-url-key"] == "plain"
     status, out, err = run_rekey(conf, account)
     assert status == 0 and "current account metadata" in out, out + err
+
+
+def test_rekey_re_encrypts_container_metadata(cluster, account, tmp_path):
+    """Container metadata encrypted under A (one value under B already
+    after the rotation, one container with a non-ASCII name) is
+    re-encrypted under B by the tool through Swift's proxy app in-process
+    (whose pipeline does not encrypt container metadata: it must never
+    write the plaintext), after which a proxy holding only B reads every
+    value and a second run finds nothing to do."""
+    from tests.integration.swift.conftest import db_bytes
+
+    option = {"encrypt_container_metadata": "true"}
+    cluster.use(Crypto("swiftcrypt", "swiftcrypt", secrets={"A": SECRETS["A"]}, active="A",
+                       encryption_options=option))
+    conn = admin_conn(cluster, account)
+    values = {cont: "rekey-container-meta-" + uuid.uuid4().hex
+              for cont in ("m1", "m2", "m\u00e9ta")}
+    for cont, value in values.items():
+        conn.put_container(cont, headers={"X-Container-Meta-Secret": value,
+                                          "X-Container-Meta-Web-Index": "index.html"})
+    conn.put_object("m1", "o", b"an object beside the metadata")
+    cluster.use(Crypto("swiftcrypt", "swiftcrypt", secrets={i: SECRETS[i] for i in "AB"},
+                       active="B", encryption_options=option))
+    later = "rekey-container-meta-later-" + uuid.uuid4().hex
+    admin_conn(cluster, account).post_container("m2", {"X-Container-Meta-Later": later})
+
+    conf = rekey_conf(cluster, tmp_path / "rekey.conf")
+    status, out, err = run_rekey(conf, account)
+    assert status == 0, out + err
+    for cont in ("m1", "m2", "m%C3%A9ta"):
+        assert "re-keyed container metadata %s (A -> B)" % cont in out, out
+    assert "re-keyed m1/o (A -> B)" in out
+    assert counts_of(out)["re-keyed"] == 4
+    for value in list(values.values()) + [later]:
+        assert value not in out + err
+
+    cluster.use(Crypto("swiftcrypt", "swiftcrypt", secrets={"B": SECRETS["B"]}, active="B"))
+    conn = admin_conn(cluster, account)
+    for cont, value in values.items():
+        headers = conn.head_container(cont)
+        assert headers["x-container-meta-secret"] == value, cont
+        assert headers["x-container-meta-web-index"] == "index.html"
+    assert conn.head_container("m2")["x-container-meta-later"] == later
+    stored = db_bytes(cluster, "container")
+    for value in list(values.values()) + [later]:
+        assert value.encode() not in stored
+
+    status, out, err = run_rekey(conf, account)
+    assert status == 0, out + err
+    assert counts_of(out)["re-keyed"] == 0 and counts_of(out)["already current"] == 4, out
+    assert "current container metadata m2" in out
