@@ -8,9 +8,10 @@ Objects of two accounts written under kms_keymaster; the pipeline becomes
 kept in front) and the old objects still read; ``swiftcrypt rekey`` runs
 per account through that pipeline; then a pipeline with ONLY
 account_keymaster reads every object, metadata value and listing etag of
-both accounts, every encrypted part of each account is stored under that
-account's own Barbican secret (distinct per account), and a second run
-has nothing to do. The Barbican fixture raises if it cannot start: this
+both accounts, and their encrypted account and container metadata; every
+encrypted part and value of each account is stored under that account's
+own Barbican secret (distinct per account), and a second run has nothing
+to do. The Barbican fixture raises if it cannot start: this
 test fails, never skips.
 """
 
@@ -54,7 +55,8 @@ def write_conf(path, data_dir, conn, key_id, old_keymaster, new_keymaster):
     lines += ["key_id = %s" % key_id, "",
               "[filter:account_keymaster]", "use = egg:swiftcrypt#account_keymaster"]
     lines += ["%s = %s" % kv for kv in conn.items()]
-    lines += ["", "[filter:encryption]", "use = egg:swiftcrypt#encryption", "",
+    lines += ["", "[filter:encryption]", "use = egg:swiftcrypt#encryption",
+              "encrypt_account_metadata = true", "encrypt_container_metadata = true", "",
               "[app:store]", "use = egg:swiftcrypt#store", "data_dir = %s" % data_dir, ""]
     path.write_text("\n".join(lines))
     return str(path)
@@ -65,6 +67,35 @@ req = request
 
 def md5(data):
     return hashlib.md5(data).hexdigest()
+
+
+CONTAINERS = ("c1", "c2")
+DB_META = {"X-Account-Sysmeta-Crypto-Meta-": (), "X-Container-Sysmeta-Crypto-Meta-": CONTAINERS}
+
+
+def db_meta_value(account, *parts):
+    """The encrypted metadata value of an account or container, its own."""
+    return "/".join((account,) + parts) + ":secret"
+
+
+def stored_db_meta_ids(data_dir, account):
+    """``{(container or None): {secret ids}}`` of the encrypted account and
+    container metadata values, from the raw store."""
+    found = {}
+    for prefix, containers in DB_META.items():
+        for parts in ([()] if not containers else [(c,) for c in containers]):
+            resp = req(store_app(data_dir), "HEAD", account, *parts)
+            assert resp.status // 100 == 2, resp.reason
+            found[parts[0] if parts else None] = set(
+                rekey.meta_secret_ids(resp.headers, prefix).values())
+    return found
+
+
+def assert_db_meta_reads(app, account):
+    for parts, kind in [((), "Account")] + [((c,), "Container") for c in CONTAINERS]:
+        resp = req(app, "HEAD", account, *parts)
+        assert resp.header("X-%s-Meta-Secret" % kind) == db_meta_value(account, *parts), (
+            account, parts, resp.status)
 
 
 def user_meta(headers):
@@ -92,7 +123,7 @@ def assert_all_read(app, account):
         assert got.data == body, (account, name)
         assert got.header("Etag").strip('"') == md5(body), (account, name)
         assert user_meta(got.headers) == user_meta(headers), (account, name)
-    for cont in ("c1", "c2"):
+    for cont in CONTAINERS:
         resp = req(app, "GET", account, cont, query="format=json")
         assert resp.status == 200, resp.reason
         listing = {e["name"]: e["hash"] for e in json.loads(resp.data)}
@@ -131,8 +162,14 @@ def test_move_from_kms_keymaster_to_account_keymaster(barbican_noauth, manager_f
     # 1. both accounts written under kms_keymaster's single secret
     old = loadapp("config:" + conf("old.conf", True, False))
     for account in accounts:
-        for cont in ("c1", "c2"):
+        for cont in CONTAINERS:
             assert req(old, "PUT", account, cont).status in (201, 202)
+            assert req(old, "POST", account, cont, headers=[(
+                "X-Container-Meta-Secret", db_meta_value(account, cont))]).status == 204
+        assert req(old, "POST", account, headers=[
+            ("X-Account-Meta-Secret", db_meta_value(account))]).status == 204
+        assert stored_db_meta_ids(data_dir, account) == dict.fromkeys(
+            (None,) + CONTAINERS, {None})
         for (cont, name), (_, headers) in OBJECTS.items():
             resp = req(old, "PUT", account, cont, name, headers=headers,
                        body=body_of(account, cont, name))
@@ -140,12 +177,14 @@ def test_move_from_kms_keymaster_to_account_keymaster(barbican_noauth, manager_f
             ids = stored_ids(data_dir, account, cont, name)
             assert ids and set(ids.values()) == {None}, (account, name, ids)
     assert_all_read(old, accounts[0])
+    assert_db_meta_reads(old, accounts[0])
 
     # 2. the old keymaster kept in front of account_keymaster: old objects read
     migrating = conf("migrating.conf", True, True)
     both = loadapp("config:" + migrating)
     for account in accounts:
         assert_all_read(both, account)
+        assert_db_meta_reads(both, account)
     # reads made no account secret; without the old keymaster nothing reads yet
     manager = manager_for(project)
     new_conf = conf("new.conf", False, True)
@@ -159,9 +198,11 @@ def test_move_from_kms_keymaster_to_account_keymaster(barbican_noauth, manager_f
         status, out, err = run_rekey(capsys, migrating, account, "--verbose")
         assert status == 0, out + err
         assert err == ""
+        # the objects, the account's metadata and each container's
         assert summary_counts(out) == {
-            "scanned": len(OBJECTS), "already current": 0, "re-keyed": len(OBJECTS),
+            "scanned": len(OBJECTS) + 3, "already current": 0, "re-keyed": len(OBJECTS) + 3,
             "conflicts": 0, "failures": 0, "unencrypted": 0, "expired": 0}, out
+        assert "re-keyed container metadata c2" in out
 
     # each account got one Barbican secret of its own, holding every part
     secret_ids = {}
@@ -175,11 +216,14 @@ def test_move_from_kms_keymaster_to_account_keymaster(barbican_noauth, manager_f
         for cont, name in OBJECTS:
             ids = stored_ids(data_dir, account, cont, name)
             assert ids and set(ids.values()) == {secret_ids[account]}, (account, name, ids)
+        assert stored_db_meta_ids(data_dir, account) == dict.fromkeys(
+            (None,) + CONTAINERS, {secret_ids[account]})
 
     # 4. only account_keymaster (no old keymaster) reads everything
     new = loadapp("config:" + new_conf)
     for account in accounts:
         assert_all_read(new, account)
+        assert_db_meta_reads(new, account)
 
     # 5. a second run has nothing to do, with and without the old keymaster
     for config in (migrating, new_conf):
@@ -187,7 +231,7 @@ def test_move_from_kms_keymaster_to_account_keymaster(barbican_noauth, manager_f
             status, out, err = run_rekey(capsys, config, account)
             assert status == 0, out + err
             counts = summary_counts(out)
-            assert counts["already current"] == len(OBJECTS), out
+            assert counts["already current"] == len(OBJECTS) + 3, out
             assert counts["re-keyed"] == counts["conflicts"] == counts["failures"] == 0, out
     for account in accounts:
         assert len(manager.list_secrets("swiftcrypt-account:" + account)) == 1
