@@ -93,17 +93,18 @@ def resolve_account_path(key_id, account):
 
     Only a one-segment path ``/<account>`` is an account key id: a
     container or object key id on an account item is refused, as an
-    account path is by resolve_key_paths.
+    account path is by resolve_key_paths. So is one naming another
+    account: accounts are never renamed or copied, so that is a value
+    moved at rest, and deriving its key would show it in plaintext to
+    the account it was moved to.
     """
     secret_id, version, stored = parse_key_id(key_id)
     name = stored[1:]
     if not stored.startswith("/") or not name or "/" in name:
         raise CryptoError("key_id path is not an account path")
-    readings = _interpretations((name,), version)
-    chosen = next((r for r in readings if r[0] == account), readings[0])
-    if chosen[0] != account:
-        log.info("key_id path does not match the request path; using key_id path")
-    return secret_id, version, account_path(chosen[0])
+    if not any(reading[0] == account for reading in _interpretations((name,), version)):
+        raise CryptoError("key_id path names another account")
+    return secret_id, version, account_path(account)
 
 
 def resolve_key_paths(key_id, account, container, obj):

@@ -13,7 +13,7 @@ from swiftcrypt import account_keymaster, cryptometa, dbmeta, keyderivation
 from swiftcrypt.encryption import filter_factory as encryption_factory
 from swiftcrypt.errors import ConfigError
 from tests.support.dbstore import DbStore
-from tests.support.pipelines import call
+from tests.support.pipelines import call, encrypting_pipeline
 from tests.unit.test_account_keys import FakeAccountKeyManager
 from tests.unit.test_db_metadata import LEVELS, SECRET_A
 from tests.unit.test_db_metadata import pipeline as level_pipeline
@@ -39,6 +39,25 @@ def test_the_account_key_and_its_key_id(store):
     assert meta["key_id"] == {"v": "2", "path": "/a"}
     key = keyderivation.derive_key(b"A" * 32, "/a")
     assert cryptometa.decrypt_value(ciphertext, key, meta) == b"blue"
+
+
+@pytest.mark.parametrize("version", ["2", "3"])
+def test_a_value_copied_to_another_account_does_not_decrypt_there(caplog, version):
+    # no account is ever renamed: a key id naming another account is a
+    # value moved at rest (e.g. by someone who can write the account DBs
+    # but holds no key), which must not give that account's plaintext
+    store = DbStore("account", "/v1/victim")
+    app = encrypting_pipeline(store, {"encryption_root_secret": SECRET_A,
+                                      "meta_version_to_write": version},
+                              encrypt_account_metadata="true")
+    call(app, "/v1/victim", "POST", headers={"X-Account-Meta-Color": "blue"})
+    store.by_path["/v1/thief"] = dict(store.meta)
+    with caplog.at_level(logging.ERROR):
+        resp = call(app, "/v1/thief", "HEAD")
+    assert resp.status_int == 500
+    assert "blue" not in str(resp.headers)
+    assert "error decrypting account metadata of /v1/thief" in caplog.text
+    assert call(app, "/v1/victim", "HEAD").headers["X-Account-Meta-Color"] == "blue"
 
 
 # ----------------------------------------------------------------- plain names

@@ -277,10 +277,17 @@ def test_resolve_account_real_text_under_v2():
         None, "2", "/\u00e9")
 
 
-def test_resolve_account_mismatch_trusts_stored_path(caplog):
-    with caplog.at_level("INFO", logger="swiftcrypt.keyids"):
-        assert keyids.resolve_account_path({"v": "3", "path": "/b"}, "a") == (None, "3", "/b")
-    assert "does not match" in caplog.text
+@pytest.mark.parametrize("key_id, account", [
+    ({"v": "3", "path": "/b"}, "a"), ({"v": "2", "path": "/b"}, "a"),
+    ({"v": "1", "path": "/b"}, "a"),
+    ({"v": "2", "path": "/A"}, "a"),  # account names are case-sensitive
+    ({"v": "3", "path": "/\xc3\xa9"}, "\u00e9"),  # a WSGI string is not real text under v3
+])
+def test_resolve_account_refuses_another_accounts_key_id(key_id, account):
+    # unlike an object's (copy may run on the wrong side of encryption),
+    # an account value never legitimately names another account
+    with pytest.raises(CryptoError):
+        keyids.resolve_account_path(key_id, account)
 
 
 @pytest.mark.parametrize("path", ["", None, "/", "a", "/a/c", "/a/c/o", "/a/", "//"])
