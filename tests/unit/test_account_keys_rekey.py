@@ -1,8 +1,9 @@
 """Rotation of one account's root secret, then ``swiftcrypt rekey`` (its
 Rekeyer) through an account_keymaster pipeline over the embedded store,
-then the old secret shredded: every object reads under the new secret, a
-second run finds nothing stale, the other account is untouched. And the
-migration from the keymaster to account_keymaster by rekey."""
+then the old secret shredded: every object (and the container's encrypted
+metadata) reads under the new secret, a second run finds nothing stale,
+the other account is untouched. And the migration from the keymaster to
+account_keymaster by rekey."""
 
 import datetime
 
@@ -16,6 +17,7 @@ from tests.unit.test_account_keys import FakeAccountKeyManager
 CONN = {"auth_type": "noauth", "barbican_endpoint": "http://b:9311", "project_id": "p",
         "retries": "0", "cache_ttl": "0"}
 BODY_META = "X-Object-Sysmeta-Crypto-Body-Meta"
+CONTAINER_META = "X-Container-Sysmeta-Crypto-Meta-Owner"
 
 
 def call(app, method, path, body=None, headers=None, **environ):
@@ -30,12 +32,17 @@ def secret_id(store, path):
     return cryptometa.load(resp.headers[BODY_META])["key_id"]["secret_id"]
 
 
+def container_meta_secret_id(store, path):
+    resp = call(store, "HEAD", path)
+    return cryptometa.extract(resp.headers[CONTAINER_META])[1]["key_id"]["secret_id"]
+
+
 def test_rotate_rekey_then_shred_the_old_secret(tmp_path):
     km = FakeAccountKeyManager()
     store = app_factory({}, data_dir=str(tmp_path / "data"))
     secrets, settings = account_keymaster.make_secrets(dict(CONN), manager=km)
-    app = account_keymaster.AccountKeyMaster(encryption.filter_factory({})(store), secrets,
-                                             settings)
+    app = account_keymaster.AccountKeyMaster(encryption.filter_factory(
+        {}, encrypt_container_metadata="true")(store), secrets, settings)
     names = ["o%d" % i for i in range(3)]
     for account in ("AUTH_a", "AUTH_b"):
         assert call(app, "PUT", "/v1/%s/c" % account).status_int in (201, 202)
@@ -43,6 +50,9 @@ def test_rotate_rekey_then_shred_the_old_secret(tmp_path):
             resp = call(app, "PUT", "/v1/%s/c/%s" % (account, name), name.encode() * 10,
                         {"X-Object-Meta-Color": name})
             assert resp.status_int == 201
+        # after the objects: a container write makes no account secret
+        assert call(app, "POST", "/v1/%s/c" % account,
+                    headers={"X-Container-Meta-Owner": account}).status_int == 204
     old = secret_id(store, "/v1/AUTH_a/c/o0")
     other = secret_id(store, "/v1/AUTH_b/c/o0")
 
@@ -50,13 +60,17 @@ def test_rotate_rekey_then_shred_the_old_secret(tmp_path):
     later = km.secrets[old][2] + datetime.timedelta(days=1)
     new = km.add("swiftcrypt-account:AUTH_a", created=later)
 
+    assert container_meta_secret_id(store, "/v1/AUTH_a/c") == old
     counts = rekeyrun.Rekeyer(app, "AUTH_a").run()
-    assert counts[rekeyrun.REKEYED] == len(names) and counts[rekeyrun.FAILED] == 0
+    # the objects and the container's metadata
+    assert counts[rekeyrun.REKEYED] == len(names) + 1 and counts[rekeyrun.FAILED] == 0
     for name in names:
         assert secret_id(store, "/v1/AUTH_a/c/%s" % name) == new
         assert secret_id(store, "/v1/AUTH_b/c/%s" % name) == other
+    assert container_meta_secret_id(store, "/v1/AUTH_a/c") == new
+    assert container_meta_secret_id(store, "/v1/AUTH_b/c") == other
     again = rekeyrun.Rekeyer(app, "AUTH_a").run()
-    assert again[rekeyrun.CURRENT] == len(names) and again[rekeyrun.REKEYED] == 0
+    assert again[rekeyrun.CURRENT] == len(names) + 1 and again[rekeyrun.REKEYED] == 0
 
     km.delete_secret(old)  # keys shred --secret-id OLD
     for account in ("AUTH_a", "AUTH_b"):
@@ -64,6 +78,8 @@ def test_rotate_rekey_then_shred_the_old_secret(tmp_path):
             resp = call(app, "GET", "/v1/%s/c/%s" % (account, name))
             assert resp.status_int == 200 and resp.body == name.encode() * 10
             assert resp.headers["X-Object-Meta-Color"] == name
+        resp = call(app, "HEAD", "/v1/%s/c" % account)
+        assert resp.headers["X-Container-Meta-Owner"] == account
 
 
 KM_CONF = {"encryption_root_secret": "A" * 44}
