@@ -112,11 +112,14 @@ class Level:
         empty so that a plain value stored before the option was on goes.
         A removal (empty value or ``X-Remove-<Level>-Meta-<Name>``) of any
         name also removes the encrypted copy - with encryption off too, or
-        an old encrypted value would show again. Returns the number of
+        an old encrypted value would show again. A value set beside an
+        ``X-Remove-*`` of its own name wins, whatever the header order, as
+        Swift's proxy applies the removals first. Returns the number of
         values encrypted.
         """
         meta_key, remove_key, crypto_key = self.meta_key, self.remove_key, self._crypto_key
         encrypted = 0
+        removals = {}
         updates = {}
         for key, value in environ.items():
             if key.startswith(meta_key):
@@ -128,8 +131,9 @@ class Level:
                     updates[key] = ""
                     encrypted += 1
             elif key.startswith(remove_key):
-                updates[crypto_key + key[len(remove_key):]] = ""
-        environ.update(updates)
+                removals[crypto_key + key[len(remove_key):]] = ""
+        removals.update(updates)
+        environ.update(removals)
         return encrypted
 
     def accumulated_refusal(self, stored, environ):
@@ -146,6 +150,9 @@ class Level:
             lname = name.lower()
             if lname.startswith(self._user_l) and value:
                 merged[lname[len(self._user_l):]] = value
+        for key in environ:  # removals first, as Swift's proxy applies them
+            if key.startswith(self.remove_key):
+                merged.pop(self._name(key, self.remove_key), None)
         for key, value in environ.items():
             if key.startswith(self.meta_key):
                 name = self._name(key, self.meta_key)
@@ -153,8 +160,6 @@ class Level:
                     merged[name] = value
                 else:
                     merged.pop(name, None)
-            elif key.startswith(self.remove_key):
-                merged.pop(self._name(key, self.remove_key), None)
         return metadata_problem([(self.user_prefix + name, value)
                                  for name, value in merged.items()], self.limits_prefix)
 

@@ -138,6 +138,19 @@ def test_removal_removes_the_encrypted_copy(lv, store, encrypt, by_remove_header
     assert resp.headers[lv.meta + "Keep"] == "k"
 
 
+
+@pytest.mark.parametrize("set_first", [True, False])
+def test_a_value_set_beside_its_own_removal_wins_as_in_swift(lv, store, set_first):
+    # Swift's proxy (Controller.transfer_headers) applies X-Remove-* first,
+    # then the values set: the header order must not drop the value
+    app = pipeline(lv, store)
+    post(lv, app, Color="red")
+    pair = [(lv.meta + "Color", "blue"), (lv.remove + "Color", "x")]
+    headers = dict(pair if set_first else pair[::-1])
+    assert call(app, lv.path, "POST", headers=headers).status_int == 204
+    assert lv.crypto + "Color" in store.meta
+    assert call(app, lv.path, "HEAD").headers.get(lv.meta + "Color") == "blue"
+
 # ----------------------------------------------------------------- option off
 
 def test_option_off_leaves_everything_plain(lv, store):
@@ -230,6 +243,13 @@ def test_the_accumulated_size_counts_plaintext_and_plain_values(lv, store):
     assert "Total metadata too large; max %d" % MAX_META_OVERALL_SIZE in resp.text
     assert post(lv, app, **{"Plain-Z": "y" * (room - len("Plain-Z"))}).status_int == 204
 
+
+def test_the_accumulated_count_has_a_value_set_beside_its_removal(lv, store):
+    app = pipeline(lv, store)
+    assert _fill(lv, app, MAX_META_COUNT) == 204
+    resp = call(app, lv.path, "POST", headers={lv.meta + "New": "v", lv.remove + "New": "x"})
+    assert resp.status_int == 400  # Swift would store New: one too many
+    assert lv.crypto + "New" not in store.meta
 
 def test_a_new_item_has_nothing_to_accumulate(lv, store):
     def missing(environ, start_response):
