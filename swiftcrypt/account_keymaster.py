@@ -7,8 +7,8 @@ and the keys callback are as with the ``keymaster`` filter, the key ids'
 ``secret_id`` being the Barbican secret id; on account requests the
 callback gives the account key (encrypted account metadata) from the same
 secret, so a shred makes that unreadable too (410 on the account's
-GET/HEAD), and an account PUT/POST that encrypts a value may create the
-account's secret as an object write does.
+GET/HEAD), and an account or container PUT/POST that encrypts a value may
+create the account's secret as an object write does.
 
 Options: the Barbican connection options of kms_keymaster (``auth_type``,
 ``barbican_endpoint``, ``project_id``, Keystone credentials, ``timeout``,
@@ -149,11 +149,13 @@ class AccountKeyMaster:
             return self.app(environ, start_response)
         _version, account, container, obj = parts
         write = method in _WRITES and obj is not None
-        # an account PUT/POST may encrypt account metadata: keys are then
-        # fetched (and a secret made) only when a value needs them
-        account_write = method in _WRITES and container is None
-        wants_write_keys = write or account_write or bool(environ.get(WRITE_KEYS))
-        authorization = Authorization(self.app, environ)
+        # an account or container PUT/POST may encrypt its metadata
+        # (encrypt_account_metadata, encrypt_container_metadata): keys are
+        # then fetched (and a secret made) only when a value needs them
+        meta_write = method in _WRITES and obj is None
+        wants_write_keys = write or meta_write or bool(environ.get(WRITE_KEYS))
+        # Swift's proxy authorizes account and container writes with no ACL
+        authorization = Authorization(self.app, environ, with_acl=not meta_write)
         # a secret is made only for a write that will be allowed
         create = authorization.allowed if wants_write_keys and self.settings.create else False
         keys = AccountRequestKeys(self, account, container, obj, environ.get(CALLBACK),
@@ -176,8 +178,8 @@ class AccountKeyMaster:
             # The decrypter answered 500 (or listed "<unknown>" etags) for
             # what is in fact a shred or an outage: say which.
             resp.close()
-            denial = authorization.denial() if account_write else None
-            if denial is not None:  # the account write was not allowed anyway
+            denial = authorization.denial() if meta_write else None
+            if denial is not None:  # the account or container write was not allowed anyway
                 return denial(environ, start_response)
             return self._refuse(environ, start_response, err)
         return resp.send(start_response)
@@ -216,9 +218,10 @@ class Authorization:
     proxy calls it for an object write (after every middleware): with a
     swob Request (webob outside Swift) whose ``acl`` is the write ACL."""
 
-    def __init__(self, app, environ):
+    def __init__(self, app, environ, with_acl=True):
         self.app = app
         self.environ = environ
+        self.with_acl = with_acl
         self._done = False
         self._denial = None
 
@@ -230,7 +233,7 @@ class Authorization:
             authorize = self.environ.get("swift.authorize")
             if authorize is not None:
                 req = _request_class()(self.environ)
-                req.acl = _write_acl(self.app, self.environ)
+                req.acl = _write_acl(self.app, self.environ) if self.with_acl else None
                 self._denial = authorize(req)
         return self._denial
 

@@ -4,11 +4,14 @@ share is in test_db_metadata.py."""
 
 import pytest
 
-from swiftcrypt import dbmeta
+from webob import Response
+
+from swiftcrypt import account_keymaster, dbmeta
 from swiftcrypt.encryption import filter_factory as encryption_factory
 from swiftcrypt.errors import ConfigError
 from tests.support.dbstore import DbStore
 from tests.support.pipelines import call
+from tests.unit.test_account_keys import FakeAccountKeyManager
 from tests.unit.test_db_metadata import LEVELS, pipeline
 
 LEVEL = LEVELS[0]
@@ -71,3 +74,47 @@ def test_decrypted_names_are_exposed_to_cors_clients(store):
     assert "x-container-meta-secret" in exposed and "etag" in exposed
     resp = call(app, CONTAINER, "GET")
     assert "Access-Control-Expose-Headers" not in resp.headers
+
+
+# ------------------------------------------------------------ account_keymaster
+
+def _account_keymaster_pipeline(km, store, **conf):
+    conn = {"auth_type": "noauth", "barbican_endpoint": "http://b:9311", "project_id": "p",
+            "retries": "0", "cache_ttl": "0"}
+    secrets, settings = account_keymaster.make_secrets(dict(conn, **conf), manager=km)
+    encryption = encryption_factory({}, encrypt_container_metadata="true")(store)
+    return account_keymaster.AccountKeyMaster(encryption, secrets, settings)
+
+
+@pytest.mark.parametrize("method", ["PUT", "POST"])
+def test_account_keymaster_container_write_makes_the_first_secret(method):
+    # a container write may be an account's first encrypting write, as an
+    # object write or an account write may
+    km = FakeAccountKeyManager()
+    store = DbStore("container", "/v1/AUTH_new/c")
+    app = _account_keymaster_pipeline(km, store)
+    resp = call(app, "/v1/AUTH_new/c", method, headers={"X-Container-Meta-Color": "blue"})
+    assert resp.status_int == 204, resp.text
+    assert [name for name, _p, _c in km.secrets.values()] == ["swiftcrypt-account:AUTH_new"]
+    assert "X-Container-Meta-Color" not in store.meta
+    assert call(app, "/v1/AUTH_new/c", "HEAD").headers["X-Container-Meta-Color"] == "blue"
+
+
+def test_account_keymaster_container_write_without_creation_is_403(caplog):
+    km = FakeAccountKeyManager()
+    store = DbStore("container", "/v1/AUTH_new/c")
+    app = _account_keymaster_pipeline(km, store, create_account_secrets="false")
+    resp = call(app, "/v1/AUTH_new/c", "POST", headers={"X-Container-Meta-Color": "blue"})
+    assert resp.status_int == 403
+    assert "no encryption root secret" in resp.text
+    assert store.meta == {} and km.secrets == {}
+
+
+def test_account_keymaster_denied_container_write_makes_no_secret():
+    km = FakeAccountKeyManager()
+    store = DbStore("container", "/v1/AUTH_new/c")
+    app = _account_keymaster_pipeline(km, store)
+    resp = call(app, "/v1/AUTH_new/c", "POST", headers={"X-Container-Meta-Color": "blue"},
+                **{"swift.authorize": lambda req: Response(status=403, body=b"denied")})
+    assert resp.status_int == 403
+    assert km.secrets == {} and store.meta == {}
