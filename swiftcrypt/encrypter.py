@@ -8,6 +8,7 @@ from swiftcrypt import ciphers, cryptometa
 from swiftcrypt.bodyencryption import OVERRIDE_ETAG, BodyEncrypter, listing_etag_footer
 from swiftcrypt.constraints import MAX_HEADER_SIZE, OBJECT_META_PREFIX, metadata_problem
 from swiftcrypt.environ import header_key, header_name, parse_etag_list, strip_etag
+from swiftcrypt.errors import CryptoError
 from swiftcrypt.httperrors import error_exception, respond
 from swiftcrypt.keyderivation import etag_mac
 from swiftcrypt.keys import KeysUnavailable, all_object_keys, fetch_keys, keys_unavailable
@@ -280,7 +281,12 @@ class DbMetaEncrypter:
     def _keys(self, environ):
         kind = self.level.kind
         try:
-            keys = fetch_keys(environ, (kind,))
+            try:
+                keys = fetch_keys(environ, (kind,))
+            except CryptoError as err:
+                # e.g. account_keymaster's active secret gone since its
+                # listing was cached: a 500 here, which it answers as 410
+                raise KeysUnavailable("keymaster failed: %s" % err.__class__.__name__) from err
             if "id" not in keys:
                 raise KeysUnavailable("keymaster gave no key id for the %s key" % kind)
         except KeysUnavailable as err:

@@ -9,7 +9,7 @@ import logging
 import pytest
 from swift.common.middleware.crypto import keymaster as swift_keymaster
 
-from swiftcrypt import account_keymaster, cryptometa, dbmeta, keyderivation
+from swiftcrypt import account_keymaster, accountsecrets, cryptometa, dbmeta, keyderivation
 from swiftcrypt.encryption import filter_factory as encryption_factory
 from swiftcrypt.errors import ConfigError
 from tests.support.dbstore import DbStore
@@ -185,3 +185,28 @@ def test_account_keymaster_without_creation_refuses_what_it_cannot_encrypt(caplo
     assert call(app, "/v1/AUTH_new", "POST", headers={
         "X-Account-Meta-Temp-Url-Key": "k"}).status_int == 204
     assert km.secrets == {}
+
+
+@pytest.mark.parametrize("path, header", [("/v1/AUTH_a", "X-Account-Meta-Color"),
+                                          ("/v1/AUTH_a/c", "X-Container-Meta-Color")])
+def test_account_keymaster_write_whose_active_secret_is_gone_is_410_not_a_traceback(
+        caplog, monkeypatch, path, header):
+    # the account's listing (cached) still names a secret that a shred
+    # removed: as for an object write, the answer is the transient 410
+    km = FakeAccountKeyManager()
+    km.add("swiftcrypt-account:AUTH_a")
+    store = DbStore("account", "/v1/AUTH_a")
+    secrets, settings = account_keymaster.make_secrets(dict(CONN), manager=km)
+    encryption = encryption_factory({}, encrypt_account_metadata="true",
+                                    encrypt_container_metadata="true")(store)
+    app = account_keymaster.AccountKeyMaster(encryption, secrets, settings)
+
+    def gone(self, account, secret_id):
+        raise accountsecrets.SecretGone(account, secret_id, "no longer exists")
+
+    monkeypatch.setattr(accountsecrets.AccountSecrets, "secret", gone)
+    with caplog.at_level(logging.WARNING):
+        resp = call(app, path, "POST", headers={header: "blue"})
+    assert resp.status_int == 410
+    assert "no longer exists" in caplog.text
+    assert store.requests == [] or all(m == "HEAD" for m, _h in store.requests)
