@@ -50,7 +50,7 @@ def test_rotate_rekey_then_shred_the_old_secret(tmp_path):
             resp = call(app, "PUT", "/v1/%s/c/%s" % (account, name), name.encode() * 10,
                         {"X-Object-Meta-Color": name})
             assert resp.status_int == 201
-        # after the objects: a container write makes no account secret
+        # under the same (first) account secret as the objects
         assert call(app, "POST", "/v1/%s/c" % account,
                     headers={"X-Container-Meta-Owner": account}).status_int == 204
     old = secret_id(store, "/v1/AUTH_a/c/o0")
