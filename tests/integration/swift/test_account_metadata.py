@@ -133,3 +133,14 @@ def test_clients_cannot_forge_or_read_the_encrypted_copies(meta_cluster, conn, h
         assert not [h for h in resp.headers if "sysmeta" in h.lower()]
     finally:
         conn.post_account({"X-Remove-Account-Meta-Forge": "x"})
+
+
+def test_a_value_set_beside_its_own_removal_wins_as_in_swift(meta_cluster, conn):
+    # Swift's proxy applies X-Remove-* before the values set, whatever the
+    # header order: the encrypted copy must not be removed after it is set
+    try:
+        conn.post_account({"X-Account-Meta-Both": "old"})
+        conn.post_account({"X-Account-Meta-Both": "new", "X-Remove-Account-Meta-Both": "x"})
+        assert conn.head_account()["x-account-meta-both"] == "new"
+    finally:
+        conn.post_account({"X-Remove-Account-Meta-Both": "x"})
