@@ -13,7 +13,7 @@ import json
 import re
 from html import escape, unescape
 
-from swiftcrypt import ciphers, cryptometa, dbmeta, tamper
+from swiftcrypt import ciphers, cryptometa, dbmeta, keyids, tamper
 from swiftcrypt.bodyencryption import BODY_META, ETAG, ETAG_MAC, OVERRIDE_ETAG
 from swiftcrypt.byteranges import ByterangesRewriter, parse_content_range
 from swiftcrypt.encrypter import TRANSIENT_META, TRANSIENT_META_PREFIX
@@ -347,10 +347,13 @@ class Decrypter:
     @staticmethod
     def _replace_db_meta(environ, resp, level):
         keys = {}
+        _version, account, container, _obj = request_parts(environ)
 
         def key_for(key_id):  # CryptoError: the value's fault, named by header
             cache_key = _cache_key(key_id)
             if cache_key not in keys:
+                # whatever the keymaster: a value moved from elsewhere stays unreadable
+                keyids.check_db_key_id(key_id, account, container)
                 keys[cache_key] = fetch_keys(environ, (level.kind,), key_id)[level.kind]
             return keys[cache_key]
 

@@ -107,6 +107,19 @@ def resolve_account_path(key_id, account):
     return secret_id, version, account_path(account)
 
 
+def check_db_key_id(key_id, account, container=None):
+    """Raise CryptoError unless ``key_id``, stored with an account's
+    (``container`` None) or a container's own metadata, names that very
+    account or container (``account``, ``container``: the request's real
+    text). Neither is ever renamed, so another path is a value moved at
+    rest: deriving its key would show it to where it was moved."""
+    _secret_id, version, stored = parse_key_id(key_id)
+    parts = tuple(stored[1:].split("/")) if stored.startswith("/") else ()
+    want = (account,) if container is None else (account, container)
+    if len(parts) != len(want) or want not in _interpretations(parts, version):
+        raise CryptoError("key_id path is not that of this %s"
+                          % ("account" if container is None else "container"))
+
 def resolve_key_paths(key_id, account, container, obj):
     """Return ``(secret_id, version, container_path, object_path)``.
 

@@ -303,6 +303,25 @@ def test_wrong_root_secret_is_500_not_garbage(lv, store, caplog):
     assert "error decrypting %s metadata of %s" % (lv.kind, lv.path) in caplog.text
 
 
+@pytest.mark.parametrize("version", ["1", "2", "3"])
+def test_a_value_moved_to_another_account_or_container_does_not_decrypt_there(
+        lv, store, caplog, version):
+    # accounts and containers are never renamed: a value whose key id names
+    # another one was moved at rest (by someone who can write the DBs but
+    # holds no key) and must not be shown in plaintext where it now is
+    other = {"account": "/v1/thief", "container": "/v1/a/thief"}[lv.kind]
+    app = encrypting_pipeline(store, {"encryption_root_secret": SECRET_A,
+                                      "meta_version_to_write": version},
+                              **{lv.option: "true"})
+    post(lv, app, Color="blue")
+    store.by_path[other] = dict(store.meta)
+    with caplog.at_level(logging.ERROR):
+        resp = call(app, other, "HEAD")
+    assert resp.status_int == 500
+    assert "blue" not in str(resp.headers)
+    assert "error decrypting %s metadata of %s" % (lv.kind, other) in caplog.text
+    assert call(app, lv.path, "HEAD").headers[lv.meta + "Color"] == "blue"
+
 def test_no_keymaster_is_500(lv, store):
     app = encryption_factory({}, **{lv.option: "true"})(store)
     assert post(lv, app, A="b").status_int == 500

@@ -310,3 +310,19 @@ def test_an_account_key_id_is_no_container_or_object_key_id(version, request_par
     # account paths are accepted only by resolve_account_path
     with pytest.raises(CryptoError):
         keyids.resolve_key_paths({"v": version, "path": "/a"}, *request_parts)
+
+
+@pytest.mark.parametrize("version", ["1", "2", "3"])
+@pytest.mark.parametrize("parts", [("\u00e9",), ("\u00e9", "c\u00fc")])
+def test_check_db_key_id_accepts_the_accounts_or_containers_own(version, parts):
+    key_id = keyids.make_key_id("/" + "/".join(parts), "s", version)
+    keyids.check_db_key_id(key_id, *parts)
+
+
+@pytest.mark.parametrize("path, parts", [
+    ("/b", ("a",)), ("/a/c", ("a",)), ("/a", ("a", "c")), ("/a/d", ("a", "c")),
+    ("/b/c", ("a", "c")), ("/a/c/o", ("a", "c")), ("a/c", ("a", "c")), ("/a/", ("a", "c")),
+])
+def test_check_db_key_id_refuses_any_other_path(path, parts):
+    with pytest.raises(CryptoError):
+        keyids.check_db_key_id({"v": "2", "path": path}, *parts)
