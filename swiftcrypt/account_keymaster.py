@@ -161,7 +161,7 @@ class AccountKeyMaster:
         keys = AccountRequestKeys(self, account, container, obj, environ.get(CALLBACK),
                                   write=wants_write_keys, create=create)
         environ[CALLBACK] = keys.fetch
-        if environ.get(OVERRIDE):
+        if options.is_true(environ.get(OVERRIDE)):
             return self.app(environ, start_response)  # nothing is encrypted or decrypted
         if write:
             try:

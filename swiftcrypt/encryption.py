@@ -37,7 +37,8 @@ class Encryption:
             plain_names(conf, level), self.decrypter) for level in (CONTAINER, ACCOUNT))
 
     def __call__(self, environ, start_response):
-        if environ.get(OVERRIDE):
+        override = environ.get(OVERRIDE)
+        if override is not None and options.is_true(override):
             return self.app(environ, start_response)
         parts = request_parts(environ)
         if parts is None and _unreadable(environ.get("PATH_INFO", "")):

@@ -18,6 +18,12 @@ FALSE_VALUES = ("false", "0", "no", "off", "f", "n", "")
 log = logging.getLogger("swiftcrypt.options")
 
 
+def is_true(value):
+    """How Swift reads a flag another middleware put in the environ: True,
+    or a string naming truth ("false" is false, not a non-empty string)."""
+    return value is True or (isinstance(value, str) and value.strip().lower() in TRUE_VALUES)
+
+
 def as_bool(conf, option, default=False):
     """Read a boolean option; an unrecognised value is a ConfigError."""
     value = conf.get(option)

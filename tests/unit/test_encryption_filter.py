@@ -234,9 +234,19 @@ def test_unencrypted_objects_pass_through(store, app):
     assert call(app, "/v1/a/c/legacy", headers={"If-Match": md5(b"old")}).status_int == 200
 
 
-def test_override_passes_through(store, app):
-    call(app, "/v1/a/c/o", "PUT", b"raw", **{"swift.crypto.override": True})
+@pytest.mark.parametrize("flag", [True, "true", "yes", "1"])
+def test_override_passes_through(store, app, flag):
+    call(app, "/v1/a/c/o", "PUT", b"raw", **{"swift.crypto.override": flag})
     assert store.objects["/v1/a/c/o"][1] == b"raw"
+
+
+@pytest.mark.parametrize("flag", [False, "false", "no", "0", "", None])
+def test_override_read_as_swift_reads_it(store, app, flag):
+    # Swift reads the flag with config_true_value: a "false" string left by
+    # a middleware must not turn encryption off
+    call(app, "/v1/a/c/o", "PUT", b"raw", **{"swift.crypto.override": flag})
+    assert store.objects["/v1/a/c/o"][1] != b"raw"
+    assert call(app, "/v1/a/c/o").body == b"raw"
 
 
 def test_non_swift_paths_pass_through_and_non_utf8_paths_are_refused(store, app):
