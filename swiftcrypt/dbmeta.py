@@ -49,8 +49,11 @@ class PlainNames:
     """
 
     def __init__(self, patterns=CONTAINER_PLAIN_NAMES):
-        self.exact = frozenset(p.lower() for p in patterns if not p.endswith("*"))
-        self.prefixes = tuple(p[:-1].lower() for p in patterns if p.endswith("*"))
+        # WSGI servers turn "-" and "_" in header names alike into "_" of
+        # the environ key, read back as "-": a "_" in a pattern would never match
+        folded = [p.lower().replace("_", "-") for p in patterns]
+        self.exact = frozenset(p for p in folded if not p.endswith("*"))
+        self.prefixes = tuple(p[:-1] for p in folded if p.endswith("*"))
         self.patterns = tuple(patterns)
 
     def __contains__(self, name):

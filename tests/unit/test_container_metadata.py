@@ -57,6 +57,16 @@ def test_plain_container_metadata_adds_names(store):
     assert "temp-url-key" in dbmeta.PlainNames.from_option("owner")
 
 
+def test_plain_name_patterns_match_underscore_spellings(store):
+    # the client's header is X-Container-Meta-Build_Id or -Build-Id: the
+    # environ cannot tell them apart, so neither can the pattern
+    app = pipeline(LEVEL, store, plain_container_metadata="build_id, run_*")
+    call(app, CONTAINER, "POST", headers={"X-Container-Meta-Build-Id": "7",
+                                          "X-Container-Meta-Run-Tag": "x"})
+    assert store.meta["X-Container-Meta-Build-Id"] == "7"
+    assert store.meta["X-Container-Meta-Run-Tag"] == "x"
+
+
 @pytest.mark.parametrize("conf", [
     {"plain_container_metadata": "a*b"}, {"plain_container_metadata": "*"},
     {"encrypt_container_metadata": "maybe"}])
