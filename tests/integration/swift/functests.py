@@ -10,6 +10,7 @@ back from a JUnit XML report.
 """
 
 import importlib.util
+import io
 import os
 import shutil
 import subprocess
@@ -20,6 +21,35 @@ import xml.etree.ElementTree as ET
 
 SWIFT_VERSION = "2.38.3"
 DEFAULT_FILES = ("test/functional/test_object.py", "test/functional/tests.py")
+# the modules of the middlewares around encryption (and account/container)
+MIDDLEWARE_FILES = tuple("test/functional/test_%s.py" % name for name in (
+    "slo", "dlo", "symlink", "versioned_writes", "object_versioning", "tempurl",
+    "staticweb", "domain_remap", "container", "account"))
+# what container metadata goes through: the container API, and the
+# middlewares reading container metadata from container info (staticweb's
+# web-* settings, tempurl's container keys), which must stay plain
+CONTAINER_FILES = ("test/functional/tests.py", "test/functional/test_container.py",
+                   "test/functional/test_staticweb.py", "test/functional/test_tempurl.py")
+# What Swift's own in-process functional setup adds to a proxy, so that the
+# tests needing it run rather than skip: domain_remap (staticweb's and
+# domain_remap's tests by Host name), etag-quoter, allow_open_expired
+# (X-Open-Expired tests) and a tempauth service account (service token tests).
+STORAGE_DOMAIN = "example.net"
+SERVICE_USER = ("test5", "tester5", "testing5")
+PROXY_APP_OPTIONS = {"allow_open_expired": "true"}
+TEMPAUTH_OPTIONS = {
+    "reseller_prefix": "AUTH, SERVICE",
+    "SERVICE_require_group": "service",
+    "user_%s_%s" % SERVICE_USER[:2]: "%s .admin service" % SERVICE_USER[2],
+}
+# [func_test] options beyond the cluster's test.conf: the above, and the
+# reseller admin (tempauth's admin:admin) for test_account's quota tests
+EXTRA_CONF = {
+    "account6": "admin", "username6": "admin", "password6": "admin",
+    "account5": SERVICE_USER[0], "username5": SERVICE_USER[1],
+    "password5": SERVICE_USER[2], "service_prefix": "SERVICE",
+    "storage_domain": STORAGE_DOMAIN,
+}
 # modules the functional tests import beyond what swift itself needs
 TEST_DEPS = {"pytest": "pytest", "swiftclient": "python-swiftclient", "xattr": "xattr"}
 RUN_TIMEOUT = 900
@@ -98,8 +128,11 @@ def ensure_test_deps():
 
 
 class Result:
+    """Counts and per-test outcomes of one functional run; ``outcomes`` maps
+    a test id (``module.Class::test``) to passed, failed or skipped."""
+
     def __init__(self, tests, failures, errors, skipped, failed_ids, skipped_ids,
-                 seconds, output):
+                 seconds, output, outcomes=None):
         self.tests = tests
         self.failures = failures
         self.errors = errors
@@ -109,17 +142,47 @@ class Result:
         self.skipped_ids = skipped_ids
         self.seconds = seconds
         self.output = output
+        self.outcomes = dict(outcomes or {})
 
     def summary(self):
         return "%d passed, %d skipped, %d failed, %d errors (%.0f s)" % (
             self.passed, self.skipped, self.failures, self.errors, self.seconds)
+
+    def outcomes_of(self, files):
+        """``outcomes`` restricted to the tests of the module ``files``."""
+        prefixes = tuple(module_of(path) + "." for path in files)
+        return {ident: outcome for ident, outcome in self.outcomes.items()
+                if ident.startswith(prefixes)}
+
+    def counts_of(self, files):
+        """{outcome: number of tests} over the module ``files``."""
+        counts = {"passed": 0, "skipped": 0, "failed": 0}
+        for outcome in self.outcomes_of(files).values():
+            counts[outcome] += 1
+        return counts
+
+
+def module_of(path):
+    """The dotted module of a test file: test/functional/tests.py -> test.functional.tests."""
+    return path[:-len(".py")].replace("/", ".")
+
+
+def differences(expected, got):
+    """{test id: (outcome in ``expected``, outcome in ``got``)} for each test
+    whose outcome differs between two outcome dicts of Result."""
+    out = {}
+    for ident in set(expected) | set(got):
+        pair = (expected.get(ident, "absent"), got.get(ident, "absent"))
+        if pair[0] != pair[1]:
+            out[ident] = pair
+    return out
 
 
 def parse_junit(path):
     root = ET.parse(path).getroot()
     suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
     totals = dict(tests=0, failures=0, errors=0, skipped=0)
-    failed, skipped = [], []
+    failed, skipped, outcomes = [], [], {}
     for suite in suites:
         for key in totals:
             totals[key] += int(suite.get(key, 0))
@@ -127,9 +190,76 @@ def parse_junit(path):
             ident = "%s::%s" % (case.get("classname"), case.get("name"))
             if case.find("failure") is not None or case.find("error") is not None:
                 failed.append(ident)
+                outcomes[ident] = "failed"
             elif case.find("skipped") is not None:
                 skipped.append(ident)
-    return totals, failed, skipped
+                outcomes.setdefault(ident, "skipped")
+            else:
+                outcomes.setdefault(ident, "passed")
+    return totals, failed, skipped, outcomes
+
+
+def with_extra_conf(text, extra=EXTRA_CONF):
+    """The test.conf ``text`` with ``extra`` options added to [func_test]."""
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str
+    parser.read_string(text)
+    for key, value in extra.items():
+        parser.set("func_test", key, value)
+    out = io.StringIO()
+    parser.write(out)
+    return out.getvalue()
+
+
+def add_options(sections, header, options):
+    """``sections`` (paste config text) with ``options`` added at the top of
+    the section ``header``; FuncTestError if it has no such section."""
+    header = "[%s]\n" % header
+    if header not in sections:
+        raise FuncTestError("the proxy config has no %s" % header.strip())
+    lines = "".join("%s = %s\n" % item for item in options.items())
+    return sections.replace(header, header + lines, 1)
+
+
+def functional_proxy_sections(cluster):
+    """The paste sections of ``cluster``'s proxy config (as it runs now) with
+    the additions of Swift's own functional setup: domain_remap and
+    etag-quoter before listing_formats, allow_open_expired and the service
+    account."""
+    from tests.integration.swift_cluster import swift_filter_section
+
+    text = cluster.proxy_conf()
+    start = text.find("[pipeline:main]\n")
+    if start < 0:
+        raise FuncTestError("the proxy config has no [pipeline:main]")
+    lines = text[start:].split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("pipeline = "):
+            names = line.split()[2:]
+            if "listing_formats" not in names:
+                raise FuncTestError("no listing_formats in the pipeline: %s" % line)
+            at = names.index("listing_formats")
+            names[at:at] = ["domain_remap", "etag-quoter"]
+            lines[i] = "pipeline = " + " ".join(names)
+            break
+    else:
+        raise FuncTestError("the proxy config has no pipeline line")
+    sections = "\n".join(lines)
+    sections = add_options(sections, "app:proxy-server", PROXY_APP_OPTIONS)
+    sections = add_options(sections, "filter:tempauth", TEMPAUTH_OPTIONS)
+    return (sections + "\n"
+            + swift_filter_section("domain_remap", {"storage_domain": STORAGE_DOMAIN})
+            + swift_filter_section("etag-quoter"))
+
+
+def start_cluster(cluster, crypto):
+    """Start ``cluster`` with ``crypto`` and the proxy config of
+    ``functional_proxy_sections``."""
+    cluster.start(crypto)
+    cluster.restart_proxy_with_conf(functional_proxy_sections(cluster))
+    return cluster
 
 
 def run(cluster, files=DEFAULT_FILES, extra_args=(), timeout=RUN_TIMEOUT):
@@ -141,7 +271,7 @@ def run(cluster, files=DEFAULT_FILES, extra_args=(), timeout=RUN_TIMEOUT):
     work = tempfile.mkdtemp(prefix="swift-functests-", dir=cluster.root)
     conf = os.path.join(work, "test.conf")
     with open(conf, "w") as fh:
-        fh.write(cluster.func_test_conf())
+        fh.write(with_extra_conf(cluster.func_test_conf()))
     junit = os.path.join(work, "junit.xml")
     env = dict(os.environ, SWIFT_TEST_CONFIG_FILE=conf, SWIFT_TEST_IN_PROCESS="0")
     env.pop("PYTHONPATH", None)
@@ -159,8 +289,8 @@ def run(cluster, files=DEFAULT_FILES, extra_args=(), timeout=RUN_TIMEOUT):
     if not os.path.exists(junit):
         raise FuncTestError("functional tests produced no report (rc %s):\n%s"
                             % (proc.returncode, output[-5000:]))
-    totals, failed, skipped = parse_junit(junit)
+    totals, failed, skipped, outcomes = parse_junit(junit)
     if totals["tests"] == 0:
         raise FuncTestError("no functional test ran:\n%s" % output[-5000:])
     return Result(totals["tests"], totals["failures"], totals["errors"], totals["skipped"],
-                  failed, skipped, seconds, output)
+                  failed, skipped, seconds, output, outcomes)
