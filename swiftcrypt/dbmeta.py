@@ -22,7 +22,7 @@ the logic is shared.
 """
 
 from swiftcrypt import cryptometa
-from swiftcrypt.constraints import metadata_problem
+from swiftcrypt.constraints import MAX_META_COUNT, MAX_META_OVERALL_SIZE, metadata_problem
 from swiftcrypt.environ import header_key
 from swiftcrypt.errors import CryptoError, DecryptionFailed
 
@@ -146,7 +146,10 @@ class Level:
         ``stored`` is the current metadata as ``(header, plain value)``
         pairs (a decrypted HEAD). The account and container servers check
         the accumulated set themselves, but only count ``X-<Level>-Meta-*``:
-        values we keep as crypto sysmeta would escape their limits.
+        values we keep as crypto sysmeta would escape their limits. As they
+        do, this counts characters of the real text (their
+        validate_metadata sees wsgi_to_str), not the UTF-8 bytes the
+        proxy's per-request check counts: each item passed that check.
         """
         merged = {}
         for name, value in stored:
@@ -163,8 +166,12 @@ class Level:
                     merged[name] = value
                 else:
                     merged.pop(name, None)
-        return metadata_problem([(self.user_prefix + name, value)
-                                 for name, value in merged.items()], self.limits_prefix)
+        if len(merged) > MAX_META_COUNT:
+            return "Too many metadata items; max %d" % MAX_META_COUNT
+        if sum(len(_real(name)) + len(_real(value))
+               for name, value in merged.items()) > MAX_META_OVERALL_SIZE:
+            return "Total metadata too large; max %d" % MAX_META_OVERALL_SIZE
+        return None
 
     def has_encrypted(self, headers):
         """True when a backend response carries encrypted metadata."""
@@ -208,6 +215,11 @@ class Level:
 
 ACCOUNT = Level("account", ACCOUNT_PLAIN_NAMES)
 CONTAINER = Level("container", CONTAINER_PLAIN_NAMES)
+
+
+def _real(wsgi_value):
+    """The text Swift's servers count (wsgi_to_str: never fails)."""
+    return wsgi_value.encode("latin-1").decode("utf-8", "surrogateescape")
 
 
 def decrypt_value(header, value, key_for):

@@ -244,6 +244,22 @@ def test_the_accumulated_size_counts_plaintext_and_plain_values(lv, store):
     assert post(lv, app, **{"Plain-Z": "y" * (room - len("Plain-Z"))}).status_int == 204
 
 
+def test_the_accumulated_size_counts_characters_as_swifts_servers_do(lv, store):
+    # the proxy's per-request check counts UTF-8 bytes, the servers' check
+    # of the whole set characters (wsgi_to_str): 45 values of 80 "é" are
+    # 3735 characters but 7335 bytes, which Swift stores
+    app = pipeline(lv, store)
+    value = w("\u00e9" * 80)
+    assert _fill(lv, app, 24, value=value) == 204
+    assert _fill(lv, app, 21, start=24, value=value) == 204
+    assert len(store.meta) == 45
+    assert call(app, lv.path, "HEAD").headers[lv.meta + "M044"] == value
+    # and past 4096 characters it is still refused
+    resp = post(lv, app, **{"Z" * 100: w("\u00e9" * 120), "Y" * 100: w("\u00e9" * 120)})
+    assert resp.status_int == 400
+    assert "Total metadata too large; max %d" % MAX_META_OVERALL_SIZE in resp.text
+
+
 def test_the_accumulated_count_has_a_value_set_beside_its_removal(lv, store):
     app = pipeline(lv, store)
     assert _fill(lv, app, MAX_META_COUNT) == 204
