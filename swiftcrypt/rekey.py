@@ -3,7 +3,8 @@
 From an object's raw (undecrypted) headers: which root secret ids its
 encrypted parts were written under, and so whether it needs re-keying;
 from its decrypted GET response: the headers of the PUT that rewrites it
-under the active secret and keeps what makes it what it is.
+under the active secret and keeps what makes it what it is; and which
+parts of an object written before encryption was enabled are plaintext.
 """
 
 from swiftcrypt import cryptometa, keyids
@@ -15,6 +16,8 @@ LISTING_ETAG = "x-object-sysmeta-container-update-override-etag"
 USER_META_SET = "x-object-transient-sysmeta-crypto-meta"
 _USER_META_PREFIX = USER_META_SET + "-"
 _CRYPTO_PREFIXES = ("x-object-sysmeta-crypto-", "x-object-transient-sysmeta-crypto-")
+_USER_META = "x-object-meta-"
+_MD5_OF_EMPTY = "d41d8cd98f00b204e9800998ecf8427e"
 
 # Parts of an object that carry their own key id.
 BODY, LISTING, METADATA = "body", "listing etag", "metadata"
@@ -121,7 +124,8 @@ def classify(raw_headers, active_id):
     ``active_id``: CURRENT (every encrypted part is under it, or nothing
     is encrypted and the body is empty), STALE (some part is under
     another secret: rewrite it) or UNENCRYPTED (a body written before
-    encryption was enabled: left alone)."""
+    encryption was enabled: left alone unless the run encrypts plaintext,
+    see plaintext_parts)."""
     ids = secret_ids(raw_headers)
     if not ids:
         length = _lower(raw_headers).get("content-length", "0").strip()
@@ -129,6 +133,27 @@ def classify(raw_headers, active_id):
     if all(secret_id == active_id for secret_id in ids.values()):
         return CURRENT, ids
     return STALE, ids
+
+
+def plaintext_parts(raw_headers):
+    """The parts of an object (BODY, LISTING, METADATA, sorted) stored in
+    plaintext that an encrypting write would encrypt, from its raw
+    (undecrypted) headers: a non-empty body without body crypto meta,
+    plain user metadata values, and a plain container-listing etag
+    override that says more than "empty body" (a symlink's target, an
+    SLO's etag: the encrypter encrypts those, not a bare empty etag).
+    Empty for an object with nothing to encrypt."""
+    headers = _lower(raw_headers)
+    parts = set()
+    if not headers.get(BODY_META) and headers.get("content-length", "0").strip() not in (
+            "0", ""):
+        parts.add(BODY)
+    if any(name.startswith(_USER_META) and value for name, value in headers.items()):
+        parts.add(METADATA)
+    listing = headers.get(LISTING_ETAG, "").strip()
+    if listing and "swift_meta=" not in listing and listing != _MD5_OF_EMPTY:
+        parts.add(LISTING)
+    return sorted(parts)
 
 
 def secret_name(secret_id):

@@ -1,5 +1,7 @@
 """``swiftcrypt rekey``: rewrite an account's objects under the active
-root secret, so that retired secrets can be removed from the config.
+root secret, so that retired secrets can be removed from the config
+(and, with ``--encrypt-plaintext``, encrypt what was written before
+encryption was enabled).
 
 See doc/rekey.md. Output: with ``--verbose`` one line per object (and
 per account or container whose encrypted metadata was looked at), always
@@ -28,7 +30,13 @@ def configure(parser):
     parser.add_argument("--dry-run", action="store_true",
                         help="report what would be re-keyed, write nothing")
     parser.add_argument("--limit", type=_positive, metavar="N",
-                        help="stop after N objects that needed re-keying")
+                        help="stop after N objects that needed re-keying (or encrypting)")
+    parser.add_argument("--encrypt-plaintext", action="store_true",
+                        help="also encrypt, under the active secret, objects written "
+                             "before encryption was enabled (and plain account and "
+                             "container metadata, where the pipeline's encryption "
+                             "filter encrypts it); enable encryption on every proxy "
+                             "first (see doc/rekey.md)")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="one line per object")
 
@@ -103,8 +111,9 @@ def _line(result):
     return text + (" (%s)" % result.detail if result.detail else "")
 
 
-def summary(account, counts, dry_run):
-    """The summary line."""
+def summary(account, counts, dry_run, encrypt_plaintext=False):
+    """The summary line (with ``encrypt_plaintext``, the encrypted count
+    at its end)."""
     rekeyed = ("would re-key %d" % counts[rekeyrun.WOULD_REKEY]) if dry_run \
         else ("re-keyed %d" % counts[rekeyrun.REKEYED])
     scanned = sum(counts.values())
@@ -113,7 +122,14 @@ def summary(account, counts, dry_run):
                 "dry run: " if dry_run else "", _printable(account), scanned,
                 counts[rekeyrun.CURRENT], rekeyed, counts[rekeyrun.CONFLICT],
                 counts[rekeyrun.FAILED],
-                counts[rekeyrun.UNENCRYPTED], counts[rekeyrun.EXPIRED]))
+                counts[rekeyrun.UNENCRYPTED], counts[rekeyrun.EXPIRED])) + (
+        _encrypted_count(counts, dry_run) if encrypt_plaintext else "")
+
+
+def _encrypted_count(counts, dry_run):
+    if dry_run:
+        return ", would encrypt %d" % counts[rekeyrun.WOULD_ENCRYPT]
+    return ", encrypted %d" % counts[rekeyrun.ENCRYPTED]
 
 
 def run(args):
@@ -130,7 +146,8 @@ def run(args):
         elif args.verbose:
             print(_line(result), flush=True)
 
-    rekeyer = rekeyrun.Rekeyer(app, args.account, dry_run=args.dry_run)
+    rekeyer = rekeyrun.Rekeyer(app, args.account, dry_run=args.dry_run,
+                               encrypt_plaintext=args.encrypt_plaintext)
     failed_listing = False
     try:
         rekeyer.run(args.container, args.limit, report)
@@ -138,5 +155,5 @@ def run(args):
         print("error: %s" % err, file=sys.stderr)
         failed_listing = True
     counts = rekeyer.counts
-    print(summary(args.account, counts, args.dry_run), flush=True)
+    print(summary(args.account, counts, args.dry_run, args.encrypt_plaintext), flush=True)
     return 1 if failed_listing or counts[rekeyrun.FAILED] else 0

@@ -15,6 +15,13 @@ and the object is left alone). The account's and each container's
 encrypted metadata values (dbmeta) under another secret are decrypted and
 written back as sysmeta under the active one, by a POST of only the
 values unchanged since they were read.
+
+With ``encrypt_plaintext`` the run also encrypts what was written before
+encryption was enabled: an object with plaintext parts (rekey.plaintext_parts)
+is rewritten the same way, and the plain account and container metadata
+values that the pipeline's encryption filter would encrypt now (its
+``encrypt_<level>_metadata`` and plain-names options) are written back
+encrypted in the same compare-and-set POST.
 """
 
 import json
@@ -41,7 +48,25 @@ _LISTING_PAGE = 10000
 
 REKEYED, WOULD_REKEY, CURRENT, CONFLICT, FAILED, UNENCRYPTED, EXPIRED = (
     "re-keyed", "would re-key", "current", "conflict", "failed", "unencrypted", "expired")
-OUTCOMES = (REKEYED, WOULD_REKEY, CURRENT, CONFLICT, FAILED, UNENCRYPTED, EXPIRED)
+ENCRYPTED, WOULD_ENCRYPT = "encrypted", "would encrypt"
+OUTCOMES = (REKEYED, WOULD_REKEY, CURRENT, CONFLICT, FAILED, UNENCRYPTED, EXPIRED,
+            ENCRYPTED, WOULD_ENCRYPT)
+# what --limit counts: items that needed a write
+_HANDLED = (REKEYED, WOULD_REKEY, ENCRYPTED, WOULD_ENCRYPT, CONFLICT, FAILED)
+PLAINTEXT = "plaintext"  # the "from" of a report line's detail
+
+
+def _moved(ids, active, plain=False):
+    """A report's detail: ``A -> B`` for ``{part: secret id}`` ``ids``
+    under active ``B``; with ``plain`` (some part is plaintext)
+    ``plaintext -> B`` or ``plaintext, A -> B`` (the parts not under B)."""
+    source = []
+    if plain:
+        source.append(PLAINTEXT)
+        ids = {part: secret_id for part, secret_id in ids.items() if secret_id != active}
+    if ids:
+        source.append(rekey.describe_ids(ids))
+    return "%s -> %s" % (", ".join(source), rekey.secret_name(active))
 
 
 class ListingError(Exception):
@@ -63,19 +88,43 @@ class Result:
         self.detail = detail
 
 
+def metadata_encryption(app):
+    """``[(dbmeta level, PlainNames)]`` of the levels whose plain metadata
+    ``app``'s swiftcrypt encryption filter encrypts on a write (its
+    ``encrypt_<level>_metadata`` option on), found by following the
+    pipeline's ``.app`` links: read from the loaded filter, what the tool
+    encrypts cannot disagree with what its config says. Empty without
+    such a filter (Swift's encryption encrypts no account or container
+    metadata)."""
+    from swiftcrypt.encryption import Encryption
+
+    seen = set()
+    while app is not None and id(app) not in seen:
+        seen.add(id(app))
+        if isinstance(app, Encryption):
+            return [(writes.level, writes.plain_names)
+                    for writes in (app.account_writes, app.container_writes) if writes.encrypt]
+        app = getattr(app, "app", None)
+    return []
+
+
 def _first_line(data):
     text = data.decode("utf-8", "replace").strip()
     return (text.splitlines() or [""])[0][:200]
 
 
 class Rekeyer:
-    """Re-key one account's objects through WSGI ``app``."""
+    """Re-key one account's objects through WSGI ``app``; with
+    ``encrypt_plaintext``, encrypt its plaintext objects and metadata too."""
 
-    def __init__(self, app, account, dry_run=False, clock=time.time):
+    def __init__(self, app, account, dry_run=False, clock=time.time,
+                 encrypt_plaintext=False):
         self.app = app
         self.account = account
         self.dry_run = dry_run
         self.clock = clock
+        self.encrypt_plaintext = encrypt_plaintext
+        self.plain_names = dict(metadata_encryption(app)) if encrypt_plaintext else {}
         self.counts = dict.fromkeys(OUTCOMES, 0)
 
     def _path(self, *parts):
@@ -144,9 +193,15 @@ class Rekeyer:
             return FAILED, "no keymaster in the pipeline"
         active = self._active_secret(fetch)
         state, ids = rekey.classify(raw.headers, active)
-        if state != rekey.STALE:
+        plain = rekey.plaintext_parts(raw.headers) if self.encrypt_plaintext else ()
+        if plain:
+            done, would = ENCRYPTED, WOULD_ENCRYPT
+            moved = _moved(ids, active, plain=True)
+        elif state == rekey.STALE:
+            done, would = REKEYED, WOULD_REKEY
+            moved = _moved(ids, active)
+        else:
             return state, ""
-        moved = "%s -> %s" % (rekey.describe_ids(ids), rekey.secret_name(active))
         stamp = raw.header("X-Backend-Timestamp") or raw.header("X-Timestamp")
         if not stamp:
             return FAILED, "the backend gave no timestamp"
@@ -154,8 +209,8 @@ class Rekeyer:
         if delete_at.isdigit() and int(delete_at) <= self.clock() + 1:
             return EXPIRED, "expires before it could be rewritten"
         if self.dry_run:
-            return WOULD_REKEY, moved
-        return self._rewrite(path, stamp, moved)
+            return would, moved
+        return self._rewrite(path, stamp, moved, done)
 
     def _write_keys(self, fetch):
         """The keys a write gets now (a dict); StopRun if the account has
@@ -175,7 +230,7 @@ class Rekeyer:
                           "the pipeline's keymaster the one proxies write with?)" % self.account)
         return key_id.get("secret_id")
 
-    def _rewrite(self, path, stamp, moved):
+    def _rewrite(self, path, stamp, moved, done):
         got = self._call("GET", path, query="multipart-manifest=get&symlink=get")
         try:
             if got.status == 404:
@@ -200,7 +255,7 @@ class Rekeyer:
         finally:
             got.close()
         if put.status == 201:
-            return REKEYED, moved
+            return done, moved
         if put.status in (202, 409):
             return CONFLICT, "a newer write won"
         return FAILED, "PUT answered %s %s" % (put.status, detail)
@@ -232,6 +287,18 @@ class Rekeyer:
         raw.close()
         return raw
 
+    def _plain_meta(self, level, raw):
+        """``{crypto sysmeta name: plain header name}`` of the plain values
+        in ``raw`` that the tool's encryption filter would encrypt now
+        (none unless the run encrypts plaintext)."""
+        plain_names = self.plain_names.get(level)
+        if plain_names is None:
+            return {}
+        size = len(level.user_prefix)
+        return {level.crypto_prefix + name[size:]: name for name, value in raw.headers
+                if name[:size].lower() == level.user_prefix.lower() and value
+                and name[size:] not in plain_names}
+
     def _rekey_metadata(self, level, path):
         raw = self._raw_head(path)
         if raw.status // 100 != 2:
@@ -239,7 +306,8 @@ class Rekeyer:
             # let its secret look retirable
             return None if raw.status == 404 else (FAILED, "HEAD answered %s" % raw.status)
         stored = rekey.meta_secret_ids(raw.headers, level.crypto_prefix)
-        if not stored:
+        plain = self._plain_meta(level, raw)
+        if not stored and not plain:
             return None
         fetch = raw.environ.get(KEYS_CALLBACK)
         keys = self._write_keys(fetch) if fetch is not None else {}
@@ -248,39 +316,54 @@ class Rekeyer:
             return FAILED, "the keymaster gives no %s key%s" % (level.kind, (
                 " (Swift's keymaster does not; use swiftcrypt's)" if level is ACCOUNT else ""))
         active = key_id.get("secret_id")
-        stale = sorted(name for name, secret_id in stored.items() if secret_id != active)
-        if not stale:
+        # a name with a plain value is encrypted from that (it wins on reads)
+        stale = sorted(name for name, secret_id in stored.items()
+                       if secret_id != active and name not in plain)
+        if not stale and not plain:
             return CURRENT, ""
-        moved = "%s -> %s" % (rekey.describe_ids({name: stored[name] for name in stale}),
-                              rekey.secret_name(active))
+        moved = _moved({name: stored[name] for name in stale}, active, plain=bool(plain))
         if self.dry_run:
-            return WOULD_REKEY, moved
-        decrypted = self._call("HEAD", path)
-        decrypted.close()
-        if decrypted.status // 100 != 2:
-            return FAILED, "decrypting HEAD answered %s" % decrypted.status
+            return (WOULD_ENCRYPT if plain else WOULD_REKEY), moved
+        decrypted = None
+        if stale:
+            decrypted = self._call("HEAD", path)
+            decrypted.close()
+            if decrypted.status // 100 != 2:
+                return FAILED, "decrypting HEAD answered %s" % decrypted.status
         # Compare-and-set as far as an account or container POST allows:
         # only values unchanged since the first read are written (Swift's
         # proxy stamps these POSTs itself, so a newer write cannot win by
         # timestamp).
         again = self._raw_head(path)
         cipher = ciphers.ShortCtr(keys[level.kind])
-        updates = []
-        for name in stale:
-            plain = decrypted.header(level.user_prefix + name[len(level.crypto_prefix):])
-            if plain is None or again.header(name) != raw.header(name):
-                continue  # a plain copy wins, or a client changed it meanwhile
+
+        def encrypted(value):
             # written as sysmeta directly (decryption and encryption bypassed):
             # never plaintext, whatever the tool's encryption options say
-            updates.append((name, cryptometa.encrypt_value(
-                plain.encode("latin-1"), cipher, key_id=key_id)))
+            return cryptometa.encrypt_value(value.encode("latin-1"), cipher, key_id=key_id)
+
+        updates = []
+        for name in stale:
+            value = decrypted.header(level.user_prefix + name[len(level.crypto_prefix):])
+            if value is None or again.header(name) != raw.header(name):
+                continue  # a plain copy wins, or a client changed it meanwhile
+            updates.append((name, encrypted(value)))
+        for name, plain_name in sorted(plain.items()):
+            value = raw.header(plain_name)
+            if again.header(plain_name) != value:
+                continue  # a client changed it meanwhile
+            # the plain copy goes in the same POST: it would win on reads
+            updates += [(name, encrypted(value)), (plain_name, "")]
+        wanted = len(stale) + 2 * len(plain)
         if not updates:
             return CONFLICT, "changed while being read"
         post = self._call("POST", path, updates, environ={OVERRIDE: True})
         detail = _first_line(post.read(4096))
         if post.status // 100 != 2:
             return FAILED, "POST answered %s %s" % (post.status, detail)
-        return (REKEYED if len(updates) == len(stale) else CONFLICT), moved
+        if len(updates) != wanted:
+            return CONFLICT, moved
+        return (ENCRYPTED if plain else REKEYED), moved
 
     # the run
 
@@ -300,7 +383,7 @@ class Rekeyer:
             if result is None:  # no encrypted metadata: nothing to count
                 return
             counts[result.outcome] += 1
-            if result.outcome in (REKEYED, WOULD_REKEY, CONFLICT, FAILED):
+            if result.outcome in _HANDLED:
                 handled += 1
             if report is not None:
                 report(result)

@@ -1,0 +1,279 @@
+"""``swiftcrypt rekey --encrypt-plaintext``: which parts of an object are
+plaintext (pure), and the loop over in-memory pipelines - objects and
+account or container metadata written before encryption was enabled are
+encrypted under the active secret and read back unchanged, the default
+run leaves them as before, a dry run writes nothing, a racing write wins."""
+
+import os
+
+import pytest
+from webob import Response
+
+from swiftcrypt import rekey, rekeyrun
+from swiftcrypt.dbmeta import ACCOUNT, CONTAINER
+from swiftcrypt.rekeycli import _line, summary
+from tests.support.dbstore import DbStore
+from tests.support.memstore import MemStore
+from tests.support.pipelines import call, encrypting_pipeline
+from tests.unit.test_rekey import raw
+from tests.unit.test_rekey_db_metadata import NEW_ONLY, OLD_ONLY, ROTATED, Case
+
+MD5_EMPTY = "d41d8cd98f00b204e9800998ecf8427e"
+BODY, LISTING, METADATA = rekey.BODY, rekey.LISTING, rekey.METADATA
+
+
+# the pure decision
+
+@pytest.mark.parametrize("headers, parts", [
+    ({"Content-Length": "10"}, [BODY]),
+    ({"Content-Length": "10", "X-Object-Meta-Color": "blue"}, [BODY, METADATA]),
+    ({"Content-Length": "0", "X-Object-Meta-Color": "blue"}, [METADATA]),
+    ({"Content-Length": "0"}, []),
+    ({"Content-Length": "0", "X-Object-Meta-Gone": ""}, []),
+    # a symlink: its target is in the listing etag, which the encrypter encrypts
+    ({"Content-Length": "0", "X-Object-Sysmeta-Container-Update-Override-Etag":
+      MD5_EMPTY + "; symlink_target=c/t"}, [LISTING]),
+    # a bare empty etag is not encrypted by the encrypter either
+    ({"Content-Length": "0", "X-Object-Sysmeta-Container-Update-Override-Etag": MD5_EMPTY},
+     []),
+    # an SLO manifest: body and listing etag (with slo_etag)
+    ({"Content-Length": "120", "X-Static-Large-Object": "True",
+      "X-Object-Sysmeta-Container-Update-Override-Etag": "abc; slo_etag=def"},
+     [BODY, LISTING]),
+], ids=["body", "body+meta", "empty+meta", "empty", "removed-meta", "symlink",
+        "empty-etag", "slo"])
+def test_plaintext_parts(headers, parts):
+    assert rekey.plaintext_parts(headers) == parts
+
+
+def test_encrypted_parts_are_not_plaintext():
+    assert rekey.plaintext_parts(raw("A", "A", "A")) == []
+    assert rekey.plaintext_parts(raw("A", "A", False, length="0")) == []
+    # user metadata POSTed through a proxy without encryption, over an
+    # encrypted body
+    posted = dict(raw("A", "A", False))
+    posted["X-Object-Meta-Later"] = "plain"
+    assert rekey.plaintext_parts(posted) == [METADATA]
+
+
+# the loop, objects
+
+class TimedStore(MemStore):
+    """MemStore keeping each PUT's X-Timestamp (as the object server does),
+    refusing one not newer than what it replaces (409), and paging its
+    listing by marker."""
+
+    def __init__(self):
+        super().__init__()
+        self.clock = 1700000000
+
+    def do_PUT(self, req):
+        stamp = req.headers.get("X-Timestamp")
+        if stamp is None:
+            self.clock += 1
+            stamp = "%d.00000" % self.clock
+        old = self.objects.get(req.environ["PATH_INFO"])
+        if old is not None and old[0]["X-Backend-Timestamp"] >= stamp:
+            return Response(status=409)
+        resp = super().do_PUT(req)
+        if resp.status_int == 201:
+            self.objects[req.environ["PATH_INFO"]][0]["X-Backend-Timestamp"] = stamp
+        return resp
+
+    def listing(self, req):
+        resp = super().listing(req)
+        marker = req.params.get("marker", "")
+        resp.json = [entry for entry in resp.json if entry["name"] > marker]
+        return resp
+
+
+PLAIN_OBJECTS = {
+    "big": (os.urandom(70000), {"Content-Type": "application/x-big"}),
+    "meta": (b"a body with metadata", {"X-Object-Meta-Color": "blue",
+                                       "X-Delete-At": "4000000000"}),
+    "empty-meta": (b"", {"X-Object-Meta-Tag": "zero"}),
+    "empty": (b"", {}),
+    "link": (b"", {"X-Object-Sysmeta-Container-Update-Override-Etag":
+                   MD5_EMPTY + "; symlink_target=c/meta",
+                   "X-Object-Sysmeta-Symlink-Target": "c/meta"}),
+}
+
+
+def plain_store():
+    """Objects written with no encryption in the pipeline."""
+    store = TimedStore()
+    for name, (body, headers) in PLAIN_OBJECTS.items():
+        assert call(store, "/v1/AUTH_a/c/" + name, "PUT", body=body,
+                    headers=headers).status_int == 201
+    return store
+
+
+def tool(app, **kw):
+    return rekeyrun.Rekeyer(encrypting_pipeline(app, ROTATED), "AUTH_a", **kw)
+
+
+def visible(resp):
+    return {n.lower(): v for n, v in resp.headers.items()
+            if n.lower().startswith("x-object-meta-")
+            or n.lower() in ("etag", "content-type", "x-delete-at", "content-length")}
+
+
+def test_plaintext_objects_are_encrypted_and_read_back_unchanged():
+    store = plain_store()
+    before = {name: visible(call(store, "/v1/AUTH_a/c/" + name)) for name in PLAIN_OBJECTS}
+    listing_before = call(store, "/v1/AUTH_a/c", query_string="format=json").json
+    reported = []
+    counts = tool(store, encrypt_plaintext=True).run("c", report=reported.append)
+    lines = sorted(_line(r) for r in reported)
+    assert lines == ["current c/empty", "encrypted c/big (plaintext -> new)",
+                     "encrypted c/empty-meta (plaintext -> new)",
+                     "encrypted c/link (plaintext -> new)",
+                     "encrypted c/meta (plaintext -> new)"]
+    assert (counts[rekeyrun.ENCRYPTED], counts[rekeyrun.CURRENT]) == (4, 1)
+    assert summary("AUTH_a", counts, False, True).endswith(", encrypted 4")
+
+    for name in ("big", "meta", "empty-meta", "link"):
+        meta, body = store.objects["/v1/AUTH_a/c/" + name]
+        assert rekey.plaintext_parts(meta | {"Content-Length": str(len(body))}) == [], name
+        assert set(rekey.secret_ids(meta).values()) == {"new"}, name
+        assert not any(n.lower().startswith("x-object-meta-") for n in meta), name
+    assert PLAIN_OBJECTS["meta"][0] not in store.objects["/v1/AUTH_a/c/meta"][1]
+
+    reader = encrypting_pipeline(store, NEW_ONLY)
+    for name, (body, _headers) in PLAIN_OBJECTS.items():
+        got = call(reader, "/v1/AUTH_a/c/" + name)
+        assert got.status_int == 200 and got.body == body, name
+        assert visible(got) == before[name], name
+    listing = call(reader, "/v1/AUTH_a/c", query_string="format=json").json
+    assert [(e["name"], e["hash"], e["bytes"], e["content_type"]) for e in listing] == [
+        (e["name"], e["hash"], e["bytes"], e["content_type"]) for e in listing_before]
+
+    counts = tool(store, encrypt_plaintext=True).run("c")
+    assert counts[rekeyrun.CURRENT] == 5 and counts[rekeyrun.ENCRYPTED] == 0
+
+
+def test_by_default_plaintext_objects_are_left_as_they_are():
+    store = plain_store()
+    before = {path: (dict(meta), body) for path, (meta, body) in store.objects.items()}
+    reported = []
+    counts = tool(store).run("c", report=reported.append)
+    assert "unencrypted c/big" in [_line(r) for r in reported]
+    # the symlink and the empty object with metadata look current, as before
+    assert (counts[rekeyrun.UNENCRYPTED], counts[rekeyrun.CURRENT]) == (2, 3)
+    assert store.objects == before
+    assert not summary("AUTH_a", counts, False).endswith("encrypted 0")
+
+
+def test_dry_run_and_limit():
+    store = plain_store()
+    before = {path: (dict(meta), body) for path, (meta, body) in store.objects.items()}
+    reported = []
+    counts = tool(store, encrypt_plaintext=True, dry_run=True).run("c", report=reported.append)
+    assert counts[rekeyrun.WOULD_ENCRYPT] == 4
+    assert "would encrypt c/big (plaintext -> new)" in [_line(r) for r in reported]
+    assert summary("AUTH_a", counts, True, True).endswith(", would encrypt 4")
+    assert store.objects == before
+    assert tool(store, encrypt_plaintext=True).run("c", limit=1)[rekeyrun.ENCRYPTED] == 1
+    counts = tool(store, encrypt_plaintext=True).run("c", limit=2)
+    # big (done) and empty are current and do not count
+    assert counts[rekeyrun.ENCRYPTED] == 2 and counts[rekeyrun.CURRENT] == 2
+
+
+def test_stale_object_with_plaintext_metadata_is_encrypted():
+    store = TimedStore()
+    path = "/v1/AUTH_a/c/o"
+    assert call(encrypting_pipeline(store, OLD_ONLY), path, "PUT",
+                body=b"under old").status_int == 201
+    # metadata POSTed through a proxy without encryption
+    assert call(store, path, "POST", headers={"X-Object-Meta-Later": "plain"}).status_int == 202
+    result = tool(store, encrypt_plaintext=True).rekey_object("c", "o")
+    assert (result.outcome, result.detail) == (rekeyrun.ENCRYPTED, "plaintext, old -> new")
+    got = call(encrypting_pipeline(store, NEW_ONLY), path)
+    assert got.body == b"under old" and got.headers["X-Object-Meta-Later"] == "plain"
+
+
+def test_a_racing_client_write_wins():
+    store = plain_store()
+    newer = b"the client's newer plaintext"
+
+    class Racing:
+        def __init__(self, app):
+            self.app = app
+
+        def __call__(self, environ, start_response):
+            if environ["REQUEST_METHOD"] == "PUT":
+                call(store, "/v1/AUTH_a/c/big", "PUT", body=newer)
+            return self.app(environ, start_response)
+
+    result = tool(Racing(store), encrypt_plaintext=True).rekey_object("c", "big")
+    assert (result.outcome, result.detail) == (rekeyrun.CONFLICT, "a newer write won")
+    assert store.objects["/v1/AUTH_a/c/big"][1] == newer
+
+
+# the loop, account and container metadata
+
+@pytest.fixture(params=[ACCOUNT, CONTAINER], ids=lambda level: level.kind)
+def case(request):
+    return Case(request.param)
+
+
+def plain_db(case):
+    store = DbStore(case.level.kind, case.path)
+    call(store, case.path, "POST", headers={case.user + "Color": "blue",
+                                            case.user + "Temp-Url-Key": "plain-key"})
+    return store
+
+
+def meta_tool(app, case, **kw):
+    return rekeyrun.Rekeyer(encrypting_pipeline(app, ROTATED, **case.option), "AUTH_a",
+                            encrypt_plaintext=True, **kw)
+
+
+def test_plain_metadata_is_encrypted_where_the_filter_encrypts_it(case):
+    store = plain_db(case)
+    result = meta_tool(store, case).rekey_metadata(case.container)
+    assert (result.outcome, result.detail) == (rekeyrun.ENCRYPTED, "plaintext -> new")
+    assert _line(result) == "encrypted %s (plaintext -> new)" % case.line
+    assert case.secret_ids(store) == {"Color": "new"}
+    assert case.user + "Color" not in store.meta
+    # a name Swift's middlewares read stays plain
+    assert store.meta[case.user + "Temp-Url-Key"] == "plain-key"
+    resp = call(encrypting_pipeline(store, NEW_ONLY), case.path, "HEAD")
+    assert resp.headers[case.user + "Color"] == "blue"
+    assert meta_tool(store, case).rekey_metadata(case.container).outcome == rekeyrun.CURRENT
+
+
+def test_plain_metadata_is_left_without_the_option_or_the_flag(case):
+    store = plain_db(case)
+    before = dict(store.meta)
+    assert tool(store, encrypt_plaintext=True).rekey_metadata(case.container) is None
+    assert meta_tool(store, case, dry_run=True).rekey_metadata(case.container).outcome == \
+        rekeyrun.WOULD_ENCRYPT
+    rekeyer = meta_tool(store, case)
+    rekeyer.encrypt_plaintext, rekeyer.plain_names = False, {}
+    assert rekeyer.rekey_metadata(case.container) is None
+    assert store.meta == before
+
+
+def test_plain_and_stale_values_in_one_post(case):
+    store = plain_db(case)
+    case.post(store, OLD_ONLY, Owner="me")
+    result = meta_tool(store, case).rekey_metadata(case.container)
+    assert (result.outcome, result.detail) == (rekeyrun.ENCRYPTED, "plaintext, old -> new")
+    assert case.secret_ids(store) == {"Color": "new", "Owner": "new"}
+    assert [m for m, _h in store.requests].count("POST") == 3  # two writes, one tool POST
+
+
+def test_a_plain_value_changed_meanwhile_is_left_alone(case):
+    store = plain_db(case)
+
+    def racing(environ, start_response):
+        if environ["REQUEST_METHOD"] == "HEAD" and sum(
+                m == "HEAD" for m, _h in store.requests) == 1:
+            store.meta[case.user + "Color"] = "red"  # before the re-read
+        return store(environ, start_response)
+
+    result = meta_tool(racing, case).rekey_metadata(case.container)
+    assert result.outcome == rekeyrun.CONFLICT
+    assert store.meta[case.user + "Color"] == "red" and case.secret_ids(store) == {}
+
