@@ -219,7 +219,9 @@ class ObjectHandlers:
             meta = object_put_metadata(req.headers, footers, default_type)
             meta.pop("Etag", None)
             _set_delete_at(meta, delete_at)
-            timestamp = time.time() if wanted is None else float(wanted[0])
+            # kept in the X-Timestamp form it is shown in, as Swift does: the
+            # listing's last_modified then matches the object's own timestamp
+            timestamp = float(timestamps.normalize(time.time()) if wanted is None else wanted[0])
             header = {"name": [req.account, req.container, req.obj], "etag": writer.etag,
                       "timestamp": timestamp, "metadata": _stored_meta(meta),
                       "version": diskfile.new_version()}
