@@ -368,3 +368,106 @@ def test_rekey_re_encrypts_container_metadata(cluster, account, tmp_path):
     assert status == 0, out + err
     assert counts_of(out)["re-keyed"] == 0 and counts_of(out)["already current"] == 4, out
     assert "current container metadata m2" in out
+
+
+VISIBLE = ("etag", "content-type", "content-length", "last-modified", "x-timestamp",
+           "x-delete-at", "x-static-large-object", "x-object-manifest", "x-symlink-target")
+
+
+def visible_state(conn, objects):
+    """What clients see of every object of ``objects``' two containers: the
+    listing entries and each HEAD's headers that must not change (a
+    symlink's own, not its target's)."""
+    state = {}
+    for cont in (objects.cont, objects.segs):
+        for name, entry in objects.listing(conn, cont).items():
+            hdrs = conn.head_object(cont, name, query_string="symlink=get")
+            state[cont, name] = (entry, {k: v for k, v in hdrs.items()
+                                         if k in VISIBLE or k.startswith("x-object-meta-")})
+    return state
+
+
+def plaintext_at_rest(cluster, account, plaintexts):
+    """Problems found in the account's object files (.data, .meta): a
+    plaintext body sample or metadata value in the file or its xattrs, a
+    plain user metadata header, a body stored without crypto meta."""
+    from tests.integration.swift import at_rest
+    from tests.integration.swift.test_zz_at_rest import forms, pickled_items, samples
+
+    needles = set()
+    for body in plaintexts.bodies:
+        needles |= samples(body)
+    for value in plaintexts.meta_values:
+        needles |= forms(value)
+    assert needles
+    problems = []
+    for path in cluster.object_meta_files():
+        raw = at_rest.raw_metadata(path)
+        meta = at_rest.metadata(path) if raw else {}
+        if not meta.get("name", "").startswith("/%s/" % account):
+            continue
+        with open(path, "rb") as fh:
+            stored = [fh.read(), b"".join(cluster.raw_xattrs(path).values())]
+        stored += pickled_items(raw)
+        if any(needle in blob for needle in needles for blob in stored):
+            problems.append("%s: plaintext" % meta["name"])
+        if any(k.lower().startswith("x-object-meta-") and v for k, v in meta.items()):
+            problems.append("%s: plain user metadata" % meta["name"])
+        if path.endswith(".data") and int(meta.get("Content-Length", "0")) > 0 \
+                and "X-Object-Sysmeta-Crypto-Body-Meta" not in meta:
+            problems.append("%s: body without crypto meta" % meta["name"])
+    return problems
+
+
+def test_encrypt_plaintext_swift_cluster(cluster, account, tmp_path):
+    """Objects written through a proxy with no encryption - an object larger
+    than one chunk, metadata, 0-byte ones, X-Delete-At, an SLO and its
+    segments, a DLO, a symlink, a POST - are encrypted under B by the CLI
+    with --encrypt-plaintext; Swift's own encryption holding only B then
+    reads everything as clients saw it before, nothing plaintext is left in
+    their object files, and a second run has nothing to do."""
+    from tests.integration.swift.conftest import Plaintexts
+
+    # not the session's register: the plaintext is meant to be at rest at first
+    plaintexts = Plaintexts()
+    objects = Objects(plaintexts)
+    objects.plain = plaintexts.body(make_body("encrypt-big", 3 * 65536 + 11))
+    cluster.use(Crypto())  # no keymaster, no encryption
+    conn = admin_conn(cluster, account)
+    objects.write(conn)
+    objects.check(conn)
+    before = visible_state(conn, objects)
+    # control: the scan sees the plaintext that is there
+    problems = plaintext_at_rest(cluster, account, plaintexts)
+    assert any("plaintext" in p for p in problems) and any(
+        "without crypto meta" in p for p in problems), problems
+
+    # encryption on at the proxies first, then the tool
+    cluster.use(swiftcrypt_with(["A", "B"], "B"))
+    conf = rekey_conf(cluster, tmp_path / "rekey.conf")
+    status, out, err = run_rekey(conf, account, "--dry-run", "--encrypt-plaintext")
+    assert status == 0, out + err
+    assert counts_of(out)["would encrypt"] == 13, out
+    assert plaintext_at_rest(cluster, account, plaintexts) == problems
+
+    status, out, err = run_rekey(conf, account, "--encrypt-plaintext")
+    assert status == 0, out + err
+    counts = counts_of(out)
+    # 'empty' and 'dlo' (an empty manifest) have nothing to encrypt
+    assert counts == {"scanned": 15, "already current": 2, "re-keyed": 0, "conflicts": 0,
+                      "failures": 0, "unencrypted": 0, "expired": 0, "encrypted": 13}, out
+    for line in ("encrypted main/slo (plaintext -> B)", "encrypted main/link (plaintext -> B)",
+                 "encrypted segments/slo/0 (plaintext -> B)",
+                 "encrypted main/empty-meta (plaintext -> B)", "current main/dlo"):
+        assert line in out, out
+    assert plaintext_at_rest(cluster, account, plaintexts) == []
+
+    # Swift's own keymaster and encryption, holding only B, read everything
+    cluster.use(Crypto("swift", "swift", secrets={"B": SECRETS["B"]}, active="B"))
+    conn = admin_conn(cluster, account)
+    objects.check(conn)
+    assert visible_state(conn, objects) == before
+
+    status, out, err = run_rekey(conf, account, "--encrypt-plaintext")
+    assert status == 0, out + err
+    assert counts_of(out)["encrypted"] == 0 and counts_of(out)["already current"] == 15
