@@ -471,3 +471,91 @@ def test_encrypt_plaintext_swift_cluster(cluster, account, tmp_path):
     status, out, err = run_rekey(conf, account, "--encrypt-plaintext")
     assert status == 0, out + err
     assert counts_of(out)["encrypted"] == 0 and counts_of(out)["already current"] == 15
+
+
+def test_encrypt_plaintext_conflict_keeps_the_client_write(cluster, account, tmp_path):
+    from swiftcrypt import rekeyrun
+    from swiftcrypt.rekeycli import load_pipeline
+    from tests.integration.swift.conftest import Plaintexts
+
+    plaintexts = Plaintexts()
+    cluster.use(Crypto())
+    conn = admin_conn(cluster, account)
+    conn.put_container("c")
+    conn.put_object("c", "raced", plaintexts.body(make_body("encrypt-race-old", 5000)))
+    cluster.use(swiftcrypt_with(["A", "B"], "B"))
+    conn = admin_conn(cluster, account)
+    newer = make_body("encrypt-race-newer", 6000)
+    app = load_pipeline(rekey_conf(cluster, tmp_path / "rekey.conf"))
+
+    def client_put():
+        conn.put_object("c", "raced", io.BytesIO(newer), content_length=len(newer))
+
+    result = rekeyrun.Rekeyer(RaceFirst(app, client_put), account,
+                              encrypt_plaintext=True).rekey_object("c", "raced")
+    assert (result.outcome, result.detail) == (rekeyrun.CONFLICT, "a newer write won")
+    assert conn.get_object("c", "raced")[1] == newer
+
+
+def test_encrypt_plaintext_account_and_container_metadata(cluster, account, tmp_path):
+    """Plain account and container metadata written through a proxy with
+    no encryption is encrypted by the tool whose encryption filter has the
+    metadata options on (names Swift reads stay plain); a swiftcrypt proxy
+    holding only B reads the same values; a second run has nothing to do."""
+    from swiftcrypt import rekey
+    from swiftcrypt.dbmeta import ACCOUNT, CONTAINER
+    from swiftcrypt.rekeycli import load_pipeline
+    from swiftcrypt.wsgiclient import call
+
+    cluster.use(Crypto())
+    conn = admin_conn(cluster, account)
+    values = {"account": "plain-account-meta-" + uuid.uuid4().hex,
+              "container": "plain-container-meta-" + uuid.uuid4().hex}
+    conn.post_account({"X-Account-Meta-Secret": values["account"],
+                       "X-Account-Meta-Temp-Url-Key": "plain-key",
+                       "X-Account-Meta-Quota-Bytes": "10000000"})
+    conn.put_container("m", headers={"X-Container-Meta-Secret": values["container"],
+                                     "X-Container-Meta-Web-Index": "index.html"})
+    options = {"encrypt_account_metadata": "true", "encrypt_container_metadata": "true"}
+    cluster.use(Crypto("swiftcrypt", "swiftcrypt", secrets={i: SECRETS[i] for i in "AB"},
+                       active="B", encryption_options=options))
+    conf = rekey_conf(cluster, tmp_path / "rekey.conf")
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str
+    parser.read(conf)
+    parser["filter:encryption"].update(options)
+    with open(conf, "w") as fh:
+        parser.write(fh)
+
+    status, out, err = run_rekey(conf, account, "--encrypt-plaintext")
+    assert status == 0, out + err
+    assert "encrypted account metadata (plaintext -> B)" in out, out
+    assert "encrypted container metadata m (plaintext -> B)" in out, out
+    assert counts_of(out)["encrypted"] == 2
+    assert not any(value in out + err for value in values.values())
+
+    # as stored: encrypted under B, no plain copy; the names Swift reads plain
+    app = load_pipeline(conf)
+    # (Swift's proxy shows temp-url-keys only to an owner: Quota-Bytes here)
+    for level, path, plain_name in ((ACCOUNT, "/v1/" + account, "Quota-Bytes"),
+                                    (CONTAINER, "/v1/%s/m" % account, "Web-Index")):
+        raw = call(app, "HEAD", path, [("X-Backend-Allow-Reserved-Names", "true")],
+                   environ={"swift.crypto.override": True})
+        raw.close()
+        assert rekey.meta_secret_ids(raw.headers, level.crypto_prefix) == {
+            level.crypto_prefix + "Secret": "B"}
+        assert raw.header(level.user_prefix + "Secret") is None
+        assert raw.header(level.user_prefix + plain_name)
+
+    cluster.use(Crypto("swiftcrypt", "swiftcrypt", secrets={"B": SECRETS["B"]}, active="B",
+                       encryption_options=options))
+    conn = admin_conn(cluster, account)
+    assert conn.head_account()["x-account-meta-secret"] == values["account"]
+    assert conn.head_account()["x-account-meta-temp-url-key"] == "plain-key"
+    headers = conn.head_container("m")
+    assert headers["x-container-meta-secret"] == values["container"]
+    assert headers["x-container-meta-web-index"] == "index.html"
+
+    status, out, err = run_rekey(conf, account, "--encrypt-plaintext")
+    assert status == 0, out + err
+    assert counts_of(out)["encrypted"] == 0 and "current container metadata m" in out
