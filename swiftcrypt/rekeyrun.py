@@ -88,24 +88,32 @@ class Result:
         self.detail = detail
 
 
-def metadata_encryption(app):
-    """``[(dbmeta level, PlainNames)]`` of the levels whose plain metadata
-    ``app``'s swiftcrypt encryption filter encrypts on a write (its
-    ``encrypt_<level>_metadata`` option on), found by following the
-    pipeline's ``.app`` links: read from the loaded filter, what the tool
-    encrypts cannot disagree with what its config says. Empty without
-    such a filter (Swift's encryption encrypts no account or container
-    metadata)."""
+def encryption_filter(app):
+    """swiftcrypt's encryption filter in the pipeline ``app``, found by
+    following its ``.app`` links (how Swift's and our middlewares hold the
+    next one), or None: read from the loaded filter, what the tool does
+    cannot disagree with what its config says."""
     from swiftcrypt.encryption import Encryption
 
     seen = set()
     while app is not None and id(app) not in seen:
         seen.add(id(app))
         if isinstance(app, Encryption):
-            return [(writes.level, writes.plain_names)
-                    for writes in (app.account_writes, app.container_writes) if writes.encrypt]
+            return app
         app = getattr(app, "app", None)
-    return []
+    return None
+
+
+def metadata_encryption(app):
+    """``[(dbmeta level, PlainNames)]`` of the levels whose plain metadata
+    ``app``'s swiftcrypt encryption filter encrypts on a write (its
+    ``encrypt_<level>_metadata`` option on). Empty without such a filter
+    (Swift's encryption encrypts no account or container metadata)."""
+    found = encryption_filter(app)
+    if found is None:
+        return []
+    return [(writes.level, writes.plain_names)
+            for writes in (found.account_writes, found.container_writes) if writes.encrypt]
 
 
 def _first_line(data):
@@ -125,6 +133,9 @@ class Rekeyer:
         self.clock = clock
         self.encrypt_plaintext = encrypt_plaintext
         self.plain_names = dict(metadata_encryption(app)) if encrypt_plaintext else {}
+        found = encryption_filter(app)
+        # its rewrites would store the plaintext again, "encrypted" every run
+        self.cannot_encrypt = found is not None and found.disable_encryption
         self.counts = dict.fromkeys(OUTCOMES, 0)
 
     def _path(self, *parts):
@@ -195,6 +206,9 @@ class Rekeyer:
         state, ids = rekey.classify(raw.headers, active)
         plain = rekey.plaintext_parts(raw.headers) if self.encrypt_plaintext else ()
         if plain:
+            if self.cannot_encrypt:
+                raise StopRun("the pipeline's encryption filter has disable_encryption on: "
+                              "it cannot encrypt plaintext")
             done, would = ENCRYPTED, WOULD_ENCRYPT
             moved = _moved(ids, active, plain=True)
         elif state == rekey.STALE:
@@ -371,7 +385,7 @@ class Rekeyer:
         """Re-key every object of ``container`` (None: of every container,
         and the account's encrypted metadata first), each container's
         encrypted metadata before its objects; stop after ``limit`` items
-        that needed re-keying. ``report(result)`` is called for each
+        that needed re-keying (or encrypting). ``report(result)`` is called for each
         object and each account or container metadata Result. Returns
         ``{outcome: count}`` (also kept as ``counts``, complete so far if
         a listing fails: ListingError)."""

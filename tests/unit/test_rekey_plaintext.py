@@ -179,6 +179,16 @@ def test_dry_run_and_limit():
     assert counts[rekeyrun.ENCRYPTED] == 2 and counts[rekeyrun.CURRENT] == 2
 
 
+def test_a_tool_whose_filter_does_not_encrypt_stops():
+    store = plain_store()
+    before = {path: (dict(meta), body) for path, (meta, body) in store.objects.items()}
+    rekeyer = rekeyrun.Rekeyer(encrypting_pipeline(store, ROTATED, disable_encryption="true"),
+                               "AUTH_a", encrypt_plaintext=True)
+    with pytest.raises(rekeyrun.StopRun, match="disable_encryption"):
+        rekeyer.run("c")
+    assert store.objects == before
+
+
 def test_stale_object_with_plaintext_metadata_is_encrypted():
     store = TimedStore()
     path = "/v1/AUTH_a/c/o"
