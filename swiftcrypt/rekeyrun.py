@@ -104,16 +104,15 @@ def encryption_filter(app):
     return None
 
 
-def metadata_encryption(app):
-    """``[(dbmeta level, PlainNames)]`` of the levels whose plain metadata
-    ``app``'s swiftcrypt encryption filter encrypts on a write (its
-    ``encrypt_<level>_metadata`` option on). Empty without such a filter
+def _metadata_encryption(found):
+    """``{dbmeta level: PlainNames}`` of the levels whose plain metadata the
+    encryption filter ``found`` encrypts on a write (its
+    ``encrypt_<level>_metadata`` option on); none without such a filter
     (Swift's encryption encrypts no account or container metadata)."""
-    found = encryption_filter(app)
     if found is None:
-        return []
-    return [(writes.level, writes.plain_names)
-            for writes in (found.account_writes, found.container_writes) if writes.encrypt]
+        return {}
+    return {writes.level: writes.plain_names
+            for writes in (found.account_writes, found.container_writes) if writes.encrypt}
 
 
 def _first_line(data):
@@ -132,8 +131,8 @@ class Rekeyer:
         self.dry_run = dry_run
         self.clock = clock
         self.encrypt_plaintext = encrypt_plaintext
-        self.plain_names = dict(metadata_encryption(app)) if encrypt_plaintext else {}
         found = encryption_filter(app)
+        self.plain_names = _metadata_encryption(found) if encrypt_plaintext else {}
         # its rewrites would store the plaintext again, "encrypted" every run
         self.cannot_encrypt = found is not None and found.disable_encryption
         self.counts = dict.fromkeys(OUTCOMES, 0)
