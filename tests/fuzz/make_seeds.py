@@ -21,6 +21,7 @@ from swiftcrypt import cryptometa  # noqa: E402
 from swiftcrypt.encryption import filter_factory as encryption_factory  # noqa: E402
 from swiftcrypt.keymaster import filter_factory as keymaster_factory  # noqa: E402
 from tests.fuzz import targets  # noqa: E402
+from tests.support.dbstore import DbStore  # noqa: E402
 from tests.support.memstore import MemStore  # noqa: E402
 
 
@@ -35,6 +36,68 @@ def stored_object():
     req.body = b"fuzzing seed body"
     assert req.get_response(app).status_int == 201
     return store.objects[targets.OBJECT_PATH][0]
+
+
+def stored_db_meta():
+    """``{path: stored headers}`` of an account and two containers (one
+    non-ASCII) whose metadata our encryption filter wrote under the
+    targets' secrets (one value under the "other" one)."""
+    paths = {"account": ["/v1/AUTH_fuzz"],
+             "container": ["/v1/AUTH_fuzz/cont", "/v1/AUTH_fuzz/caf\u00c3\u00a9"]}
+    out = {}
+    for kind, kind_paths in paths.items():
+        store = DbStore(kind, kind_paths[0])
+        conf = {"encrypt_%s_metadata" % kind: "true"}
+        for active in (None, "other"):
+            app = targets._db_keymaster(encryption_factory({}, **conf)(store), active)
+            for path in kind_paths:
+                title = kind.title()
+                headers = {"X-%s-Meta-Owner" % title: "other secret"} if active else {
+                    "X-%s-Meta-Color" % title: "blue",
+                    "X-%s-Meta-Snow" % title: "\u2603".encode().decode("latin-1"),
+                    "X-%s-Meta-Temp-Url-Key" % title: "plain by design"}
+                req = Request.blank("/", method="PUT" if not active else "POST",
+                                    headers=headers)
+                req.environ["PATH_INFO"] = path
+                assert req.get_response(app).status_int == 204
+        for path in kind_paths:
+            out[path] = store.by_path[path]
+    return out
+
+
+def db_seeds(out):
+    stored = stored_db_meta()
+    foreign = {"/v1/AUTH_fuzz": "/v1/AUTH_other", "/v1/AUTH_fuzz/cont": "/v1/AUTH_fuzz/other"}
+    for path, meta in stored.items():
+        lines = "\n".join("%s: %s" % kv for kv in sorted(meta.items()))
+        out["db_meta_decrypt"].append("GET %s\n%s" % (path, lines))
+        if path in foreign:  # a value moved at rest: refused
+            out["db_meta_decrypt"].append("GET %s\n%s" % (foreign[path], lines))
+        kind = "Account" if path.count("/") == 2 else "Container"
+        out["db_meta_decrypt"].append(
+            "GET %s\n%s\nX-%s-Meta-Color: plain wins" % (path, lines, kind))
+        _v, account, container = (path.split("/", 3) + [""])[1:4]
+        container = container.encode("latin-1").decode("utf-8")  # the line is real text
+        for value in sorted(meta.values()):
+            if "swift_meta=" in value:
+                key_id = cryptometa.extract(value)[1]["key_id"]
+                out["db_key_id"].append("%s\n%s\n%s" % (json.dumps(key_id), account, container))
+    for key_id, account, container in (
+            ({"v": "3", "path": "/AUTH_fuzz"}, "AUTH_fuzz", ""),
+            ({"v": "1", "path": "/AUTH_fuzz/cont"}, "AUTH_fuzz", ""),
+            ({"v": "2", "path": "/AUTH_fuzz/cont", "secret_id": "other"}, "AUTH_fuzz", "cont"),
+            ({"v": "2", "path": "/AUTH_fuzz/cont/obj"}, "AUTH_fuzz", "cont"),
+            ({"v": "3", "path": "/AUTH_fuzz/caf\u00e9"}, "AUTH_fuzz", "caf\u00e9")):
+        out["db_key_id"].append("%s\n%s\n%s" % (json.dumps(key_id), account, container))
+    snow = "\u2603".encode().decode("latin-1")
+    for title, path in (("Account", "/v1/AUTH_fuzz"), ("Container", "/v1/AUTH_fuzz/cont")):
+        m, r = "X-%s-Meta-" % title, "X-Remove-%s-Meta-" % title
+        out["db_meta_rewrite"] += [
+            "PUT %s\n%sColor: blue\n%sSnow: %s\n%sTemp-Url-Key: k\n%sPlain_Name: p"
+            % (path, m, m, snow, m, m),
+            "POST %s\n%sOld: x\n%sGone:\n%sBack: again\n%sBack: x" % (path, r, m, m, r),
+            "POST %s\n%sA_b: under\n%sLong: %s" % (path, m, m, "v" * 257),
+            "POST %s\n%sBad: \xff\n%s: empty name" % (path, m, m)]
 
 
 def seeds():
@@ -71,11 +134,15 @@ def seeds():
             "abcd\r\n--BND\r\nContent-Range: bytes 6-9/10\r\n\r\nghij\r\n--BND--\r\n")
     out["byteranges_rewriter"] += ["BND\n\x05" + part, "BND\n\x01" + part[:40]]
     out["content_range"] += ["bytes 0-99/100", "bytes 5-9/*", "bytes a-b/c"]
+    db_seeds(out)
     return out
 
 
 def main():
+    only = sys.argv[1:]  # target names: write just their seeds
     for target, items in seeds().items():
+        if only and target not in only:
+            continue
         folder = os.path.join(HERE, "corpus", target)
         os.makedirs(folder, exist_ok=True)
         for item in items:

@@ -52,3 +52,24 @@ def test_header_seeds_really_decrypt():
             result = decrypt_object_headers(headers, ObjectKeys(targets.keys_environ()))
             decrypted.append(result)
     assert decrypted and all(len(r.etag) == 32 and len(r.body_key) == 32 for r in decrypted)
+
+
+def test_db_meta_seeds_really_decrypt():
+    """The account and container seeds hold values that decrypt (at their
+    own path) and values the decrypter must refuse (at another one)."""
+    folder = os.path.join(CORPUS, "db_meta_decrypt")
+    readable = refused = 0
+    for entry in sorted(e for e in os.listdir(folder) if e.startswith("seed-")):
+        with open(os.path.join(folder, entry), "rb") as f:
+            first, _nl, rest = f.read().decode("latin-1").partition("\n")
+        _method, _path, level, account, container = targets._db_request(first)
+        want = "/" + account + ("" if container is None else "/" + container)
+        values = [v for n, v in targets._headers(rest.encode("latin-1"))
+                  if n.lower().startswith(level.crypto_prefix.lower())]
+        plain = [targets._expected_plaintext(v, want) for v in values]
+        assert values
+        if all(p is not None for p in plain):
+            readable += 1
+        else:
+            refused += 1
+    assert readable >= 3 and refused >= 2
