@@ -59,12 +59,16 @@ class ObjectKeys:
 
 
 def _cache_key(key_id):
-    """A dict key for a stored key id (any JSON a header may hold)."""
+    """A dict key for a stored key id (any JSON a header may hold): always
+    hashable, and never that of another key id - a string spelling a
+    nested one's JSON must not get its key unchecked."""
     if isinstance(key_id, dict):
         try:
             return frozenset(key_id.items())
         except TypeError:  # nested values: rare, never written by us or Swift
-            return json.dumps(key_id, sort_keys=True, default=repr)
+            return ("json", json.dumps(key_id, sort_keys=True, default=repr))
+    if isinstance(key_id, list):  # (JSON gives no tuples: no clash with the above)
+        return ("json", json.dumps(key_id, sort_keys=True, default=repr))
     return key_id
 
 

@@ -241,6 +241,22 @@ def test_listing_with_undecryptable_hash_shows_unknown(app, store, stored, caplo
     assert "error decrypting listing etag" in caplog.text
 
 
+def test_listing_hash_with_a_list_key_id_shows_unknown(app, store, stored, caplog):
+    """A key id that is a JSON array: <unknown>, not a TypeError out of
+    the listing (found by fuzzing, listing_hash)."""
+    meta, _ciphertext = stored
+    listed, listed_meta = cryptometa.extract(
+        meta["X-Object-Sysmeta-Container-Update-Override-Etag"])
+    listed_meta["key_id"] = []
+    meta["X-Object-Sysmeta-Container-Update-Override-Etag"] = cryptometa.append(
+        listed, listed_meta)
+    with caplog.at_level(logging.ERROR):
+        resp = call(app, "/v1/a/c?format=json")
+    assert resp.status_int == 200
+    assert json.loads(resp.body)[0]["hash"] == "<unknown>"
+    assert "error decrypting listing etag" in caplog.text
+
+
 def test_large_random_body_round_trips(app):
     body = os.urandom(300000)
     assert call(app, method="PUT", body=body).status_int == 201

@@ -10,7 +10,7 @@ import logging
 
 import pytest
 
-from swiftcrypt import cryptometa
+from swiftcrypt import cryptometa, keyderivation
 from swiftcrypt.constraints import MAX_META_COUNT, MAX_META_OVERALL_SIZE, MAX_META_VALUE_LENGTH
 from swiftcrypt.encryption import filter_factory as encryption_factory
 from tests.support.dbstore import DbStore
@@ -308,6 +308,27 @@ def test_a_bad_stored_value_is_500_and_logged(lv, store, caplog, damage):
         assert "error decrypting %s metadata of %s" % (lv.kind, lv.path) in caplog.text
         assert lv.crypto + "Color" in caplog.text
         assert SECRET_A not in caplog.text
+
+
+def test_a_key_id_of_any_json_is_refused_not_raised_nor_borrowed(lv, store, caplog):
+    """A key id that is a JSON array, or a string spelling the JSON of
+    another value's (nested) key id, is refused (500 + log) as any bad key
+    id: the first raised TypeError, the second got the other value's key
+    unchecked (found by fuzzing, db_meta_decrypt)."""
+    app = pipeline(lv, store)
+    key = keyderivation.derive_key(b"A" * 32, lv.key_path)
+    nested = {"path": lv.key_path, "v": "2", "x": []}  # extra fields are allowed
+    store.meta[lv.crypto + "A"] = cryptometa.encrypt_value(b"nested", key, key_id=nested)
+    assert call(app, lv.path, "HEAD").headers[lv.meta + "A"] == "nested"
+    for bad in ([], json.dumps(nested, sort_keys=True)):
+        # sorted after A: its key is fetched first
+        store.meta[lv.crypto + "B"] = cryptometa.encrypt_value(b"secret", key, key_id=bad)
+        caplog.clear()
+        with caplog.at_level(logging.ERROR):
+            resp = call(app, lv.path, "HEAD")
+        assert resp.status_int == 500
+        assert "secret" not in str(resp.headers)
+        assert lv.crypto + "B" in caplog.text
 
 
 def test_wrong_root_secret_is_500_not_garbage(lv, store, caplog):
