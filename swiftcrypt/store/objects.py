@@ -240,7 +240,9 @@ class ObjectHandlers:
             except OSError as err:
                 return self._disk_error(start_response, req, err)
         return respond(start_response, 201, [
-            ("Etag", '"%s"' % writer.etag), ("Last-Modified", http_date(timestamp)),
+            # unquoted, as Swift's proxy answers clients (it strips the
+            # object server's quotes)
+            ("Etag", writer.etag), ("Last-Modified", http_date(timestamp)),
             ("X-Timestamp", normalize_timestamp(timestamp)),
             ("Content-Type", "text/html; charset=UTF-8")])
 
@@ -324,7 +326,7 @@ class ObjectHandlers:
         size = obj.size
         headers = [(name, value) for name, value in meta.items()]
         headers += [
-            ("Etag", '"%s"' % header["etag"]),
+            ("Etag", header["etag"]),
             ("Last-Modified", http_date(header["timestamp"])),
             ("X-Timestamp", normalize_timestamp(header["timestamp"])),
             ("X-Backend-Timestamp", internal_stamp(header)),

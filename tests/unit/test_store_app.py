@@ -55,7 +55,8 @@ class FailingInput:
 def test_put_then_get(app):
     resp = _put(app, b"hello", **{"X-Object-Meta-A": "b"})
     assert resp.status_int == 201
-    assert resp.headers["Etag"] == '"%s"' % hashlib.md5(b"hello").hexdigest()
+    # unquoted, as Swift's proxy answers clients
+    assert resp.headers["Etag"] == hashlib.md5(b"hello").hexdigest()
     got = Request.blank("/v1/a/c/o").get_response(app)
     assert got.body == b"hello" and got.headers["X-Object-Meta-A"] == "b"
     assert _tmp_files(app) == []
