@@ -22,7 +22,9 @@ status=0
 for name in "${names[@]}"; do
     echo "== $name (${SECONDS_EACH}s)"
     log=$(mktemp)
-    "$PY" tests/fuzz/fuzz.py "$name" -max_total_time="$SECONDS_EACH" -timeout=10 \
+    dict=()  # tokens for targets whose inputs hold quoted JSON
+    [ -f "tests/fuzz/dicts/$name.dict" ] && dict=(-dict="tests/fuzz/dicts/$name.dict")
+    "$PY" tests/fuzz/fuzz.py "$name" "${dict[@]}" -max_total_time="$SECONDS_EACH" -timeout=10 \
         -max_len=4096 -artifact_prefix=tests/fuzz/ -print_final_stats=1 >"$log" 2>&1 || true
     grep -E "DONE|ERROR|Test unit written|stat::number_of_executed_units" "$log" || true
     rm -f "$log"
