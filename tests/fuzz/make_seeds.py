@@ -97,7 +97,8 @@ def db_seeds(out):
             % (path, m, m, snow, m, m),
             "POST %s\n%sOld: x\n%sGone:\n%sBack: again\n%sBack: x" % (path, r, m, m, r),
             "POST %s\n%sA_b: under\n%sLong: %s" % (path, m, m, "v" * 257),
-            "POST %s\n%sBad: \xff\n%s: empty name" % (path, m, m)]
+            "POST %s\n%sBad: \xff\n%s: empty name" % (path, m, m),
+            "POST %s off\n%sColor: plain\n%sOld: x\n%sGone:" % (path, m, r, m)]
 
 
 def seeds():

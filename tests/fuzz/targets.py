@@ -431,10 +431,13 @@ def level_kind(container):
     return "account" if container is None else "container"
 
 
-def _plain_name(short):
-    """Kept plain? From the documented names, not from PlainNames."""
+def _plain_name(short, level):
+    """Kept plain at ``level``? From the documented names, not from
+    PlainNames."""
     lname = short.lower()
-    for pattern in dbmeta.CONTAINER_PLAIN_NAMES + dbmeta.ACCOUNT_PLAIN_NAMES + ("plain-*",):
+    names = dbmeta.ACCOUNT_PLAIN_NAMES if level is dbmeta.ACCOUNT \
+        else dbmeta.CONTAINER_PLAIN_NAMES
+    for pattern in names + ("plain-*",):
         if lname == pattern or (pattern.endswith("*") and lname.startswith(pattern[:-1])):
             return True
     return False
@@ -465,19 +468,22 @@ def _swift_refuses(headers, prefix):
 
 def db_meta_rewrite(data):
     """The encryption filter's account or container PUT/POST of any
-    metadata headers (encryption on), as the backend then gets it.
+    metadata headers, as the backend then gets it.
 
-    Input: ``PUT|POST /v1/<a>[/<c>]`` then ``Name: value`` lines (the
-    WSGI server folds "-" and "_", so ``X-Container-Meta-A_b`` is
-    ``A-b``). A refusal (400) is right exactly when Swift's proxy would
-    refuse the plaintext. Otherwise: no ``X-<Level>-Meta-*`` outside the
-    plain names carries a value, each value sent is in an encrypted copy
-    that decrypts to it under this account's or container's key, each
-    removal is passed on and removes the encrypted copy - unless a value
-    of its name is set too, which wins - and nothing else changes.
+    Input: ``PUT|POST /v1/<a>[/<c>]`` (`` off`` after it: the option
+    off) then ``Name: value`` lines (the WSGI server folds "-" and "_",
+    so ``X-Container-Meta-A_b`` is ``A-b``). A refusal (400) is right
+    exactly when the option is on and Swift's proxy would refuse the
+    plaintext. Otherwise: no ``X-<Level>-Meta-*`` outside the plain names
+    carries a value (option on), each value sent is in an encrypted copy
+    that decrypts to it under this account's or container's key (option
+    off: stays plain, nothing encrypted), each removal is passed on and
+    removes the encrypted copy - unless a value of its name is set too,
+    which wins - and nothing else changes.
     """
     first, _nl, rest = _text(data).partition("\n")
-    request = _db_request(first)
+    encrypt = not first.endswith(" off")
+    request = _db_request(first if encrypt else first[:-len(" off")])
     if request is None:
         return
     method, path, level, account, container = request
@@ -512,11 +518,11 @@ def db_meta_rewrite(data):
         return [b""]
 
     plain_names = level.plain_names(EXTRA_PLAIN)
-    filt = DbMetaEncrypter(backend, _Log(), level, True, plain_names, head)
+    filt = DbMetaEncrypter(backend, _Log(), level, encrypt, plain_names, head)
     status, _headers_out, body = _call(_db_keymaster(filt), method, path, sent)
     refuse = _swift_refuses([("X-%s-Meta-%s" % (level.kind, k[len(meta_key):].replace("_", "-")),
                               v) for k, v in sent.items() if k.startswith(meta_key)],
-                            level.user_prefix.lower())
+                            level.user_prefix.lower()) and encrypt
     if status == 400:
         if not refuse:
             raise Invariant("refused %r: %r" % (sent, body))
@@ -531,14 +537,14 @@ def db_meta_rewrite(data):
     for env_key, value in got.items():
         if env_key.startswith(meta_key) and value:
             suffix = env_key[len(meta_key):]
-            if not _plain_name(suffix.replace("_", "-")):
+            if encrypt and not _plain_name(suffix.replace("_", "-"), level):
                 raise Invariant("%s sent in the clear" % env_key)
             if sent.get(env_key) != value:
                 raise Invariant("plain %s changed" % env_key)
         elif env_key.startswith(crypto_key) and value:
             suffix = env_key[len(crypto_key):]
-            if sent.get(meta_key + suffix) in (None, "") or _plain_name(
-                    suffix.replace("_", "-")):
+            if not encrypt or sent.get(meta_key + suffix) in (None, "") or _plain_name(
+                    suffix.replace("_", "-"), level):
                 raise Invariant("%s set from nothing the client sent" % env_key)
         elif env_key.startswith(("HTTP_", "swiftcrypt.")) and not env_key.startswith(
                 (meta_key, crypto_key)) and sent.get(env_key, value) != value:
@@ -557,7 +563,9 @@ def db_meta_rewrite(data):
             if got.get(env_key) != "" or got.get(crypto_key + suffix) != "":
                 raise Invariant("removal by empty %s not passed on" % env_key)
             continue
-        if _plain_name(suffix.replace("_", "-")):
+        if not encrypt or _plain_name(suffix.replace("_", "-"), level):
+            if got.get(env_key) != value:
+                raise Invariant("plain %s not passed on" % env_key)
             continue
         stored = got.get(crypto_key + suffix)
         if got.get(env_key) != "" or not stored:
