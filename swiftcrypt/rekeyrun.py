@@ -104,6 +104,19 @@ def encryption_filter(app):
     return None
 
 
+def _encryption_disabled(app):
+    """Whether an encrypting filter in the pipeline ``app`` (swiftcrypt's
+    or Swift's own encrypter) has ``disable_encryption`` on: a rewrite
+    through it would store the plaintext it read."""
+    seen = set()
+    while app is not None and id(app) not in seen:
+        seen.add(id(app))
+        if getattr(app, "disable_encryption", False) is True:
+            return True
+        app = getattr(app, "app", None)
+    return False
+
+
 def _metadata_encryption(found):
     """``{dbmeta level: PlainNames}`` of the levels whose plain metadata the
     encryption filter ``found`` encrypts on a write (its
@@ -133,8 +146,10 @@ class Rekeyer:
         self.encrypt_plaintext = encrypt_plaintext
         found = encryption_filter(app)
         self.plain_names = _metadata_encryption(found) if encrypt_plaintext else {}
-        # its rewrites would store the plaintext again, "encrypted" every run
-        self.cannot_encrypt = found is not None and found.disable_encryption
+        # its rewrites would store plaintext: a re-key would decrypt an
+        # object and call it "re-keyed", an --encrypt-plaintext run would
+        # store the plaintext again and call it "encrypted"
+        self.cannot_encrypt = _encryption_disabled(app)
         self.counts = dict.fromkeys(OUTCOMES, 0)
 
     def _path(self, *parts):
@@ -204,10 +219,10 @@ class Rekeyer:
         active = self._active_secret(fetch)
         state, ids = rekey.classify(raw.headers, active)
         plain = rekey.plaintext_parts(raw.headers) if self.encrypt_plaintext else ()
+        if (plain or state == rekey.STALE) and self.cannot_encrypt:
+            raise StopRun("the pipeline's encryption filter has disable_encryption on: "
+                          "a rewrite would store plaintext")
         if plain:
-            if self.cannot_encrypt:
-                raise StopRun("the pipeline's encryption filter has disable_encryption on: "
-                              "it cannot encrypt plaintext")
             done, would = ENCRYPTED, WOULD_ENCRYPT
             moved = _moved(ids, active, plain=True)
         elif state == rekey.STALE:

@@ -287,3 +287,39 @@ def test_a_plain_value_changed_meanwhile_is_left_alone(case):
     assert result.outcome == rekeyrun.CONFLICT
     assert store.meta[case.user + "Color"] == "red" and case.secret_ids(store) == {}
 
+
+
+def stale_store():
+    """One object (body and metadata) encrypted under the old secret."""
+    store = TimedStore()
+    assert call(encrypting_pipeline(store, OLD_ONLY), "/v1/AUTH_a/c/o", "PUT",
+                body=b"secret body", headers={"X-Object-Meta-K": "v"}).status_int == 201
+    return store
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_a_tool_whose_filter_does_not_encrypt_rekeys_nothing(dry_run):
+    # a re-key through it would decrypt the object and store it plaintext,
+    # reported "re-keyed" (and "unencrypted" by the next run)
+    store = stale_store()
+    before = {path: (dict(meta), body) for path, (meta, body) in store.objects.items()}
+    rekeyer = rekeyrun.Rekeyer(encrypting_pipeline(store, ROTATED, disable_encryption="true"),
+                               "AUTH_a", dry_run=dry_run)
+    with pytest.raises(rekeyrun.StopRun, match="disable_encryption"):
+        rekeyer.run("c")
+    assert store.objects == before
+
+
+def test_swifts_encryption_with_disable_encryption_stops_too():
+    pytest.importorskip("swift")
+    from swift.common.middleware.crypto import filter_factory as swift_encryption
+
+    store = stale_store()
+    before = {path: (dict(meta), body) for path, (meta, body) in store.objects.items()}
+    from swiftcrypt.keymaster import filter_factory as keymaster_factory
+    pipeline = keymaster_factory({}, **ROTATED)(
+        swift_encryption({}, disable_encryption="true")(store))
+    for flag in (False, True):
+        with pytest.raises(rekeyrun.StopRun, match="disable_encryption"):
+            rekeyrun.Rekeyer(pipeline, "AUTH_a", encrypt_plaintext=flag).rekey_object("c", "o")
+    assert store.objects == before
