@@ -170,6 +170,27 @@ def describe_ids(ids):
     return ", ".join("%s %s" % (part, secret_name(ids[part])) for part in sorted(ids))
 
 
+def undecrypted(raw_headers, get_headers):
+    """What in a GET response (``get_headers``) is still as stored in
+    ``raw_headers`` although it was encrypted there (the pipeline has no
+    decrypter: rewritten, the ciphertext would be served as plaintext),
+    or None. Looks at what a decrypter, swiftcrypt's or Swift's, always
+    changes: the Etag of a non-empty encrypted body, each encrypted user
+    metadata value (a plain one beside it) and the listing etag."""
+    raw, got = _lower(raw_headers), _lower(get_headers)
+    if raw.get(BODY_META) and raw.get("content-length", "0").strip() not in ("0", ""):
+        etag = raw.get("etag", "").strip().strip('"')
+        if etag and etag == got.get("etag", "").strip().strip('"'):
+            return "body"
+    for name, value in got.items():
+        if name.startswith(_USER_META_PREFIX) and value and \
+                _USER_META + name[len(_USER_META_PREFIX):] not in got:
+            return "metadata"
+    if "swift_meta=" in got.get(LISTING_ETAG, ""):
+        return "listing etag"
+    return None
+
+
 def _has_param(value, param):
     return any(p.strip().lower().startswith(param + "=") for p in value.split(";")[1:])
 

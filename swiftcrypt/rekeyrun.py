@@ -238,7 +238,7 @@ class Rekeyer:
             return EXPIRED, "expires before it could be rewritten"
         if self.dry_run:
             return would, moved
-        return self._rewrite(path, stamp, moved, done)
+        return self._rewrite(path, stamp, moved, done, raw.headers)
 
     def _write_keys(self, fetch):
         """The keys a write gets now (a dict); StopRun if the account has
@@ -258,7 +258,7 @@ class Rekeyer:
                           "the pipeline's keymaster the one proxies write with?)" % self.account)
         return key_id.get("secret_id")
 
-    def _rewrite(self, path, stamp, moved, done):
+    def _rewrite(self, path, stamp, moved, done, raw_headers):
         got = self._call("GET", path, query="multipart-manifest=get&symlink=get")
         try:
             if got.status == 404:
@@ -270,6 +270,10 @@ class Rekeyer:
                 return FAILED, "the backend gave no timestamp"
             if timestamps.order_key(now_stamp) != timestamps.order_key(stamp):
                 return CONFLICT, "changed while being read"
+            part = rekey.undecrypted(raw_headers, got.headers)
+            if part is not None:
+                raise StopRun("the object's %s was not decrypted by the GET (is there an "
+                              "encryption filter in the pipeline?)" % part)
             headers = rekey.rewrite_headers(got.headers, timestamps.bumped(stamp))
             length = got.header("Content-Length")
             headers.append(("Content-Length", length) if length is not None

@@ -323,3 +323,24 @@ def test_swifts_encryption_with_disable_encryption_stops_too():
         with pytest.raises(rekeyrun.StopRun, match="disable_encryption"):
             rekeyrun.Rekeyer(pipeline, "AUTH_a", encrypt_plaintext=flag).rekey_object("c", "o")
     assert store.objects == before
+
+
+@pytest.mark.parametrize("body, headers", [
+    (b"secret body", {"X-Object-Meta-K": "v"}),
+    (b"", {"X-Object-Meta-K": "v"}),
+    (b"", {"X-Object-Sysmeta-Container-Update-Override-Etag": MD5_EMPTY
+           + "; symlink_target=c/t", "X-Object-Sysmeta-Symlink-Target": "c/t"}),
+], ids=["body", "empty+meta", "symlink"])
+def test_a_pipeline_without_a_decrypter_rewrites_nothing(body, headers):
+    # its GET returns the stored ciphertext: rewritten without the crypto
+    # sysmeta, it would be served as the object's plaintext
+    from swiftcrypt.keymaster import filter_factory as keymaster_factory
+
+    store = TimedStore()
+    assert call(encrypting_pipeline(store, OLD_ONLY), "/v1/AUTH_a/c/o", "PUT",
+                body=body, headers=headers).status_int == 201
+    before = {path: (dict(meta), data) for path, (meta, data) in store.objects.items()}
+    rekeyer = rekeyrun.Rekeyer(keymaster_factory({}, **ROTATED)(store), "AUTH_a")
+    with pytest.raises(rekeyrun.StopRun, match="not decrypted"):
+        rekeyer.rekey_object("c", "o")
+    assert store.objects == before
