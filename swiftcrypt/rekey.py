@@ -24,14 +24,21 @@ BODY, LISTING, METADATA = "body", "listing etag", "metadata"
 
 CURRENT, STALE, UNENCRYPTED = "current", "stale", "unencrypted"
 
-# Plain headers the object server stores with an object (Swift's default
-# allowed_headers, plus the large-object markers) that a rewrite keeps.
-_KEPT = frozenset((
-    "content-type", "content-disposition", "content-encoding", "content-language",
-    "cache-control", "expires", "x-robots-tag", "x-delete-at", "x-object-manifest",
-    "x-static-large-object",
+# Headers of a GET response that are not the object's stored metadata (the
+# object server, the proxy and its middlewares make them per response, or
+# the rewrite sets its own), and so are not sent back. Everything else is:
+# the object server keeps only the headers its allowed_headers name (Swift's
+# default ones - Content-Disposition, Content-Encoding, X-Delete-At,
+# X-Object-Manifest, X-Static-Large-Object... - and an operator's own) and
+# returns exactly those, so a fixed list would drop a custom one.
+_NOT_STORED = frozenset((
+    "etag", "content-length", "transfer-encoding", "content-range", "connection",
+    "keep-alive", "date", "last-modified", "accept-ranges", "x-timestamp",
+    "x-put-timestamp", "x-trans-id", "x-openstack-request-id", "vary", "server",
+    "content-location", "x-manifest-etag", "x-delete-after", "x-open-expired",
+    "x-object-version-id", "www-authenticate",
 ))
-_KEPT_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
+_NOT_STORED_PREFIXES = ("x-backend-", "access-control-")
 
 
 class RekeyError(Exception):
@@ -200,8 +207,8 @@ def rewrite_headers(get_headers, timestamp):
     response (with large-object and symlink middlewares out of the way,
     so a manifest or link is read as stored).
 
-    Keeps Content-Type, user metadata, X-Delete-At, plain stored headers
-    and non-crypto (transient) sysmeta - among them SLO, symlink and the
+    Keeps Content-Type, user metadata, X-Delete-At, the other stored
+    headers (any allowed_headers), non-crypto (transient) sysmeta - among them SLO, symlink and the
     decrypted container-listing etag, which the encrypter encrypts
     again. Sends the plaintext Etag, so a body that changed in transit
     is refused, and ``X-Timestamp: timestamp``.
@@ -211,10 +218,9 @@ def rewrite_headers(get_headers, timestamp):
     for name, value in (get_headers.items() if hasattr(get_headers, "items") else get_headers):
         lname = name.lower()
         lowered[lname] = value
-        if lname.startswith(_CRYPTO_PREFIXES):
+        if lname.startswith(_CRYPTO_PREFIXES + _NOT_STORED_PREFIXES) or lname in _NOT_STORED:
             continue
-        if lname in _KEPT or lname.startswith(_KEPT_PREFIXES):
-            out.append((name, value))
+        out.append((name, value))
     slo_size = lowered.get("x-object-sysmeta-slo-size")
     if (lowered.get("x-static-large-object", "").lower() in ("true", "1", "yes", "on")
             and slo_size and slo_size.strip().isdigit()):

@@ -138,6 +138,28 @@ def test_rewrite_headers_keep_what_makes_the_object():
     ]
 
 
+def test_rewrite_headers_keep_headers_of_a_custom_allowed_headers():
+    # an object server with allowed_headers = ..., x-custom-thing, x-fancy
+    # stores and returns them: a rewrite that drops them loses them
+    got = [
+        ("Content-Type", "text/plain"), ("Content-Length", "10"), ("Etag", "abc"),
+        ("X-Custom-Thing", "kept"), ("X-Fancy", "too"),
+        # what Swift's object server and proxy (and catch_errors) add
+        ("X-Timestamp", "1700000000.00000"), ("X-Backend-Timestamp", "1700000000.00000"),
+        ("X-Backend-Data-Timestamp", "1700000000.00000"),
+        ("X-Backend-Durable-Timestamp", "1700000000.00000"), ("X-Backend-Fragments", "x"),
+        ("X-Backend-Storage-Policy-Index", "1"),
+        ("Last-Modified", "whenever"), ("Accept-Ranges", "bytes"), ("Date", "today"),
+        ("X-Trans-Id", "tx1"), ("X-Openstack-Request-Id", "tx1"), ("Connection", "close"),
+        ("Transfer-Encoding", "chunked"), ("Content-Range", "bytes 0-9/10"),
+    ]
+    out = rekey.rewrite_headers(got, "1700000000.00000_0000000000000001")
+    assert out == [
+        ("Content-Type", "text/plain"), ("X-Custom-Thing", "kept"), ("X-Fancy", "too"),
+        ("Etag", "abc"), ("X-Timestamp", "1700000000.00000_0000000000000001"),
+    ]
+
+
 def test_rewrite_of_slo_manifest_restores_swift_bytes():
     got = {"Content-Type": "application/json", "X-Static-Large-Object": "True",
            "X-Object-Sysmeta-Slo-Size": "3145728", "X-Object-Sysmeta-Slo-Etag": "e"}
