@@ -223,7 +223,10 @@ class Rekeyer:
             raise StopRun("the pipeline's encryption filter has disable_encryption on: "
                           "a rewrite would store plaintext")
         if plain:
-            done, would = ENCRYPTED, WOULD_ENCRYPT
+            # an object with a part under another secret counts as re-keyed
+            # (its "would re-key 0" is what says that secret may go)
+            done, would = (REKEYED, WOULD_REKEY) if state == rekey.STALE else (
+                ENCRYPTED, WOULD_ENCRYPT)
             moved = _moved(ids, active, plain=True)
         elif state == rekey.STALE:
             done, would = REKEYED, WOULD_REKEY
@@ -355,7 +358,7 @@ class Rekeyer:
             return CURRENT, ""
         moved = _moved({name: stored[name] for name in stale}, active, plain=bool(plain))
         if self.dry_run:
-            return (WOULD_ENCRYPT if plain else WOULD_REKEY), moved
+            return (WOULD_REKEY if stale else WOULD_ENCRYPT), moved
         decrypted = None
         if stale:
             decrypted = self._call("HEAD", path)
@@ -395,7 +398,7 @@ class Rekeyer:
             return FAILED, "POST answered %s %s" % (post.status, detail)
         if len(updates) != wanted:
             return CONFLICT, moved
-        return (ENCRYPTED if plain else REKEYED), moved
+        return (REKEYED if stale else ENCRYPTED), moved
 
     # the run
 

@@ -189,7 +189,7 @@ def test_a_tool_whose_filter_does_not_encrypt_stops():
     assert store.objects == before
 
 
-def test_stale_object_with_plaintext_metadata_is_encrypted():
+def test_stale_object_with_plaintext_metadata_is_encrypted_and_re_keyed():
     store = TimedStore()
     path = "/v1/AUTH_a/c/o"
     assert call(encrypting_pipeline(store, OLD_ONLY), path, "PUT",
@@ -197,7 +197,8 @@ def test_stale_object_with_plaintext_metadata_is_encrypted():
     # metadata POSTed through a proxy without encryption
     assert call(store, path, "POST", headers={"X-Object-Meta-Later": "plain"}).status_int == 202
     result = tool(store, encrypt_plaintext=True).rekey_object("c", "o")
-    assert (result.outcome, result.detail) == (rekeyrun.ENCRYPTED, "plaintext, old -> new")
+    # counted as re-keyed: a part was under the old secret
+    assert (result.outcome, result.detail) == (rekeyrun.REKEYED, "plaintext, old -> new")
     got = call(encrypting_pipeline(store, NEW_ONLY), path)
     assert got.body == b"under old" and got.headers["X-Object-Meta-Later"] == "plain"
 
@@ -269,7 +270,7 @@ def test_plain_and_stale_values_in_one_post(case):
     store = plain_db(case)
     case.post(store, OLD_ONLY, Owner="me")
     result = meta_tool(store, case).rekey_metadata(case.container)
-    assert (result.outcome, result.detail) == (rekeyrun.ENCRYPTED, "plaintext, old -> new")
+    assert (result.outcome, result.detail) == (rekeyrun.REKEYED, "plaintext, old -> new")
     assert case.secret_ids(store) == {"Color": "new", "Owner": "new"}
     assert [m for m, _h in store.requests].count("POST") == 3  # two writes, one tool POST
 
@@ -344,3 +345,33 @@ def test_a_pipeline_without_a_decrypter_rewrites_nothing(body, headers):
     with pytest.raises(rekeyrun.StopRun, match="not decrypted"):
         rekeyer.rekey_object("c", "o")
     assert store.objects == before
+
+
+def stale_with_plain_metadata():
+    store = stale_store()
+    # metadata POSTed through a proxy without encryption: the body stays
+    # under the old secret
+    assert call(store, "/v1/AUTH_a/c/o", "POST",
+                headers={"X-Object-Meta-Later": "plain"}).status_int == 202
+    return store
+
+
+def test_a_stale_object_with_plaintext_parts_counts_as_re_keyed():
+    # the dry run's "would re-key 0" is what says the old secret may go:
+    # an object still under it must be counted there, whatever else it has
+    store = stale_with_plain_metadata()
+    reported = []
+    counts = tool(store, encrypt_plaintext=True, dry_run=True).run("c", report=reported.append)
+    assert [_line(r) for r in reported] == ["would re-key c/o (plaintext, old -> new)"]
+    assert summary("AUTH_a", counts, True, True).startswith(
+        "dry run: account AUTH_a: scanned 1, already current 0, would re-key 1,")
+    counts = tool(store, encrypt_plaintext=True).run("c", report=reported.append)
+    assert _line(reported[-1]) == "re-keyed c/o (plaintext, old -> new)"
+    assert (counts[rekeyrun.REKEYED], counts[rekeyrun.ENCRYPTED]) == (1, 0)
+
+
+def test_metadata_with_stale_and_plain_values_counts_as_re_keyed(case):
+    store = plain_db(case)
+    case.post(store, OLD_ONLY, Owner="me")
+    result = meta_tool(store, case, dry_run=True).rekey_metadata(case.container)
+    assert (result.outcome, result.detail) == (rekeyrun.WOULD_REKEY, "plaintext, old -> new")
