@@ -104,17 +104,23 @@ def encryption_filter(app):
     return None
 
 
-def _encryption_disabled(app):
-    """Whether an encrypting filter in the pipeline ``app`` (swiftcrypt's
-    or Swift's own encrypter) has ``disable_encryption`` on: a rewrite
-    through it would store the plaintext it read."""
+_DISABLED = "the pipeline's encryption filter has disable_encryption on"
+_MISSING = "the pipeline has no encryption filter"
+
+
+def _encrypter_state(app):
+    """The encrypting filter of the pipeline ``app`` (swiftcrypt's
+    ``encryption`` or Swift's encrypter, both with a ``disable_encryption``
+    attribute), followed by ``.app`` links: None if there is one that
+    encrypts, else _DISABLED or _MISSING."""
     seen = set()
     while app is not None and id(app) not in seen:
         seen.add(id(app))
-        if getattr(app, "disable_encryption", False) is True:
-            return True
+        disabled = getattr(app, "disable_encryption", None)
+        if isinstance(disabled, bool):
+            return _DISABLED if disabled else None
         app = getattr(app, "app", None)
-    return False
+    return _MISSING
 
 
 def _metadata_encryption(found):
@@ -149,7 +155,7 @@ class Rekeyer:
         # its rewrites would store plaintext: a re-key would decrypt an
         # object and call it "re-keyed", an --encrypt-plaintext run would
         # store the plaintext again and call it "encrypted"
-        self.cannot_encrypt = _encryption_disabled(app)
+        self.cannot_encrypt = _encrypter_state(app)
         self.counts = dict.fromkeys(OUTCOMES, 0)
 
     def _path(self, *parts):
@@ -219,9 +225,12 @@ class Rekeyer:
         active = self._active_secret(fetch)
         state, ids = rekey.classify(raw.headers, active)
         plain = rekey.plaintext_parts(raw.headers) if self.encrypt_plaintext else ()
-        if (plain or state == rekey.STALE) and self.cannot_encrypt:
-            raise StopRun("the pipeline's encryption filter has disable_encryption on: "
-                          "a rewrite would store plaintext")
+        # a re-key through a pipeline without encryption is stopped by
+        # _rewrite's check of what it read (a scripted pipeline may show no
+        # filter); a plaintext object would only be rewritten as it is
+        if self.cannot_encrypt is not None and (plain or (
+                state == rekey.STALE and self.cannot_encrypt is _DISABLED)):
+            raise StopRun("%s: a rewrite would store plaintext" % self.cannot_encrypt)
         if plain:
             # an object with a part under another secret counts as re-keyed
             # (its "would re-key 0" is what says that secret may go)

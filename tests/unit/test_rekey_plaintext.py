@@ -375,3 +375,17 @@ def test_metadata_with_stale_and_plain_values_counts_as_re_keyed(case):
     case.post(store, OLD_ONLY, Owner="me")
     result = meta_tool(store, case, dry_run=True).rekey_metadata(case.container)
     assert (result.outcome, result.detail) == (rekeyrun.WOULD_REKEY, "plaintext, old -> new")
+
+
+def test_encrypt_plaintext_through_a_pipeline_without_encryption_stops():
+    # it would store the plaintext again and report it "encrypted", every run
+    from swiftcrypt.keymaster import filter_factory as keymaster_factory
+
+    store = plain_store()
+    before = {path: (dict(meta), body) for path, (meta, body) in store.objects.items()}
+    for dry_run in (True, False):
+        rekeyer = rekeyrun.Rekeyer(keymaster_factory({}, **ROTATED)(store), "AUTH_a",
+                                   encrypt_plaintext=True, dry_run=dry_run)
+        with pytest.raises(rekeyrun.StopRun, match="no encryption filter"):
+            rekeyer.run("c")
+    assert store.objects == before
