@@ -541,3 +541,44 @@ def test_without_the_flag_plaintext_is_left_alone(setup, capsys):
     assert "unencrypted c/o" in out and "encrypt" not in out.splitlines()[-1].replace(
         "unencrypted", "")
     assert found_in_files(setup.data_dir, [body[:32]])
+
+
+STORED_HEADERS = [
+    ("Content-Type", "text/html; charset=utf-8"), ("Content-Disposition", "attachment"),
+    ("Content-Encoding", "gzip"), ("Content-Language", "fr"),
+    ("Cache-Control", "max-age=60"), ("Expires", "Wed, 21 Oct 2037 07:28:00 GMT"),
+    ("X-Robots-Tag", "noindex"), ("X-Object-Meta-Kept", "yes"),
+]
+
+
+def plain_pipeline(setup):
+    """A client pipeline without encryption, as before it was enabled."""
+    conf = setup.tmp / "plain-client.conf"
+    conf.write_text("\n".join([
+        "[pipeline:main]", "pipeline = gatekeeper store", "",
+        "[filter:gatekeeper]",
+        "paste.filter_factory = swiftcrypt.store.gatekeeper:filter_factory", "",
+        "[app:store]", "use = egg:swiftcrypt#store", "data_dir = %s" % setup.data_dir, ""]))
+    return loadapp("config:" + str(conf))
+
+
+@pytest.mark.parametrize("plain", [False, True], ids=["re-key", "encrypt-plaintext"])
+def test_a_rewrite_keeps_every_stored_header(setup, capsys, plain):
+    """Content-Disposition, Content-Encoding and the other headers the
+    store keeps (Swift's default allowed_headers) survive a rewrite, as do
+    Last-Modified and the body."""
+    body = b"\x1f\x8b stored as sent " * 20
+    writer = plain_pipeline(setup) if plain else setup.client(["A"], "A")
+    assert req(writer, "PUT", "c").status in (201, 202)
+    assert req(writer, "PUT", "c", "o", headers=STORED_HEADERS, body=body).status == 201
+    before = dict(req(writer, "HEAD", "c", "o").headers)
+    status, out, err = run_cli(capsys, "--config", setup.rekey_conf(), "--account", ACCOUNT,
+                               "--container", "c", "-v",
+                               *(["--encrypt-plaintext"] if plain else []))
+    assert status == 0 and ("encrypted c/o" if plain else "re-keyed c/o") in out, out + err
+    assert raw_ids(setup.internal(["B"], "B"), "c", "o") == {"B"}
+    got = req(setup.client(["B"], "B"), "GET", "c", "o")
+    assert got.data == body
+    for name, value in STORED_HEADERS:
+        assert got.header(name) == value, name
+    assert got.header("Last-Modified") == before["Last-Modified"]
