@@ -63,6 +63,9 @@ USERS = {
     ("test2", "tester2"): ("testing2", ".admin"),
 }
 
+# an object header the cluster's object servers keep (allowed_headers)
+CUSTOM_ALLOWED_HEADER = "X-Rekey-Test-Kept"
+
 KEYMASTERS = {
     "swift": "egg:swift#keymaster",
     "swiftcrypt": "egg:swiftcrypt#keymaster",
@@ -512,7 +515,15 @@ class SwiftCluster:
         }
 
     def storage_conf(self, kind):
-        extra = "allow_versions = true\n" if kind == "container" else ""
+        extra = {
+            "container": "allow_versions = true\n",
+            # Swift's default allowed_headers plus one of an operator's own,
+            # which a rewrite by the rekey tool must keep (test_rekey.py)
+            "object": "allowed_headers = Content-Disposition, Content-Encoding, "
+                      "X-Delete-At, X-Object-Manifest, X-Static-Large-Object, "
+                      "Cache-Control, Content-Language, Expires, X-Robots-Tag, "
+                      "%s\n" % CUSTOM_ALLOWED_HEADER,
+        }.get(kind, "")
         return self._common(kind) + textwrap.dedent("""
             [pipeline:main]
             pipeline = healthcheck recon %(kind)s-server

@@ -20,7 +20,7 @@ import pytest
 import swiftclient
 
 from tests.integration.swift.conftest import make_body
-from tests.integration.swift_cluster import Crypto, current_user
+from tests.integration.swift_cluster import CUSTOM_ALLOWED_HEADER, Crypto, current_user
 from tests.support.racing import RaceFirst
 
 SECRETS = {"A": os.urandom(32), "B": os.urandom(32)}
@@ -289,6 +289,41 @@ def test_rekey_with_swifts_own_keymaster_in_the_tool(cluster, plaintexts, accoun
     cluster.use(Crypto("swift", "swift", secrets={"B": SECRETS["B"]}, active="B"))
     hdrs, got = admin_conn(cluster, account).get_object("c", "o")
     assert got == body and hdrs["x-object-meta-m"] == "v"
+
+
+def test_rewrites_keep_the_object_servers_allowed_headers(cluster, account, tmp_path):
+    """Headers Swift's object server keeps (its allowed_headers: the
+    defaults and one of the operator's own) survive a re-key and an
+    --encrypt-plaintext rewrite, as do Last-Modified and the body."""
+    kept = {"Content-Disposition": "attachment; filename=x.txt", "Content-Encoding": "gzip",
+            "Content-Language": "fr", "Cache-Control": "max-age=60",
+            "Expires": "Wed, 21 Oct 2037 07:28:00 GMT", "X-Robots-Tag": "noindex",
+            CUSTOM_ALLOWED_HEADER: "operator's own", "X-Object-Meta-M": "v"}
+    body = b"kept headers body " * 100
+    cluster.use(Crypto())  # "plain" written before encryption was enabled
+    conn = admin_conn(cluster, account)
+    conn.put_container("c")
+    conn.put_object("c", "plain", body, headers=kept)
+    cluster.use(swiftcrypt_with(["A"], "A"))
+    conn = admin_conn(cluster, account)
+    conn.put_object("c", "stale", body, headers=kept)
+    before = {name: conn.head_object("c", name) for name in ("plain", "stale")}
+    for name in before:
+        assert before[name][CUSTOM_ALLOWED_HEADER.lower()] == "operator's own"
+
+    conf = rekey_conf(cluster, tmp_path / "rekey.conf")
+    status, out, err = run_rekey(conf, account, "--encrypt-plaintext")
+    assert status == 0, out + err
+    assert "re-keyed c/stale (A -> B)" in out and "encrypted c/plain (plaintext -> B)" in out
+
+    cluster.use(Crypto("swift", "swift", secrets={"B": SECRETS["B"]}, active="B"))
+    conn = admin_conn(cluster, account)
+    for name in ("plain", "stale"):
+        hdrs, got = conn.get_object("c", name)
+        assert got == body, name
+        for header, value in kept.items():
+            assert hdrs[header.lower()] == value, (name, header)
+        assert hdrs["last-modified"] == before[name]["last-modified"], name
 
 
 def test_rekey_re_encrypts_account_metadata(cluster, account, tmp_path):
