@@ -129,14 +129,16 @@ def meta_secret_ids(raw_headers, crypto_prefix):
 def classify(raw_headers, active_id):
     """``(state, {part: secret id})`` for an object under active secret
     ``active_id``: CURRENT (every encrypted part is under it, or nothing
-    is encrypted and the body is empty), STALE (some part is under
-    another secret: rewrite it) or UNENCRYPTED (a body written before
-    encryption was enabled: left alone unless the run encrypts plaintext,
-    see plaintext_parts)."""
+    is encrypted and there is nothing to encrypt), STALE (some part is
+    under another secret: rewrite it) or UNENCRYPTED (written before
+    encryption was enabled, with a part an encrypting write would
+    encrypt: left alone unless the run encrypts plaintext, see
+    plaintext_parts)."""
     ids = secret_ids(raw_headers)
     if not ids:
-        length = _lower(raw_headers).get("content-length", "0").strip()
-        return (CURRENT if length in ("0", "") else UNENCRYPTED), ids
+        # a 0-byte object with plain metadata, or a plain symlink, is
+        # plaintext at rest too: "unencrypted 0" must mean none is left
+        return (UNENCRYPTED if plaintext_parts(raw_headers) else CURRENT), ids
     if all(secret_id == active_id for secret_id in ids.values()):
         return CURRENT, ids
     return STALE, ids
