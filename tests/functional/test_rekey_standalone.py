@@ -460,13 +460,7 @@ def test_encrypt_plaintext_of_a_store_written_without_encryption(setup, capsys):
     encrypting container and account metadata): the store's files hold no
     plaintext after (before: they did), an encrypting pipeline reads back
     everything as it was, and a second run has nothing to do."""
-    conf = setup.tmp / "plain.conf"
-    conf.write_text("\n".join([
-        "[pipeline:main]", "pipeline = gatekeeper store", "",
-        "[filter:gatekeeper]",
-        "paste.filter_factory = swiftcrypt.store.gatekeeper:filter_factory", "",
-        "[app:store]", "use = egg:swiftcrypt#store", "data_dir = %s" % setup.data_dir, ""]))
-    plain = loadapp("config:" + str(conf))
+    plain = plain_pipeline(setup)
     assert req(plain, "PUT", "c", headers=[
         ("X-Container-Meta-Secret", PLAIN_CONTAINER_META),
         ("X-Container-Meta-Web-Index", "index.html")]).status in (201, 202)

@@ -181,16 +181,6 @@ def test_dry_run_and_limit():
     assert counts[rekeyrun.ENCRYPTED] == 2 and counts[rekeyrun.CURRENT] == 2
 
 
-def test_a_tool_whose_filter_does_not_encrypt_stops():
-    store = plain_store()
-    before = {path: (dict(meta), body) for path, (meta, body) in store.objects.items()}
-    rekeyer = rekeyrun.Rekeyer(encrypting_pipeline(store, ROTATED, disable_encryption="true"),
-                               "AUTH_a", encrypt_plaintext=True)
-    with pytest.raises(rekeyrun.StopRun, match="disable_encryption"):
-        rekeyer.run("c")
-    assert store.objects == before
-
-
 def test_stale_object_with_plaintext_metadata_is_encrypted_and_re_keyed():
     store = TimedStore()
     path = "/v1/AUTH_a/c/o"
@@ -300,14 +290,16 @@ def stale_store():
     return store
 
 
-@pytest.mark.parametrize("dry_run", [False, True])
-def test_a_tool_whose_filter_does_not_encrypt_rekeys_nothing(dry_run):
+@pytest.mark.parametrize("make_store, run_options", [
+    (plain_store, {"encrypt_plaintext": True}),
     # a re-key through it would decrypt the object and store it plaintext,
     # reported "re-keyed" (and "unencrypted" by the next run)
-    store = stale_store()
+    (stale_store, {"dry_run": False}), (stale_store, {"dry_run": True})])
+def test_a_tool_whose_filter_does_not_encrypt_stops(make_store, run_options):
+    store = make_store()
     before = {path: (dict(meta), body) for path, (meta, body) in store.objects.items()}
     rekeyer = rekeyrun.Rekeyer(encrypting_pipeline(store, ROTATED, disable_encryption="true"),
-                               "AUTH_a", dry_run=dry_run)
+                               "AUTH_a", **run_options)
     with pytest.raises(rekeyrun.StopRun, match="disable_encryption"):
         rekeyer.run("c")
     assert store.objects == before
