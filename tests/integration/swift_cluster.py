@@ -13,6 +13,7 @@ The crypto part of the proxy pipeline is a ``Crypto``::
     Crypto("swift", "swift", secrets)          # Swift's keymaster + encryption
     Crypto("swiftcrypt", "swiftcrypt", secrets)
     Crypto("kms", "swiftcrypt", options={...}) # swiftcrypt's kms_keymaster
+    Crypto("account", "swiftcrypt", options={...})  # swiftcrypt's account_keymaster
 
 Storage policies: 0 (``Policy-0``, replicated, one replica on d1, the
 default) and 1 (``ec``: erasure coded, 2 data + 1 parity fragments over
@@ -24,7 +25,8 @@ that points Swift at the cluster's own swift.conf first
 written.
 
 ``secrets`` maps a secret id (``None`` for ``encryption_root_secret``) to
-raw bytes; ``active`` names the active one. Object server devices live on a
+raw bytes; ``active`` names the active one (neither is given to the
+"account" kind: account_keymaster refuses them). Object server devices live on a
 tmpfs (mounted under the scratch dir when we may, else under /dev/shm),
 because encrypted objects' xattrs outgrow ext4's limit.
 
@@ -70,6 +72,9 @@ KEYMASTERS = {
     "swift": "egg:swift#keymaster",
     "swiftcrypt": "egg:swiftcrypt#keymaster",
     "kms": "egg:swiftcrypt#kms_keymaster",
+    # a root secret per account in Barbican; takes no inline secrets, only
+    # the Barbican options (or keymaster_config_path) in ``options``
+    "account": "egg:swiftcrypt#account_keymaster",
 }
 ENCRYPTIONS = {
     "swift": "egg:swift#encryption",
@@ -117,6 +122,8 @@ class Crypto:
             raise ValueError("unknown keymaster %r" % (keymaster,))
         if encryption is not None and encryption not in ENCRYPTIONS:
             raise ValueError("unknown encryption %r" % (encryption,))
+        if keymaster == "account" and (secrets or active is not None):
+            raise ValueError("account_keymaster takes no root secrets (they are in Barbican)")
         self.keymaster = keymaster
         self.encryption = encryption
         self.secrets = dict(secrets or {})

@@ -13,11 +13,13 @@
   domain_remap, container and account (845 pass, 12 skip: 7 keystone-only,
   2 UTF-8 names domain_remap cannot map, 3 for the opposite setting of
   allow_account_management / allow_open_expired) with Swift's encryption and with
-  swiftcrypt's; test_object+tests with the kms_keymaster; tests, container,
+  swiftcrypt's; test_object+tests with the kms_keymaster, and with the
+  account_keymaster plus encrypt_account/container_metadata (then one
+  Barbican secret per account written to, all different); tests, container,
   staticweb and tempurl with encrypt_container_metadata. Every test must
   have the outcome it has with Swift's encryption. The counts are printed
   and written to swift-functests-last.json in that cache dir; the file
-  takes ~10 min on 2 cores.
+  takes ~12 min on 2 cores.
 - test_zz_at_rest: runs last; scans every object server file and its xattrs
   for any plaintext body or user metadata value written by the session.
 - test_conf_sample / test_tool: etc/proxy-server.conf-sample and tools/swift-cluster.

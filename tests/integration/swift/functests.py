@@ -143,6 +143,8 @@ class Result:
         self.seconds = seconds
         self.output = output
         self.outcomes = dict(outcomes or {})
+        # what a pipeline's check read from the cluster before it stopped
+        self.inspected = None
 
     def summary(self):
         return "%d passed, %d skipped, %d failed, %d errors (%.0f s)" % (

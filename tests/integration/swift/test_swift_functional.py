@@ -11,7 +11,16 @@ cluster, each configuration on a fresh cluster, in the same run:
   keymaster differs from the run above, not the body or metadata path;
 * swiftcrypt with ``encrypt_container_metadata = true``: tests.py and
   test_container.py, which is what container metadata goes through, and
-  test_staticweb/test_tempurl, whose middlewares read container metadata.
+  test_staticweb/test_tempurl, whose middlewares read container metadata;
+* swiftcrypt's account_keymaster (a root secret per account, created in the
+  session's real Barbican by the account's first write) with
+  ``encrypt_account_metadata`` and ``encrypt_container_metadata``:
+  test_object.py and tests.py. Afterwards each tempauth account the tests
+  wrote to (AUTH_test, AUTH_test2, SERVICE_test) must have exactly one
+  secret of its own in Barbican, the secrets must differ, and every object
+  at rest (the tests' leftovers, and one written to AUTH_test and
+  AUTH_test2 after the run) must name its own account's secret in its key
+  ids.
 
 The proxy also gets what Swift's own functional setup adds (domain_remap,
 etag-quoter, allow_open_expired, a service account), so that few tests skip.
@@ -23,15 +32,68 @@ features (e.g. keystone-only tests).
 
 import json
 import os
+import uuid
 
 import pytest
 
-from tests.integration.swift import functests
-from tests.integration.swift.conftest import kms_crypto, swift_crypto, swiftcrypt_crypto
-from tests.integration.swift_cluster import SwiftCluster
+from swiftcrypt.accountsecrets import NAME_PREFIX
+from tests.integration.swift import at_rest, functests
+from tests.integration.swift.conftest import (
+    connect,
+    kms_crypto,
+    swift_crypto,
+    swiftcrypt_crypto,
+)
+from tests.integration.swift_cluster import Crypto, SwiftCluster
 
 ALL_FILES = functests.DEFAULT_FILES + functests.MIDDLEWARE_FILES
 CONTAINER_META = {"encrypt_container_metadata": "true"}
+# account_keymaster is where per-account keys matter: account and container
+# metadata take their keys from the account's secret too
+ACCOUNT_META = {"encrypt_account_metadata": "true", "encrypt_container_metadata": "true"}
+# the Barbican project (no auth) of the account_keymaster run, its own so
+# that every secret listed in it was made by that run
+ACCOUNT_PROJECT = "swift-account-functests-" + uuid.uuid4().hex[:8]
+# the accounts test_object.py and tests.py write to: test.conf's account and
+# account2 (tester3 is a user of AUTH_test), and the SERVICE_ account of
+# test that tests.py's service token tests write to (functests.TEMPAUTH_OPTIONS)
+WRITTEN_ACCOUNTS = ("AUTH_test", "AUTH_test2", "SERVICE_test")
+
+
+def account_crypto(request):
+    """swiftcrypt's account_keymaster on the session's Barbican, with the
+    connection options in a mode-0600 ``keymaster_config_path`` file as
+    etc/account-keymaster.conf-sample has them, and swiftcrypt's encryption
+    with ACCOUNT_META."""
+    barbican = request.getfixturevalue("barbican_noauth")
+    path = request.getfixturevalue("tmp_path_factory").mktemp("account-keymaster") / "km.conf"
+    path.write_text("[account_keymaster]\n" + "".join("%s = %s\n" % item for item in {
+        "auth_type": "noauth", "barbican_endpoint": barbican.endpoint,
+        "project_id": ACCOUNT_PROJECT, "timeout": "10", "retries": "1"}.items()))
+    os.chmod(path, 0o600)
+    return Crypto("account", "swiftcrypt", options={"keymaster_config_path": str(path)},
+                  encryption_options=ACCOUNT_META)
+
+
+def secret_ids_at_rest(cluster):
+    """{account: {secret_id of the body key id}} over every object .data
+    file with an encrypted body (the account from its stored name), after
+    one more object is written to AUTH_test and AUTH_test2: Swift's
+    teardown_package deletes what the tests left in AUTH_test."""
+    for account, user in (("test", "tester"), ("test2", "tester2")):
+        conn = connect(cluster, account, user)
+        try:
+            conn.put_container("after-functests")
+            conn.put_object("after-functests", "probe", b"written after the run" * 8)
+        finally:
+            conn.close()
+    found = {}
+    for stored in at_rest.stored_objects(cluster):
+        meta = stored.crypto_meta("X-Object-Sysmeta-Crypto-Body-Meta")
+        if meta:
+            account = stored.name.split("/")[1]
+            found.setdefault(account, set()).add(meta["key_id"].get("secret_id"))
+    return found
 
 #: name -> (what it is, crypto maker given the fixture request, test files)
 PIPELINES = {
@@ -44,21 +106,33 @@ PIPELINES = {
     "container_meta": ("swiftcrypt's keymaster + encryption with encrypt_container_metadata",
                        lambda request: swiftcrypt_crypto(encryption_options=CONTAINER_META),
                        functests.CONTAINER_FILES),
+    "account": ("swiftcrypt's account_keymaster (Barbican) + encryption with "
+                "encrypt_account_metadata and encrypt_container_metadata",
+                account_crypto, functests.DEFAULT_FILES),
 }
+#: name -> what to read from the cluster after the run, before it stops
+#: (Result.inspected)
+INSPECT = {"account": secret_ids_at_rest}
 
 #: name -> {test id: why its outcome may legitimately differ from Swift's}
 EXPECTED_DIFFERENCES = {
     "swiftcrypt": {},
     "kms": {},
     "container_meta": {},
+    "account": {},
 }
 
 
-def run_against(crypto, files):
+def run_against(crypto, files, inspect=None):
+    """The Result of the functional test ``files`` on a fresh cluster
+    running ``crypto``; ``inspect(cluster)`` goes to its ``inspected``."""
     cluster = SwiftCluster()
     try:
         functests.start_cluster(cluster, crypto)
-        return functests.run(cluster, files=files)
+        result = functests.run(cluster, files=files)
+        if inspect is not None:
+            result.inspected = inspect(cluster)
+        return result
     finally:
         cluster.stop()
 
@@ -75,7 +149,7 @@ class Runs:
     def __getitem__(self, name):
         if name not in self.results:
             _what, make, files = PIPELINES[name]
-            self.results[name] = run_against(make(self.request), files)
+            self.results[name] = run_against(make(self.request), files, INSPECT.get(name))
             self.save()
         return self.results[name]
 
@@ -144,3 +218,44 @@ def test_kms_keymaster_same_result_as_swift(results, capsys):
 
 def test_encrypted_container_metadata_same_result_as_swift(results, capsys):
     assert_same_result_as_swift(results, "container_meta", capsys)
+
+
+def account_secrets(barbican, project):
+    """{secret name: [(secret id, payload bytes)]} of every secret in the
+    Barbican ``project``, read through the Barbican API."""
+    from swiftcrypt.keymanager.barbican import secret_uuid
+
+    client = barbican.client(project_id=project)
+    found, offset = {}, 0
+    while True:
+        page = client.secrets.list(limit=100, offset=offset)
+        for secret in page:
+            found.setdefault(secret.name, []).append(
+                (secret_uuid(secret.secret_ref), secret.payload))
+        if len(page) < 100:
+            return found
+        offset += len(page)
+
+
+def test_account_keymaster_same_result_as_swift_one_secret_per_account(
+        results, capsys, barbican_noauth):
+    assert_same_result_as_swift(results, "account", capsys)
+
+    secrets = account_secrets(barbican_noauth, ACCOUNT_PROJECT)
+    names = {NAME_PREFIX + account for account in WRITTEN_ACCOUNTS}
+    # the run made a secret for each account it wrote to, and for no other
+    assert set(secrets) == names, sorted(secrets)
+    assert all(len(found) == 1 for found in secrets.values()), secrets.keys()
+    ids = {name[len(NAME_PREFIX):]: found[0][0] for name, found in secrets.items()}
+    payloads = [found[0][1] for found in secrets.values()]
+    assert all(isinstance(p, bytes) and len(p) == 32 for p in payloads)
+    assert len(set(payloads)) == len(payloads), "two accounts share a root secret"
+
+    # each object at rest (the tests' leftovers and the probes written after
+    # them) was encrypted under its own account's secret
+    at_rest_ids = results["account"].inspected
+    assert {"AUTH_test", "AUTH_test2"} <= set(at_rest_ids), at_rest_ids
+    wrong = {account: secret_ids for account, secret_ids in at_rest_ids.items()
+             if secret_ids != {ids.get(account)}}
+    assert not wrong, "objects not under their account's secret: %s (secrets: %s)" % (
+        wrong, ids)
