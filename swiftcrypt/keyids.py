@@ -91,19 +91,12 @@ def resolve_account_path(key_id, account):
     """Return ``(secret_id, version, account_path)`` for a key id stored
     with an account's metadata; ``account`` is the request's (real text).
 
-    Only a one-segment path ``/<account>`` is an account key id: a
-    container or object key id on an account item is refused, as an
-    account path is by resolve_key_paths. So is one naming another
-    account: accounts are never renamed or copied, so that is a value
-    moved at rest, and deriving its key would show it in plaintext to
-    the account it was moved to.
+    Only a one-segment path ``/<account>`` naming this very account is
+    accepted (see check_db_key_id): a container or object key id on an
+    account item is refused, as an account path is by resolve_key_paths.
     """
     secret_id, version, stored = parse_key_id(key_id)
-    name = stored[1:]
-    if not stored.startswith("/") or not name or "/" in name:
-        raise CryptoError("key_id path is not an account path")
-    if not any(reading[0] == account for reading in _interpretations((name,), version)):
-        raise CryptoError("key_id path names another account")
+    _check_db_path(stored, version, (account,))
     return secret_id, version, account_path(account)
 
 
@@ -114,11 +107,17 @@ def check_db_key_id(key_id, account, container=None):
     text). Neither is ever renamed, so another path is a value moved at
     rest: deriving its key would show it to where it was moved."""
     _secret_id, version, stored = parse_key_id(key_id)
+    _check_db_path(stored, version, (account,) if container is None else (account, container))
+
+
+def _check_db_path(stored, version, want):
+    """The check of check_db_key_id on a parsed key id: ``want`` is the
+    request's ``(account,)`` or ``(account, container)``."""
     parts = tuple(stored[1:].split("/")) if stored.startswith("/") else ()
-    want = (account,) if container is None else (account, container)
     if len(parts) != len(want) or want not in _interpretations(parts, version):
         raise CryptoError("key_id path is not that of this %s"
-                          % ("account" if container is None else "container"))
+                          % ("account" if len(want) == 1 else "container"))
+
 
 def resolve_key_paths(key_id, account, container, obj):
     """Return ``(secret_id, version, container_path, object_path)``.
