@@ -11,7 +11,13 @@ from swiftcrypt.environ import header_key, header_name, parse_etag_list, strip_e
 from swiftcrypt.errors import CryptoError
 from swiftcrypt.httperrors import error_exception, respond
 from swiftcrypt.keyderivation import etag_mac
-from swiftcrypt.keys import KeysUnavailable, all_object_keys, fetch_keys, keys_unavailable
+from swiftcrypt.keys import (
+    KeysMissing,
+    KeysUnavailable,
+    all_object_keys,
+    fetch_keys,
+    keys_unavailable,
+)
 from swiftcrypt.wsgicontext import call_app
 
 FOOTERS_CALLBACK = "swift.callback.update_footers"
@@ -281,19 +287,18 @@ class DbMetaEncrypter:
     def _keys(self, environ):
         kind = self.level.kind
         try:
-            try:
-                keys = fetch_keys(environ, (kind,))
-            except CryptoError as err:
-                # e.g. account_keymaster's active secret gone since its
-                # listing was cached: a 500 here, which it answers as 410
-                raise KeysUnavailable("keymaster failed: %s" % err.__class__.__name__) from err
+            keys = fetch_keys(environ, (kind,))
             if "id" not in keys:
-                raise KeysUnavailable("keymaster gave no key id for the %s key" % kind)
-        except KeysUnavailable as err:
-            if kind == "account" and err.__cause__ is None:
-                # no callback, or no account key in what it gave (Swift's
-                # keymaster gives none), not a keymaster failing: say what to change
-                raise KeysUnavailable(
+                raise KeysMissing("keymaster gave no key id for the %s key" % kind)
+        except CryptoError as err:
+            # e.g. account_keymaster's active secret gone since its
+            # listing was cached: a 500 here, which it answers as 410
+            raise KeysUnavailable("keymaster failed: %s" % err.__class__.__name__) from err
+        except KeysMissing as err:
+            if kind == "account":
+                # not a keymaster failing: no callback, or no account key in
+                # what it gave (Swift's keymaster gives none): say what to change
+                raise KeysMissing(
                     "%s; encrypt_account_metadata needs swiftcrypt's keymaster, "
                     "kms_keymaster or account_keymaster before encryption" % err) from err
             raise

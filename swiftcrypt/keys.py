@@ -11,6 +11,11 @@ class KeysUnavailable(Exception):
     """The keymaster gave no usable keys (a pipeline or keymaster fault)."""
 
 
+class KeysMissing(KeysUnavailable):
+    """No keys callback, or it gave no valid key of a kind asked for (a
+    pipeline fault, as opposed to a keymaster that failed)."""
+
+
 def keys_unavailable(logger, environ, start_response, err):
     """Log a KeysUnavailable and answer 500 (Swift's words)."""
     logger.error("encryption keys unavailable for %s: %s", environ.get("PATH_INFO"), err)
@@ -25,7 +30,7 @@ def fetch_keys(environ, required=(), key_id=None):
     """
     fetch = environ.get(CALLBACK)
     if fetch is None:
-        raise KeysUnavailable("no keymaster in the pipeline before encryption")
+        raise KeysMissing("no keymaster in the pipeline before encryption")
     try:
         keys = fetch(key_id=key_id)
     except CryptoError:  # UnknownSecretIdError included
@@ -38,7 +43,7 @@ def fetch_keys(environ, required=(), key_id=None):
         try:
             ciphers.check_key(keys[name])
         except (KeyError, TypeError, CryptoError):
-            raise KeysUnavailable("keymaster gave no valid %s key" % name) from None
+            raise KeysMissing("keymaster gave no valid %s key" % name) from None
     return keys
 
 
