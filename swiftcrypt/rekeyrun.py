@@ -88,20 +88,23 @@ class Result:
         self.detail = detail
 
 
-def encryption_filter(app):
-    """swiftcrypt's encryption filter in the pipeline ``app``, found by
-    following its ``.app`` links (how Swift's and our middlewares hold the
-    next one), or None: read from the loaded filter, what the tool does
-    cannot disagree with what its config says."""
-    from swiftcrypt.encryption import Encryption
-
+def _pipeline(app):
+    """Each app of the pipeline ``app``, once, following ``.app`` links (how
+    Swift's and our middlewares hold the next one)."""
     seen = set()
     while app is not None and id(app) not in seen:
         seen.add(id(app))
-        if isinstance(app, Encryption):
-            return app
+        yield app
         app = getattr(app, "app", None)
-    return None
+
+
+def encryption_filter(app):
+    """swiftcrypt's encryption filter in the pipeline ``app``, or None:
+    read from the loaded filter, what the tool does cannot disagree with
+    what its config says."""
+    from swiftcrypt.encryption import Encryption
+
+    return next((found for found in _pipeline(app) if isinstance(found, Encryption)), None)
 
 
 _DISABLED = "the pipeline's encryption filter has disable_encryption on"
@@ -111,15 +114,12 @@ _MISSING = "the pipeline has no encryption filter"
 def _encrypter_state(app):
     """The encrypting filter of the pipeline ``app`` (swiftcrypt's
     ``encryption`` or Swift's encrypter, both with a ``disable_encryption``
-    attribute), followed by ``.app`` links: None if there is one that
-    encrypts, else _DISABLED or _MISSING."""
-    seen = set()
-    while app is not None and id(app) not in seen:
-        seen.add(id(app))
-        disabled = getattr(app, "disable_encryption", None)
+    attribute): None if there is one that encrypts, else _DISABLED or
+    _MISSING."""
+    for found in _pipeline(app):
+        disabled = getattr(found, "disable_encryption", None)
         if isinstance(disabled, bool):
             return _DISABLED if disabled else None
-        app = getattr(app, "app", None)
     return _MISSING
 
 
@@ -132,6 +132,20 @@ def _metadata_encryption(found):
         return {}
     return {writes.level: writes.plain_names
             for writes in (found.account_writes, found.container_writes) if writes.encrypt}
+
+
+def _guarded(work, *args):
+    """``work(*args)``, with an exception it raises turned into ``(FAILED,
+    detail)``: one bad item must not stop the run (a StopRun must)."""
+    try:
+        return work(*args)
+    except StopRun:
+        raise
+    except rekey.RekeyError as err:
+        return FAILED, str(err)
+    except Exception as err:
+        return FAILED, "%s: %s" % (type(err).__name__, _first_line(
+            str(err).encode("utf-8", "replace")))
 
 
 def _first_line(data):
@@ -200,21 +214,11 @@ class Rekeyer:
 
     def rekey_object(self, container, name):
         """Re-key one object if it needs it; returns a Result."""
-        try:
-            outcome, detail = self._rekey(container, name)
-        except StopRun:
-            raise
-        except rekey.RekeyError as err:
-            outcome, detail = FAILED, str(err)
-        except Exception as err:  # one bad object must not stop the run
-            outcome, detail = FAILED, "%s: %s" % (type(err).__name__, _first_line(
-                str(err).encode("utf-8", "replace")))
-        return Result(container, name, outcome, detail)
+        return Result(container, name, *_guarded(self._rekey, container, name))
 
     def _rekey(self, container, name):
         path = self._path(container, name)
-        raw = self._call("HEAD", path, environ={OVERRIDE: True, WRITE_KEYS: True})
-        raw.close()
+        raw = self._raw_head(path)
         if raw.status == 404:
             return CONFLICT, "gone before it was read"
         if raw.status // 100 != 2:
@@ -315,15 +319,7 @@ class Rekeyer:
         (its object listing then fails the run)."""
         level, path = (ACCOUNT, self._path()) if container is None else (
             CONTAINER, self._path(container))
-        try:
-            found = self._rekey_metadata(level, path)
-        except StopRun:
-            raise
-        except rekey.RekeyError as err:
-            found = FAILED, str(err)
-        except Exception as err:  # as for an object: reported, the run goes on
-            found = FAILED, "%s: %s" % (type(err).__name__, _first_line(
-                str(err).encode("utf-8", "replace")))
+        found = _guarded(self._rekey_metadata, level, path)
         return None if found is None else Result(container, None, *found)
 
     def _raw_head(self, path):
