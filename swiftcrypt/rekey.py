@@ -144,6 +144,11 @@ def classify(raw_headers, active_id):
     return STALE, ids
 
 
+def _has_body(lowered):
+    """True when lower-cased headers ``lowered`` say the body is not empty."""
+    return lowered.get("content-length", "0").strip() not in ("0", "")
+
+
 def plaintext_parts(raw_headers):
     """The parts of an object (BODY, LISTING, METADATA, sorted) stored in
     plaintext that an encrypting write would encrypt, from its raw
@@ -154,8 +159,7 @@ def plaintext_parts(raw_headers):
     Empty for an object with nothing to encrypt."""
     headers = _lower(raw_headers)
     parts = set()
-    if not headers.get(BODY_META) and headers.get("content-length", "0").strip() not in (
-            "0", ""):
+    if not headers.get(BODY_META) and _has_body(headers):
         parts.add(BODY)
     if any(name.startswith(_USER_META) and value for name, value in headers.items()):
         parts.add(METADATA)
@@ -187,7 +191,7 @@ def undecrypted(raw_headers, get_headers):
     changes: the Etag of a non-empty encrypted body, each encrypted user
     metadata value (a plain one beside it) and the listing etag."""
     raw, got = _lower(raw_headers), _lower(get_headers)
-    if raw.get(BODY_META) and raw.get("content-length", "0").strip() not in ("0", ""):
+    if raw.get(BODY_META) and _has_body(raw):
         etag = raw.get("etag", "").strip().strip('"')
         if etag and etag == got.get("etag", "").strip().strip('"'):
             return "body"
