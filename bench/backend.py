@@ -10,9 +10,9 @@ a container GET returns a JSON listing. No MD5 of its own unless
 cluster runs in another process): the bare backend should cost ~nothing.
 """
 
-import hashlib
 import itertools
 import json
+from swiftcrypt.checksums import md5
 
 FOOTERS_CALLBACK = "swift.callback.update_footers"
 _STORED_PREFIXES = ("HTTP_X_OBJECT_SYSMETA_", "HTTP_X_OBJECT_TRANSIENT_SYSMETA_",
@@ -76,14 +76,14 @@ class MemoryBackend:
         size = self.chunk_size
         chunks = []
         length = 0
-        md5 = hashlib.md5() if self.verify else None
+        digest = md5() if self.verify else None
         while True:
             chunk = read(size)
             if not chunk:
                 break
             length += len(chunk)
-            if md5 is not None:
-                md5.update(chunk)
+            if digest is not None:
+                digest.update(chunk)
             if self.keep:
                 chunks.append(chunk)
         footers = {}
@@ -91,8 +91,8 @@ class MemoryBackend:
         if callback is not None:
             callback(footers)
         etag = footers.get("Etag") or environ.get("HTTP_ETAG")
-        if md5 is not None:
-            actual = md5.hexdigest()
+        if digest is not None:
+            actual = digest.hexdigest()
             if etag is not None and etag.strip('"') != actual:
                 start_response("422 Unprocessable Entity", [("Content-Length", "0")])
                 return [b""]

@@ -11,14 +11,14 @@ ciphertext MD5 measured slower on two cores: three threads contending for
 the GIL cost more than the AES it would have overlapped.
 """
 
-import hashlib
 import weakref
 
 from swiftcrypt import ciphers, cryptometa
 from swiftcrypt.keyderivation import etag_mac
 from swiftcrypt.workers import Worker
+from swiftcrypt.checksums import md5, md5_hex
 
-EMPTY_MD5 = hashlib.md5(b"").hexdigest()
+EMPTY_MD5 = md5_hex(b"")
 
 BODY_META = "X-Object-Sysmeta-Crypto-Body-Meta"
 ETAG = "X-Object-Sysmeta-Crypto-Etag"
@@ -68,8 +68,8 @@ class BodyEncrypter:
         self._meta["body_key"] = ciphers.wrap_key(self._object_cipher, body_key)
         self._meta["key_id"] = self._key_id
         self._ctx = ciphers.encryptor(body_key, self._meta["iv"])
-        self._plain_md5 = hashlib.md5()
-        self._cipher_md5 = hashlib.md5()
+        self._plain_md5 = md5()
+        self._cipher_md5 = md5()
 
     def update(self, chunk):
         """Encrypt the next chunk of plaintext; returns its ciphertext."""

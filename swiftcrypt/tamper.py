@@ -20,10 +20,10 @@ Ranged reads (206) are not verified: a range cannot be checked against a
 hash of the whole object.
 """
 
-import hashlib
 import hmac
 
 from swiftcrypt.wsgicontext import call_app
+from swiftcrypt.checksums import md5
 
 # Set by the decrypter (handle_object) on a successful GET/HEAD of an
 # object whose body it decrypts: the decrypted etag, or None when the
@@ -60,18 +60,18 @@ class VerifyingIter:
         self.verified = False
 
     def __iter__(self):
-        md5 = hashlib.md5()
+        digest = md5()
         held = None
         length = 0
         for chunk in self._app_iter:
             if not chunk:
                 continue
-            md5.update(chunk)
+            digest.update(chunk)
             length += len(chunk)
             if held is not None:
                 yield held
             held = chunk
-        actual = md5.hexdigest()
+        actual = digest.hexdigest()
         expected = self._expected
         if expected is None or not hmac.compare_digest(
                 actual.encode("ascii"), str(expected).strip('"').encode("latin-1")):

@@ -29,6 +29,7 @@ import struct
 import tempfile
 import time
 import uuid
+from swiftcrypt.checksums import md5
 
 MAGIC = b"SWCSTOR1"
 META_FORMAT = 1
@@ -98,7 +99,7 @@ class ObjectWriter:
         fd, self.tmp_path = tempfile.mkstemp(dir=tmp_dir, prefix="obj-%d-" % os.getpid(),
                                              suffix=".tmp")
         self._file = os.fdopen(fd, "wb")
-        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._md5 = md5()
         self.size = 0
         self.committed = False
 
