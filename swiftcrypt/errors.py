@@ -9,7 +9,7 @@ exception classes, so that Swift's encryption filter mixed with our keymaster
 def _swift_base(name):
     try:
         from swift.common import exceptions
-    except Exception:  # swift is optional: not installed, or broken
+    except ImportError:  # swift is optional; a broken install must not pass silently
         return ()
     cls = getattr(exceptions, name, None)
     return (cls,) if isinstance(cls, type) else ()

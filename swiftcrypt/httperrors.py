@@ -24,7 +24,7 @@ def error_exception(status, body):
     """An exception that is also a WSGI response with ``status``."""
     try:
         from swift.common import swob
-    except Exception:  # no swift: standalone
+    except ImportError:  # no swift: standalone
         swob = None
     if swob is not None:
         return swob.status_map[status](

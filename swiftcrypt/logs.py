@@ -13,7 +13,7 @@ def get_logger(conf, route):
     if conf.get("log_name"):
         try:
             from swift.common.utils import get_logger as swift_logger
-        except Exception:  # swift not importable: plain logging
+        except ImportError:  # swift not installed: plain logging
             pass
         else:
             return swift_logger(conf, log_route=route)
