@@ -139,11 +139,11 @@ class Supervisor:
 
     def _drain(self):
         # replacements report too; read their lines so the pipe never fills
-        try:
-            data = os.read(self._read_fd, 4096)
-        except BlockingIOError:
-            return
-        for line in data.split(b"\n"):
+        # (through _next_line: a line split across reads stays whole)
+        while True:
+            line = self._next_line()
+            if line is None:
+                return
             if line.startswith(_ERROR):
                 self.log.error("a replacement worker could not start: %s",
                                line[len(_ERROR):].decode("utf-8", "replace"))
