@@ -27,6 +27,7 @@ ETAG_IS_AT = "HTTP_X_BACKEND_ETAG_IS_AT"
 _OVERRIDE_ETAG_KEY = header_key(OVERRIDE_ETAG)
 _OVERRIDE_ETAG_L = OVERRIDE_ETAG.lower()
 _MISSING = object()
+ETAG_MISMATCH = "Etag does not match the MD5 of the body received"
 
 
 class EncryptingInput:
@@ -170,6 +171,7 @@ class Encrypter:
             client_etag = strip_etag(client_etag)
         header_override = environ.get(_OVERRIDE_ETAG_KEY)
         inner_callback = environ.get(FOOTERS_CALLBACK)
+        refusals = []  # the 422 the callback raised, to answer it if it comes back to us
 
         def footers_callback(footers):
             if inner_callback is not None:
@@ -188,8 +190,8 @@ class Encrypter:
             if body.started:
                 expected = etag_footer or client_etag
                 if expected is not None and strip_etag(expected) != plaintext_etag:
-                    raise error_exception(
-                        422, "Etag does not match the MD5 of the body received")
+                    refusals.append(error_exception(422, ETAG_MISMATCH))
+                    raise refusals[-1]
                 updates = body.body_footers()
             elif client_etag is not None and etag_footer is None:
                 updates = {"Etag": client_etag}
@@ -204,17 +206,22 @@ class Encrypter:
             _update_footers(footers, updates)
 
         environ[FOOTERS_CALLBACK] = footers_callback
-
-        def put_start_response(status, headers, exc_info=None):
-            if body.started and status[:1] == "2":
-                cipher_etag = body.ciphertext_etag
-                headers = [
-                    (k, _replace_etag(v, cipher_etag, body.plaintext_etag)
-                     if k.lower() == "etag" else v)
-                    for k, v in headers]
-            return start_response(status, headers, exc_info)
-
-        return self.write_app(environ, put_start_response)
+        try:
+            # call_app: a lazy backend calls the callback once iterated
+            resp = call_app(self.write_app, environ)
+        except Exception as err:
+            # A backend may let the callback's exception out (the contract
+            # does not make it catch it): ours is our answer to give.
+            if any(err is refusal for refusal in refusals):
+                return respond(start_response, 422, ETAG_MISMATCH)
+            raise
+        if body.started and resp.is_success:
+            cipher_etag = body.ciphertext_etag
+            resp.headers = [
+                (k, _replace_etag(v, cipher_etag, body.plaintext_etag)
+                 if k.lower() == "etag" else v)
+                for k, v in resp.headers]
+        return resp.send(start_response)
 
     def handle_post(self, environ, start_response):
         meta, refused = self._check_metadata(environ, start_response)

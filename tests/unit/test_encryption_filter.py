@@ -91,6 +91,47 @@ def test_client_etag_mismatch_is_422_and_nothing_stored(store, app):
     assert "/v1/a/c/o" not in store.objects
 
 
+def _uncaught_footers_backend(stored, lazy):
+    """A backend that reads the body, calls the footers callback without
+    catching what it raises, then stores (``lazy``: all of it only once
+    its response is iterated, as a generator app does)."""
+    def put(environ, start_response):
+        body = environ["wsgi.input"].read()
+        footers = {}
+        environ["swift.callback.update_footers"](footers)
+        stored.append((body, footers))
+        start_response("201 Created", [("Content-Length", "0"), ("Etag", md5(body))])
+        yield b""
+
+    def backend(environ, start_response):
+        response = put(environ, start_response)
+        return response if lazy else list(response)
+
+    return backend
+
+
+@pytest.mark.parametrize("lazy", [False, True])
+def test_client_etag_mismatch_is_answered_422_by_the_filter(lazy):
+    stored = []
+    app = pipeline(_uncaught_footers_backend(stored, lazy))
+    resp = call(app, "/v1/a/c/o", "PUT", b"data", {"Etag": md5(b"other")})
+    assert resp.status_int == 422
+    assert resp.body == b"Etag does not match the MD5 of the body received"
+    assert stored == []
+    resp = call(app, "/v1/a/c/o", "PUT", b"data", {"Etag": md5(b"data")})
+    assert (resp.status_int, resp.headers["Etag"]) == (201, md5(b"data"))
+    assert len(stored) == 1 and stored[0][0] != b"data"
+
+
+def test_other_exceptions_of_the_backend_are_not_taken_for_the_422():
+    def backend(environ, start_response):
+        environ["wsgi.input"].read()
+        raise ValueError("backend bug")
+
+    with pytest.raises(ValueError, match="backend bug"):
+        call(pipeline(backend), "/v1/a/c/o", "PUT", b"data", {"Etag": md5(b"other")})
+
+
 def test_client_etag_match_is_accepted(app):
     assert call(app, "/v1/a/c/o", "PUT", b"data", {"Etag": '"%s"' % md5(b"data")}).status_int == 201
 
