@@ -9,7 +9,7 @@ container or account user metadata, see dbmeta.py) with
 those Swift's middlewares need, to keep plain then).
 """
 
-from swiftcrypt import logs, options, tamper
+from swiftcrypt import logs, options, s3, tamper
 from swiftcrypt.dbmeta import ACCOUNT, CONTAINER
 from swiftcrypt.decrypter import Decrypter
 from swiftcrypt.encrypter import DbMetaEncrypter, Encrypter, is_strong_etag
@@ -56,6 +56,10 @@ class Encryption:
                 return self.container_writes(environ, start_response)
             return self.decrypter(environ, start_response)
         method = environ["REQUEST_METHOD"]
+        if method in ("PUT", "POST"):
+            refusal = s3.sse_c_refusal(environ)
+            if refusal is not None:  # whether encrypting or not: a client key is never used
+                return respond(start_response, 400, refusal)
         if self.verify_body and method == "GET":
             return tamper.verify_body(
                 lambda env, start: self.encrypter(env, start, parts),
@@ -94,6 +98,8 @@ def filter_factory(global_conf, **local_conf):
         options.as_bool(conf, "encrypt_%s_metadata" % level.kind)
         plain_names(conf, level)
     logger = logs.get_logger(conf, "encryption")
+    # as Swift's filter does: s3api accepts SSE-S3 requests by this
+    s3.register_encryption_info(not options.as_bool(conf, "disable_encryption"))
 
     def make_filter(app):
         return Encryption(app, conf, logger)
