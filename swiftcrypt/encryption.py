@@ -7,6 +7,10 @@ decrypted body against its etag, see tamper.py);
 container or account user metadata, see dbmeta.py) with
 ``plain_container_metadata`` and ``plain_account_metadata`` (names, beyond
 those Swift's middlewares need, to keep plain then).
+
+For S3 clients behind s3api (s3.py): registers ``encryption`` in
+swift_info as Swift's filter does, and refuses object writes carrying
+SSE-C headers.
 """
 
 from swiftcrypt import logs, options, s3, tamper
