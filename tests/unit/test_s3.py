@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from swiftcrypt.encryption import filter_factory as encryption_factory
+from swiftcrypt.s3 import SSE_C_HEADERS
 from tests.support.memstore import MemStore
 from tests.support.pipelines import call, encrypting_pipeline
 
@@ -48,8 +49,8 @@ def app(store):
 
 
 @pytest.mark.parametrize("headers", [
-    SSE_C, {"X-Amz-Server-Side-Encryption-Customer-Key-Md5": "bWQ1"}, COPY_SOURCE_SSE_C,
-    dict(SSE_C, **{"X-Amz-Server-Side-Encryption": "AES256"})])
+    SSE_C, COPY_SOURCE_SSE_C, dict(SSE_C, **{"X-Amz-Server-Side-Encryption": "AES256"})] + [
+    {name: "x"} for name in SSE_C_HEADERS])  # each alone
 @pytest.mark.parametrize("method", ["PUT", "POST"])
 def test_sse_c_writes_are_refused_and_nothing_reaches_the_backend(store, app, headers, method):
     resp = call(app, "/v1/a/c/o", method, b"secret data", headers)
@@ -58,6 +59,8 @@ def test_sse_c_writes_are_refused_and_nothing_reaches_the_backend(store, app, he
         "Server-side encryption with customer-provided keys (SSE-C) is not supported (x-amz-")
     assert "Nothing was stored." in resp.text
     assert store.requests == [] and store.objects == {}
+    named = resp.text.split("(")[2].split(")")[0]
+    assert named in SSE_C_HEADERS and named in {name.lower() for name in headers}
 
 
 def test_sse_c_is_refused_with_encryption_disabled_too(store):
