@@ -3,11 +3,12 @@ and container requests, and the paste factory."""
 
 import logging
 import os
+import sqlite3
 import time
 
 from swiftcrypt.errors import ConfigError
 from swiftcrypt.store import diskfile, expiry, listing
-from swiftcrypt.store.db import ListingDB
+from swiftcrypt.store.db import BadDatabase, ListingDB
 from swiftcrypt.store.headers import HeaderDict, stored_to_wsgi, updated_meta, wsgi_to_stored
 from swiftcrypt.store.http import error, normalize_timestamp, respond
 from swiftcrypt.store.locks import ObjectLocks
@@ -46,25 +47,16 @@ class StoreApp:
     def __init__(self, data_dir):
         self.data_dir = os.path.abspath(data_dir)
         self.objects_dir = os.path.join(self.data_dir, "objects")
-        self.tmp_dir = os.path.join(self.data_dir, "tmp")
-        for directory in (self.data_dir, self.objects_dir, self.tmp_dir):
+        for directory in (self.data_dir, self.objects_dir):
             os.makedirs(directory, exist_ok=True)
-        self._remove_stale_temp_files()
         self.locks = ObjectLocks(os.path.join(self.data_dir, "locks"))
+        # removes what dead processes' writes left in tmp/
+        self.tmp_dir = diskfile.TempArea(os.path.join(self.data_dir, "tmp"),
+                                         os.path.join(self.locks.lock_dir, "tmp.lock")).path
         self.db = ListingDB(os.path.join(self.data_dir, "listing.db"))
         self.objects = ObjectHandlers(self)
+        self.objects.recover()
         self.reaper = expiry.Reaper(self.objects.reap_expired)
-
-    def _remove_stale_temp_files(self):
-        # Left by a process killed mid-write; never part of any object. With
-        # several worker processes, another's temp file may be in use.
-        for name in os.listdir(self.tmp_dir):
-            path = os.path.join(self.tmp_dir, name)
-            try:
-                if diskfile.writer_is_gone(name, mtime=os.stat(path).st_mtime):
-                    os.unlink(path)
-            except OSError:
-                pass
 
     def __call__(self, environ, start_response):
         self.reaper.maybe_run()
@@ -89,6 +81,19 @@ class StoreApp:
             return handler(req, start_response)
         except BadQuery as err:
             return error(start_response, 400, str(err), head)
+        except diskfile.CorruptObject as err:
+            log.error("%s %s: stored object is corrupt: %s: %s", req.method, req.path,
+                      err.path, err.fault)
+            return error(start_response, 500, "the stored object is damaged", head)
+        except OSError as err:  # the listing database's full disk comes as ENOSPC
+            if diskfile.is_disk_full(err):
+                log.error("%s %s: no space left on the data disk", req.method, req.path)
+                return error(start_response, 507, "no space left on the store's disk", head)
+            log.error("%s %s: disk error: %s", req.method, req.path, err.strerror or err)
+            return error(start_response, 500, "the store's disk failed", head)
+        except sqlite3.DatabaseError as err:
+            log.error("%s %s: listing database error: %s", req.method, req.path, err)
+            return error(start_response, 500, "the store's listing database failed", head)
 
     def _authorize(self, req, level):
         """Call ``swift.authorize`` as Swift's proxy does, if an auth
@@ -278,6 +283,8 @@ def app_factory(global_conf, **local_conf):
         raise ConfigError("data_dir", "is required (the directory the store keeps objects in)")
     try:
         return StoreApp(data_dir)
+    except BadDatabase as err:
+        raise ConfigError("data_dir", str(err)) from None
     except OSError as err:
         raise ConfigError("data_dir", "cannot use %s: %s" % (data_dir, err.strerror or err)) \
             from None

@@ -7,6 +7,7 @@ bytes, which is the order Swift lists in.
 """
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -35,6 +36,12 @@ CREATE TABLE IF NOT EXISTS objects (
     content_type TEXT NOT NULL,
     timestamp REAL NOT NULL,
     delete_at INTEGER,
+    PRIMARY KEY (account, container, name)
+);
+CREATE TABLE IF NOT EXISTS pending (
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    name TEXT NOT NULL,
     PRIMARY KEY (account, container, name)
 );
 """
@@ -71,6 +78,21 @@ def _window_sql(window):
     return sql, " ORDER BY name DESC" if window.descending else " ORDER BY name", args
 
 
+class BadDatabase(Exception):
+    """The listing database cannot be opened; the message says what to do."""
+
+
+def _is_full(err):
+    code = getattr(err, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_FULL or "database or disk is full" in str(err)
+
+
+def _damaged(err):
+    code = getattr(err, "sqlite_errorcode", None)
+    return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or \
+        not isinstance(err, sqlite3.OperationalError)
+
+
 @contextlib.contextmanager
 def _init_lock(path):
     """An exclusive lock, across processes, for setting up the DB at ``path``."""
@@ -88,8 +110,22 @@ class ListingDB:
 
     def __init__(self, path):
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
+        try:
+            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            self._setup(path)
+            self.pending_changes()  # reads a table: a damaged file shows here
+        except sqlite3.DatabaseError as err:
+            if _damaged(err):
+                raise BadDatabase(
+                    "listing database %s is damaged (%s): restore it from a backup, or move "
+                    "it aside to start with an empty listing (the object files stay but are "
+                    "not listed)" % (path, err)) from None
+            if _is_full(err):
+                raise OSError(errno.ENOSPC, "no space left for %s" % path) from None
+            raise BadDatabase("cannot use listing database %s: %s" % (path, err)) from None
+
+    def _setup(self, path):
         # Worker processes (serve --workers) open a new data dir at the same
         # moment; switching to WAL and creating or migrating the schema are
         # not safe to race ("database is locked", a duplicate column), so
@@ -104,14 +140,25 @@ class ListingDB:
             self._conn.executescript(INDEXES)
 
     def _run(self, fn):
+        """``fn(conn)`` in one transaction; a full disk raises OSError
+        (ENOSPC), as a full disk does for files, and changes nothing."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                result = fn(self._conn)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = fn(self._conn)
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    # SQLite may have rolled back already (a full disk can);
+                    # a transaction left open would refuse every later one
+                    if self._conn.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            self._conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as err:
+                if _is_full(err):
+                    raise OSError(errno.ENOSPC, "listing database: %s" % err) from None
                 raise
-            self._conn.execute("COMMIT")
             return result
 
     def close(self):
@@ -234,17 +281,38 @@ class ListingDB:
                    delete_at=None):
         """Record (or replace) an object's listing row; ``delete_at`` is
         its expiry (epoch seconds) or None."""
+        self._run(lambda c: _put_object(c, account, container, name, size, etag,
+                                        content_type, timestamp, delete_at))
+
+    def begin_change(self, account, container, name, row):
+        """Note the intent to change an object's files and give its listing
+        row the values they will have, in one transaction: ``row`` is
+        put_object's arguments after the name, or None for a removal.
+        end_change clears the intent once the files have changed; an
+        intent left by a crash is settled at start-up from the files."""
+        def q(c):
+            c.execute("INSERT OR REPLACE INTO pending (account, container, name)"
+                      " VALUES (?, ?, ?)", (account, container, name))
+            if row is None:
+                _delete_object(c, account, container, name)
+            else:
+                _put_object(c, account, container, name, *row)
+        self._run(q)
+
+    def end_change(self, account, container, name):
+        """Clear an object's intent (see begin_change)."""
         self._run(lambda c: c.execute(
-            "INSERT OR REPLACE INTO objects"
-            " (account, container, name, bytes, hash, content_type, timestamp, delete_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (account, container, name, size, etag, content_type, timestamp, delete_at)))
+            "DELETE FROM pending WHERE account = ? AND container = ? AND name = ?",
+            (account, container, name)))
+
+    def pending_changes(self):
+        """``(account, container, name)`` of every intent not cleared."""
+        return self._run(lambda c: [tuple(row) for row in c.execute(
+            "SELECT account, container, name FROM pending").fetchall()])
 
     def delete_object(self, account, container, name):
         """Drop an object's listing row."""
-        self._run(lambda c: c.execute(
-            "DELETE FROM objects WHERE account = ? AND container = ? AND name = ?",
-            (account, container, name)))
+        self._run(lambda c: _delete_object(c, account, container, name))
 
     def fetch_objects(self, account, container, window, count, now):
         """Listing rows ``{"name", "bytes", "hash", "content_type", "timestamp"}``
@@ -270,3 +338,16 @@ class ListingDB:
                 " WHERE delete_at IS NOT NULL AND delete_at <= ?" + where
                 + " ORDER BY delete_at LIMIT ?", args + [count]).fetchall()]
         return self._run(q)
+
+
+def _put_object(c, account, container, name, size, etag, content_type, timestamp,
+                delete_at=None):
+    c.execute("INSERT OR REPLACE INTO objects"
+              " (account, container, name, bytes, hash, content_type, timestamp, delete_at)"
+              " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+              (account, container, name, size, etag, content_type, timestamp, delete_at))
+
+
+def _delete_object(c, account, container, name):
+    c.execute("DELETE FROM objects WHERE account = ? AND container = ? AND name = ?",
+              (account, container, name))

@@ -14,17 +14,21 @@ not grow with the object. A sidecar whose version is not the data file's
 (left by a crash between a PUT's rename and its removal of the old
 sidecar) is ignored.
 
-Every write goes to a temp file in ``<data_dir>/tmp`` (same filesystem),
-is fsynced, then renamed over its path, and the directory is fsynced: a
-reader sees the old file or the new one, never a mix, and an interrupted
-write leaves the old one in place. Writers and openers hold the object's
-lock (locks.py) so that data file and sidecar are read as a pair.
+Every write goes to a temp file in the process's own directory under
+``<data_dir>/tmp`` (same filesystem; see TempArea), is fsynced, then renamed
+over its path, and the directory is fsynced: a reader sees the old file or
+the new one, never a mix, and an interrupted write leaves the old one in
+place. Writers and openers hold the object's lock (locks.py) so that data
+file and sidecar are read as a pair.
 """
 
+import contextlib
 import errno
+import fcntl
 import hashlib
 import json
 import os
+import shutil
 import struct
 import tempfile
 import time
@@ -38,7 +42,13 @@ CHUNK = 64 * 1024
 
 
 class CorruptObject(Exception):
-    """An object file does not have the expected layout."""
+    """An object file does not have the expected layout: ``path`` is the
+    file at fault, ``fault`` says what is wrong with it."""
+
+    def __init__(self, path, fault="not in the store's format"):
+        self.path = path
+        self.fault = fault
+        super().__init__("%s: %s" % (path, fault))
 
 
 def object_path(objects_dir, account, container, obj):
@@ -69,11 +79,16 @@ def _dump(header):
         "utf-8", "surrogateescape")
 
 
+def make_parent(path):
+    """Create the directory ``path`` goes in, so that publishing a file
+    there is a rename and needs no space."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+
+
 def _publish(tmp_path, final_path):
-    directory = os.path.dirname(final_path)
-    os.makedirs(directory, exist_ok=True)
+    make_parent(final_path)
     os.rename(tmp_path, final_path)
-    fsync_dir(directory)
+    fsync_dir(os.path.dirname(final_path))
 
 
 def fsync_dir(path):
@@ -135,11 +150,11 @@ class ObjectWriter:
     def abort(self):
         """Drop the temp file."""
         if not self._file.closed:
-            self._file.close()
-        try:
-            os.unlink(self.tmp_path)
-        except FileNotFoundError:
-            pass
+            # on a full disk, closing flushes the buffer and fails again;
+            # the file is dropped all the same
+            with contextlib.suppress(OSError):
+                self._file.close()
+        _unlink(self.tmp_path, sync=False)
 
     def __enter__(self):
         return self
@@ -150,10 +165,11 @@ class ObjectWriter:
         return False
 
 
-def write_meta(tmp_dir, path, version, timestamp, metadata):
-    """Atomically replace the sidecar of the data file at ``path`` with
-    ``metadata`` and ``timestamp`` for data version ``version`` (the caller
-    holds the object's lock)."""
+def prepare_meta(tmp_dir, version, timestamp, metadata):
+    """Write a sidecar holding ``metadata`` and ``timestamp`` for data
+    version ``version`` to a fsynced temp file; returns its path, for
+    ``publish_meta`` (or ``discard``). All the space a POST needs is taken
+    here, before anything changes."""
     blob = _dump({"format": META_FORMAT, "version": version, "timestamp": timestamp,
                   "metadata": metadata})
     fd, tmp_path = tempfile.mkstemp(dir=tmp_dir, prefix="meta-", suffix=".tmp")
@@ -162,24 +178,63 @@ def write_meta(tmp_dir, path, version, timestamp, metadata):
             f.write(blob)
             f.flush()
             os.fsync(f.fileno())
-        _publish(tmp_path, meta_path(path))
     except BaseException:
         _unlink(tmp_path, sync=False)
         raise
+    return tmp_path
+
+
+def publish_meta(tmp_path, path):
+    """Rename a prepared sidecar over that of the data file at ``path``
+    (the caller holds the object's lock)."""
+    _publish(tmp_path, meta_path(path))
+
+
+def discard(tmp_path):
+    """Drop a prepared temp file that was not published."""
+    _unlink(tmp_path, sync=False)
+
+
+def write_meta(tmp_dir, path, version, timestamp, metadata):
+    """Atomically replace the sidecar of the data file at ``path`` with
+    ``metadata`` and ``timestamp`` for data version ``version`` (the caller
+    holds the object's lock)."""
+    tmp_path = prepare_meta(tmp_dir, version, timestamp, metadata)
+    try:
+        publish_meta(tmp_path, path)
+    except BaseException:
+        discard(tmp_path)
+        raise
+
+
+_HEADER_KEYS = ("etag", "timestamp", "metadata")
+
+
+def _load_header(path, blob):
+    try:
+        header = json.loads(blob.decode("utf-8", "surrogateescape"))
+    except ValueError:
+        raise CorruptObject(path, "header is not JSON") from None
+    if not isinstance(header, dict) or not all(k in header for k in _HEADER_KEYS) \
+            or not isinstance(header["metadata"], dict):
+        raise CorruptObject(path, "header lacks etag, timestamp or metadata")
+    return header
 
 
 def _read_meta(path):
+    side = meta_path(path)
     try:
-        with open(meta_path(path), "rb") as f:
+        with open(side, "rb") as f:
             blob = f.read()
     except FileNotFoundError:
         return None
     try:
         meta = json.loads(blob.decode("utf-8", "surrogateescape"))
     except ValueError:
-        raise CorruptObject(meta_path(path)) from None
-    if not isinstance(meta, dict) or meta.get("format") != META_FORMAT:
-        raise CorruptObject(meta_path(path))
+        raise CorruptObject(side, "metadata side file is not JSON") from None
+    if not isinstance(meta, dict) or meta.get("format") != META_FORMAT \
+            or not isinstance(meta.get("metadata"), dict) or "timestamp" not in meta:
+        raise CorruptObject(side, "metadata side file is not in the store's format")
     return meta
 
 
@@ -192,8 +247,9 @@ class ObjectFile:
     is the data file's own.
     """
 
-    def __init__(self, fd, data_header, size, sidecar=None):
+    def __init__(self, fd, data_header, size, sidecar=None, path=None):
         self._fd = fd
+        self.path = path
         self.data_header = data_header
         self.header = data_header
         if sidecar is not None and sidecar.get("version") == data_header.get("version"):
@@ -219,18 +275,20 @@ class ObjectFile:
         try:
             total = os.fstat(fd).st_size
             if total < _TRAILER.size:
-                raise CorruptObject(path)
+                raise CorruptObject(path, "shorter than its trailer")
             length, magic = _TRAILER.unpack(os.pread(fd, _TRAILER.size, total - _TRAILER.size))
             body_size = total - _TRAILER.size - length
-            if magic != MAGIC or body_size < 0:
-                raise CorruptObject(path)
-            blob = os.pread(fd, length, body_size)
-            header = json.loads(blob.decode("utf-8", "surrogateescape"))
+            if magic != MAGIC:
+                raise CorruptObject(path, "bad trailer (no store magic)")
+            if body_size < 0:
+                raise CorruptObject(path, "bad trailer (header length %d exceeds the file)"
+                                    % length)
+            header = _load_header(path, os.pread(fd, length, body_size))
             sidecar = _read_meta(path)
         except BaseException:
             os.close(fd)
             raise
-        return cls(fd, header, body_size, sidecar)
+        return cls(fd, header, body_size, sidecar, path)
 
     def read_range(self, first, last, chunk=CHUNK):
         """Yield body bytes ``first..last`` inclusive."""
@@ -238,7 +296,7 @@ class ObjectFile:
         while pos < end:
             data = os.pread(self._fd, min(chunk, end - pos), pos)
             if not data:
-                raise CorruptObject("object file shorter than its header says")
+                raise CorruptObject(self.path, "shorter than its header says")
             pos += len(data)
             yield data
 
@@ -274,6 +332,49 @@ def remove(path, sync=True):
 def is_disk_full(err):
     """ENOSPC / EDQUOT: answer 507."""
     return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+class TempArea:
+    """This process's own temp directory under ``root`` (``<data_dir>/tmp``).
+
+    The process holds a flock on it for as long as it lives; a directory
+    whose lock is free was left by a process that died (killed mid-write,
+    say) and is removed when a store starts, whatever pid it had, so temp
+    files never outlive a restart. The scan and the creation happen under
+    ``guard_path``'s lock, so that a store starting up never removes the
+    directory another one has just made and not yet locked.
+    """
+
+    def __init__(self, root, guard_path):
+        os.makedirs(root, exist_ok=True)
+        guard = os.open(guard_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            _remove_abandoned(root)
+            self.path = tempfile.mkdtemp(dir=root, prefix="%d-" % os.getpid())
+            self._fd = os.open(self.path, os.O_RDONLY)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        finally:
+            os.close(guard)
+
+
+def _remove_abandoned(root):
+    for name in os.listdir(root):
+        path = os.path.join(root, name)
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a live process's
+                finally:
+                    os.close(fd)
+                shutil.rmtree(path, ignore_errors=True)
+            elif writer_is_gone(name, mtime=os.lstat(path).st_mtime):
+                os.unlink(path)  # a loose file, as older stores left them
+        except OSError:
+            pass
 
 
 def writer_is_gone(name, now=None, stale_after=3600.0, mtime=None):

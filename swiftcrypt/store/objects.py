@@ -8,7 +8,7 @@ import os
 import time
 
 from swiftcrypt import timestamps
-from swiftcrypt.store import conditional, diskfile, expiry, ranges
+from swiftcrypt.store import conditional, crashpoints, diskfile, expiry, ranges
 from swiftcrypt.store.headers import (
     HeaderDict, listing_etag_and_bytes, object_post_metadata, object_put_metadata,
     split_param, stored_to_wsgi, wsgi_to_stored)
@@ -92,6 +92,10 @@ def _wsgi_meta(header):
                       for name, value in header["metadata"].items())
 
 
+def _names(req):
+    return req.account, req.container, req.obj
+
+
 def _trusted_timestamp(req):
     """``(normal, offset)`` of a PUT's ``X-Timestamp``, None without one;
     ValueError if malformed. Only internal requests carry it: the
@@ -112,7 +116,10 @@ class ObjectHandlers:
     def _locked(self, path):
         return self.store.locks.hold(diskfile.object_digest(path))
 
-    def _record(self, account, container, name, header, size):
+    @staticmethod
+    def _row(header, size):
+        """The listing row (put_object's arguments after the name) of an
+        object with ``header`` and body ``size``."""
         meta = HeaderDict(header["metadata"])
         etag, listed = listing_etag_and_bytes(
             HeaderDict(_wsgi_meta(header)), header["etag"], size)
@@ -120,8 +127,70 @@ class ObjectHandlers:
                                          "swift_bytes")
         if swift_bytes is not None and swift_bytes.isdigit():
             listed = int(swift_bytes)
-        self.store.db.put_object(account, container, name, listed, etag, ctype,
-                                 header["timestamp"], expiry.delete_at_of(meta))
+        return listed, etag, ctype, header["timestamp"], expiry.delete_at_of(meta)
+
+    def _record(self, account, container, name, header, size):
+        self.store.db.put_object(account, container, name, *self._row(header, size))
+
+    # Crash consistency. Every change to an object's files goes through
+    # _change, under the object's lock: (1) one transaction notes the
+    # intent and gives the listing row its new values; (2) the files change
+    # by a rename or unlink, which needs no space (everything that does -
+    # temp files, directories - was done before (1)); (3) the intent is
+    # cleared. A process killed after (1) leaves an intent, and the next
+    # start-up (recover) sets the row from whatever the files hold then;
+    # a full disk fails (1) and changes nothing.
+
+    def _change(self, names, path, row, file_op, op):
+        db = self.store.db
+        db.begin_change(*names, row)
+        crashpoints.reached(op + "-listed")
+        try:
+            file_op()
+        except BaseException:
+            self._settle(names, path)
+            raise
+        crashpoints.reached(op + "-changed")
+        try:
+            db.end_change(*names)
+        except Exception as err:  # the change is done; start-up clears the intent
+            log.warning("%s: could not clear its change intent: %s", "/".join(names), err)
+
+    def _settle(self, names, path):
+        """Make the listing row match the object's files (its lock held);
+        False if that failed (logged)."""
+        obj = None
+        try:
+            obj = diskfile.ObjectFile.open(path)
+            if obj is None:
+                self.store.db.delete_object(*names)
+            else:
+                self._record(*names, obj.header, obj.size)
+            return True
+        except diskfile.CorruptObject as err:
+            log.error("object /%s is corrupt (%s: %s); its listing row is left as it was",
+                      "/".join(names), err.path, err.fault)
+            return True  # nothing better to settle it to
+        except Exception as err:
+            log.error("object /%s: cannot settle its listing row with its files (retried "
+                      "at the next start): %s", "/".join(names), err)
+            return False
+        finally:
+            if obj is not None:
+                obj.close()
+
+    def recover(self):
+        """Settle the changes a killed process left half-done (see _change);
+        returns how many there were."""
+        pending = self.store.db.pending_changes()
+        for names in pending:
+            path = diskfile.object_path(self.store.objects_dir, *names)
+            with self._locked(path):
+                if self._settle(names, path):
+                    self.store.db.end_change(*names)
+        if pending:
+            log.warning("settled %d object change(s) interrupted by a crash", len(pending))
+        return len(pending)
 
     def _open_live(self, path, account, container, name, now):
         """The object at ``path``, or None if there is none or it has
@@ -229,14 +298,15 @@ class ObjectHandlers:
                 header["timestamp_offset"] = wanted[1]
             try:
                 writer.finish(header)
+                diskfile.make_parent(path)
                 with self._locked(path):
                     if wanted is not None:
                         # a client write may have landed while we read the body
                         refused = self._refuse_older(req, start_response, path, wanted)
                         if refused is not None:
                             return refused
-                    writer.publish(path)
-                    self._record(req.account, req.container, req.obj, header, writer.size)
+                    self._change(_names(req), path, self._row(header, writer.size),
+                                 lambda: writer.publish(path), "put")
             except OSError as err:
                 return self._disk_error(start_response, req, err)
         return respond(start_response, 201, [
@@ -400,9 +470,13 @@ class ObjectHandlers:
                     _set_delete_at(meta, delete_at)
                     timestamp = time.time()
                     header = dict(obj.header, timestamp=timestamp, metadata=_stored_meta(meta))
-                    diskfile.write_meta(self.store.tmp_dir, path, obj.version, timestamp,
-                                        header["metadata"])
-                    self._record(req.account, req.container, req.obj, header, obj.size)
+                    side = diskfile.prepare_meta(self.store.tmp_dir, obj.version, timestamp,
+                                                 header["metadata"])
+                    try:
+                        self._change(_names(req), path, self._row(header, obj.size),
+                                     lambda: diskfile.publish_meta(side, path), "post")
+                    finally:
+                        diskfile.discard(side)  # gone already once published
                 finally:
                     obj.close()
         except OSError as err:
@@ -426,8 +500,13 @@ class ObjectHandlers:
                         obj.close()
                 except diskfile.CorruptObject:
                     live = True  # deleting a damaged object is how to get rid of it
-                existed = diskfile.remove(path) and live
-                self.store.db.delete_object(req.account, req.container, req.obj)
+                existed = live and os.path.exists(path)
+                if os.path.exists(path) or os.path.exists(diskfile.meta_path(path)):
+                    self._change(_names(req), path, None, lambda: diskfile.remove(path),
+                                 "delete")
+                else:
+                    # no files: drop a stray row, if any
+                    self.store.db.delete_object(req.account, req.container, req.obj)
         except OSError as err:
             return self._disk_error(start_response, req, err)
         if not existed:

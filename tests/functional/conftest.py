@@ -76,6 +76,13 @@ def start_server(data_dir, log_path, *extra, env=None, wait=True):
         pytest.fail("swiftcrypt serve did not start:\n" + f.read())
 
 
+def temp_files(data_dir):
+    """Files anywhere under ``<data_dir>/tmp`` (each store process writes
+    in a directory of its own there)."""
+    return [name for _d, _s, files in os.walk(os.path.join(data_dir, "tmp"))
+            for name in files]
+
+
 class Markers:
     """Plaintext that must never reach the data dir."""
 

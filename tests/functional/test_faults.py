@@ -17,7 +17,7 @@ import requests
 
 from swiftcrypt.server import default_config_path
 from swiftcrypt.store import diskfile
-from tests.functional.conftest import start_server
+from tests.functional.conftest import start_server, temp_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV = {"PYTHONPATH": REPO}
@@ -129,16 +129,15 @@ def test_server_killed_mid_put_keeps_previous_version_and_no_temp_file(own_serve
     old = body_of(100000, "old")
     assert requests.put(url, data=old).status_code == 201
     parts = urlsplit(url)
-    tmp_dir = os.path.join(srv.data_dir, "tmp")
     with socket.create_connection((parts.hostname, parts.port)) as sock:
         sock.sendall(("PUT %s HTTP/1.1\r\nHost: x\r\nContent-Length: 20000000\r\n\r\n"
                       % parts.path).encode("ascii"))
         sock.sendall(body_of(3000000, "new"))
-        wait_for(lambda: os.listdir(tmp_dir), "the PUT's temp file")
+        wait_for(lambda: temp_files(srv.data_dir), "the PUT's temp file")
         srv.stop(signal.SIGKILL)
-    assert os.listdir(tmp_dir)  # the kill left it behind...
+    assert temp_files(srv.data_dir)  # the kill left it behind...
     srv2 = own_server(data_dir=srv.data_dir, log_name="server2.log")
-    assert os.listdir(tmp_dir) == []  # ...and start-up cleared it
+    assert temp_files(srv.data_dir) == []  # ...and start-up cleared it
     resp = requests.get(url.replace(srv.url, srv2.url))
     assert resp.status_code == 200 and resp.content == old
     listing = requests.get(url.rsplit("/", 1)[0].replace(srv.url, srv2.url),
@@ -243,7 +242,7 @@ def test_full_disk_is_507_and_previous_version_intact(own_server, small_disk):
     resp = requests.put(url, data=body_of(5 * 1024 * 1024, "too big"))
     assert resp.status_code == 507
     assert requests.get(url).content == old
-    assert os.listdir(os.path.join(srv.data_dir, "tmp")) == []
+    assert temp_files(srv.data_dir) == []
     assert "no space" in srv.log_text()
     # once there is room again, writes work
     small = body_of(1000, "small")

@@ -9,6 +9,8 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from tests.functional.conftest import temp_files
+
 
 def _body(markers, size=4096):
     body = os.urandom(size)
@@ -199,11 +201,10 @@ def test_client_disconnect_mid_put_keeps_previous_version(container, http, marke
     with socket.create_connection((parts.hostname, parts.port)) as sock:
         sock.sendall(("PUT %s HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"
                       % parts.path).encode("ascii") + partial)
-    tmp_dir = os.path.join(server.data_dir, "tmp")
     deadline = time.monotonic() + 30
-    while os.listdir(tmp_dir) and time.monotonic() < deadline:
+    while temp_files(server.data_dir) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert os.listdir(tmp_dir) == []
+    assert temp_files(server.data_dir) == []
     assert http.get(url).content == old
     listing = http.get(container, params={"format": "json"}).json()
     assert [(e["name"], e["bytes"]) for e in listing] == [("interrupted", 5000)]

@@ -253,7 +253,23 @@ def test_stale_temp_files_removed_at_start(tmp_path):
     live = "obj-%d-y.tmp" % os.getpid()  # another worker's upload in progress
     (data / "tmp" / live).write_bytes(b"x")
     store = app_factory({}, data_dir=str(data))
-    assert os.listdir(store.tmp_dir) == [live]
+    assert sorted(os.listdir(data / "tmp")) == sorted([live, os.path.basename(store.tmp_dir)])
+
+
+def test_dead_process_temp_dir_removed_at_start_live_one_kept(tmp_path):
+    # a process's temp files live in its own flock'ed dir under tmp/: a
+    # restart removes a dead one's whatever its pid (pids are reused: a
+    # container's server is often pid 1 every time)
+    data = tmp_path / "d"
+    first = app_factory({}, data_dir=str(data))
+    (data / "tmp" / (str(os.getpid()) + "-dead")).mkdir()  # our pid, no lock: dead
+    (data / "tmp" / (str(os.getpid()) + "-dead") / "meta-x.tmp").write_bytes(b"x")
+    with open(os.path.join(first.tmp_dir, "obj-in-progress.tmp"), "wb") as f:
+        f.write(b"x")
+    second = app_factory({}, data_dir=str(data))
+    assert sorted(os.listdir(data / "tmp")) == sorted(
+        os.path.basename(s.tmp_dir) for s in (first, second))
+    assert os.listdir(first.tmp_dir) == ["obj-in-progress.tmp"]  # still in use
 
 
 def test_factory_needs_data_dir(tmp_path):
