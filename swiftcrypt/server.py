@@ -5,12 +5,14 @@ gatekeeper, keymaster, encryption, store). On first run it generates the
 root secret into ``<data dir>/keymaster.conf`` (mode 0600) and says where.
 """
 
+import argparse
 import base64
 import configparser
 import ipaddress
 import logging
 import os
 import re
+import resource
 import signal
 import socket
 import sys
@@ -27,6 +29,16 @@ DATA_DIR_ENV = "SWIFTCRYPT_DATA_DIR"
 KEYMASTER_FILE = "keymaster.conf"
 ROOT_SECRET_BYTES = 32
 SHUTDOWN_GRACE_SECONDS = 10
+# Swift's proxy: client_timeout (default 60) is the socket timeout for every
+# read from and write to a client; max_clients (1024) greenthreads serve a
+# worker's connections; swift-init raises the open-files limit to 32768.
+DEFAULT_CLIENT_TIMEOUT = 60.0
+# Not in Swift: the time a client has for a request's line and headers, so
+# that connections trickling bytes cannot hold every greenthread forever.
+DEFAULT_HEADER_TIMEOUT = 30.0
+MAX_CLIENTS = 1024
+BACKLOG = 4096  # Swift's default: a burst of connections waits, never retries its SYN
+OPEN_FILES = 32768
 # A filter whose name or factory mentions "auth" (tempauth, keystoneauth,
 # authtoken, swauth...) is taken as authenticating requests.
 _AUTH_RE = re.compile(r"auth", re.IGNORECASE)
@@ -61,9 +73,29 @@ def configure(parser):
     parser.add_argument("--workers", default="1", metavar="N",
                         help="worker processes serving the port: a number, or 'auto' for "
                              "one per CPU (default 1), as Swift's proxy `workers`")
+    parser.add_argument("--client-timeout", type=_seconds, default=DEFAULT_CLIENT_TIMEOUT,
+                        metavar="SECONDS",
+                        help="close a connection whose client sends or receives nothing for "
+                             "this long, as Swift's proxy client_timeout (default %(default)g)")
+    parser.add_argument("--header-timeout", type=_seconds, default=DEFAULT_HEADER_TIMEOUT,
+                        metavar="SECONDS",
+                        help="close a connection that has not sent a whole request line and "
+                             "headers this long after it opened or after the previous "
+                             "response, so that slow clients cannot hold the server "
+                             "(default %(default)g)")
     parser.add_argument("--data-dir", metavar="DIR",
                         help="where the store and the generated keymaster config live "
                              "(default $%s or ./data)" % DATA_DIR_ENV)
+
+
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError("%r is not a positive number of seconds" % text)
+    return value
 
 
 # -- pure checks -----------------------------------------------------------
@@ -284,10 +316,46 @@ def _setup_logging():
     root.setLevel(logging.INFO)
 
 
+def raise_open_files_limit(wanted=OPEN_FILES):
+    """Raise the soft limit on open files towards ``wanted`` (as far as the
+    hard limit allows): every client connection takes one, and a default
+    soft limit of 1024 would stop accepting before the pool is full."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def header_deadline_protocol(eventlet, header_timeout):
+    """eventlet's HTTP protocol with a deadline for each request's line and
+    headers (eventlet's socket_timeout only bounds each read, so a client
+    sending a byte now and then would hold its greenthread forever)."""
+
+    class DeadlineProtocol(eventlet.wsgi.HttpProtocol):
+        _deadline = None
+
+        def handle_one_request(self):
+            self._deadline = eventlet.Timeout(header_timeout)
+            try:
+                super().handle_one_request()
+            except eventlet.Timeout as timeout:
+                if timeout is not self._deadline:
+                    raise
+                self.close_connection = 1
+            finally:
+                self._deadline.cancel()
+
+        def get_environ(self, *args, **kwargs):
+            self._deadline.cancel()  # the headers are in: the app may take its time
+            return super().get_environ(*args, **kwargs)
+
+    return DeadlineProtocol
+
+
 def _listen(eventlet, host, port):
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        return eventlet.listen((host.strip("[]"), port), family=family)
+        return eventlet.listen((host.strip("[]"), port), family=family, backlog=BACKLOG)
     except OSError as err:
         raise StartupError("cannot listen on %s:%d: %s" % (host, port, err.strerror or err)) \
             from None
@@ -331,11 +399,13 @@ def _serve(args):
     for path in keymaster_paths(parser):
         check_private(path)
     _setup_logging()
+    raise_open_files_limit()
+    timeouts = (args.client_timeout, args.header_timeout)
     if workers == 1:
         app = AccessLog(load_app(config_path, data_dir, keymaster_path))
         sock = _listen(eventlet, args.host, args.port)
         _say_serving(config_path, sock)
-        return _run_until_signal(eventlet, sock, app)
+        return _run_until_signal(eventlet, sock, app, *timeouts)
     sock = _listen(eventlet, args.host, args.port)
 
     def worker(report):
@@ -346,7 +416,7 @@ def _serve(args):
             report(str(err))
             return 2
         report(None)
-        return _run_until_signal(eventlet, sock, app)
+        return _run_until_signal(eventlet, sock, app, *timeouts)
 
     from eventlet import patcher
     supervisor = prefork.Supervisor(workers, worker, log, patcher.original("time").sleep)
@@ -376,7 +446,8 @@ def _say_serving(config_path, sock, workers=1):
     sys.stderr.flush()
 
 
-def _run_until_signal(eventlet, sock, app):
+def _run_until_signal(eventlet, sock, app, client_timeout=DEFAULT_CLIENT_TIMEOUT,
+                      header_timeout=DEFAULT_HEADER_TIMEOUT):
     stop = []
 
     def on_signal(signum, _frame):
@@ -386,9 +457,10 @@ def _run_until_signal(eventlet, sock, app):
     signal.signal(signal.SIGINT, on_signal)
     quiet = logging.getLogger("swiftcrypt.wsgi")  # eventlet's own access lines are INFO
     quiet.setLevel(logging.WARNING)
-    pool = eventlet.GreenPool(1024)
+    pool = eventlet.GreenPool(MAX_CLIENTS)
     server = eventlet.spawn(eventlet.wsgi.server, sock, app, custom_pool=pool, log=quiet,
-                            debug=False, socket_timeout=300)
+                            debug=False, socket_timeout=client_timeout,
+                            protocol=header_deadline_protocol(eventlet, header_timeout))
     # Poll for the signal: a handler only sets a flag, and a short sleep
     # lets the hub notice it even when no client is talking to us.
     while not stop and not server.dead:
