@@ -13,7 +13,7 @@ from swiftcrypt.store.headers import HeaderDict, stored_to_wsgi, updated_meta, w
 from swiftcrypt.store.http import error, normalize_timestamp, respond
 from swiftcrypt.store.locks import ObjectLocks
 from swiftcrypt.store.names import BadName, parse_path
-from swiftcrypt.store.objects import ObjectHandlers
+from swiftcrypt.store.objects import ObjectHandlers, disk_error
 from swiftcrypt.store.request import BadQuery, Request
 
 log = logging.getLogger("swiftcrypt.store")
@@ -86,11 +86,7 @@ class StoreApp:
                       err.path, err.fault)
             return error(start_response, 500, "the stored object is damaged", head)
         except OSError as err:  # the listing database's full disk comes as ENOSPC
-            if diskfile.is_disk_full(err):
-                log.error("%s %s: no space left on the data disk", req.method, req.path)
-                return error(start_response, 507, "no space left on the store's disk", head)
-            log.error("%s %s: disk error: %s", req.method, req.path, err.strerror or err)
-            return error(start_response, 500, "the store's disk failed", head)
+            return disk_error(start_response, req, err, head)
         except sqlite3.DatabaseError as err:
             log.error("%s %s: listing database error: %s", req.method, req.path, err)
             return error(start_response, 500, "the store's listing database failed", head)

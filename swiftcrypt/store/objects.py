@@ -92,6 +92,16 @@ def _wsgi_meta(header):
                       for name, value in header["metadata"].items())
 
 
+def disk_error(start_response, req, err, head=False):
+    """507 for a full disk (the data files' or the listing database's),
+    else 500; one log line either way."""
+    if diskfile.is_disk_full(err):
+        log.error("%s %s: no space left on the data disk", req.method, req.path)
+        return error(start_response, 507, "no space left on the store's disk", head)
+    log.error("%s %s: disk error: %s", req.method, req.path, err.strerror or err)
+    return error(start_response, 500, "the store's disk failed", head)
+
+
 def _names(req):
     return req.account, req.container, req.obj
 
@@ -148,7 +158,9 @@ class ObjectHandlers:
         try:
             file_op()
         except BaseException:
-            self._settle(names, path)
+            if self._settle(names, path):
+                with contextlib.suppress(Exception):  # else start-up clears it
+                    db.end_change(*names)
             raise
         crashpoints.reached(op + "-changed")
         try:
@@ -268,7 +280,7 @@ class ObjectHandlers:
         try:
             writer = diskfile.ObjectWriter(self.store.tmp_dir)
         except OSError as err:
-            return self._disk_error(start_response, req, err)
+            return disk_error(start_response, req, err)
         with writer:
             failure = self._receive(req, start_response, writer, length)
             if failure is not None:
@@ -308,7 +320,7 @@ class ObjectHandlers:
                     self._change(_names(req), path, self._row(header, writer.size),
                                  lambda: writer.publish(path), "put")
             except OSError as err:
-                return self._disk_error(start_response, req, err)
+                return disk_error(start_response, req, err)
         return respond(start_response, 201, [
             # unquoted, as Swift's proxy answers clients (it strips the
             # object server's quotes)
@@ -349,7 +361,7 @@ class ObjectHandlers:
             return error(start_response, 499, "request body ended before Content-Length")
         except OSError as err:
             if diskfile.is_disk_full(err):
-                return self._disk_error(start_response, req, err)
+                return disk_error(start_response, req, err)
             # an OSError not about our disk is the client's connection going away
             log.info("PUT %s: reading the request body failed: %s", req.path,
                      type(err).__name__)
@@ -364,13 +376,6 @@ class ObjectHandlers:
             return http_exc(req.environ, start_response)
         log.exception("PUT %s: %s failed", req.path, during)
         return error(start_response, 500, "%s failed; nothing was stored" % during)
-
-    def _disk_error(self, start_response, req, err):
-        if diskfile.is_disk_full(err):
-            log.error("%s %s: no space left on the data disk", req.method, req.path)
-            return error(start_response, 507, "no space left on the store's disk")
-        log.error("%s %s: disk error: %s", req.method, req.path, err.strerror or err)
-        return error(start_response, 500, "the store could not write the object")
 
     # GET / HEAD
 
@@ -480,7 +485,7 @@ class ObjectHandlers:
                 finally:
                     obj.close()
         except OSError as err:
-            return self._disk_error(start_response, req, err)
+            return disk_error(start_response, req, err)
         return respond(start_response, 202, [
             ("Content-Type", "text/html; charset=UTF-8"),
             ("X-Timestamp", normalize_timestamp(timestamp))])
@@ -508,7 +513,7 @@ class ObjectHandlers:
                     # no files: drop a stray row, if any
                     self.store.db.delete_object(req.account, req.container, req.obj)
         except OSError as err:
-            return self._disk_error(start_response, req, err)
+            return disk_error(start_response, req, err)
         if not existed:
             return error(start_response, 404, "no such object")
         return respond(start_response, 204, [("Content-Type", "text/html; charset=UTF-8")])
