@@ -52,11 +52,13 @@ def config_with(tmp_path, replace=None, encryption_extra=""):
 
 @pytest.fixture
 def own_server(tmp_path):
-    """Start servers on a private data dir; stop them all afterwards."""
+    """Start servers on a private data dir (``env`` added to the
+    environment); stop them all afterwards."""
     started = []
 
-    def start(*args, data_dir=None, log_name="server.log"):
-        srv = start_server(data_dir or tmp_path / "data", tmp_path / log_name, *args, env=ENV)
+    def start(*args, data_dir=None, log_name="server.log", env=None):
+        srv = start_server(data_dir or tmp_path / "data", tmp_path / log_name, *args,
+                           env=dict(ENV, **(env or {})))
         started.append(srv)
         return srv
 

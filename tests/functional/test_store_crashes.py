@@ -11,33 +11,17 @@ import threading
 import time
 import uuid
 
-import pytest
 import requests
 
 from swiftcrypt.store import crashpoints
-from tests.functional.conftest import start_server, temp_files
-from tests.functional.test_faults import ACCOUNT, ENV, body_of
+from tests.functional import test_faults
+from tests.functional.conftest import temp_files
+from tests.functional.test_faults import ACCOUNT, body_of
+
+own_server = test_faults.own_server
 
 NAMES = ["o%d" % i for i in range(6)]
 RANDOM_KILLS = 12
-
-
-@pytest.fixture
-def own_server(tmp_path):
-    """Start servers on a private data dir (``env`` added to the
-    environment); kill any still running afterwards."""
-    started = []
-
-    def start(data_dir=None, log_name="server.log", env=None):
-        srv = start_server(data_dir or tmp_path / "data", tmp_path / log_name,
-                           env=dict(ENV, **(env or {})))
-        started.append(srv)
-        return srv
-
-    yield start
-    for srv in started:
-        if srv.proc.poll() is None:
-            srv.stop()
 
 
 def check_consistent(srv, containers, names=NAMES):
