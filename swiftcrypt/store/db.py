@@ -139,11 +139,15 @@ class ListingDB:
                 self._conn.execute("ALTER TABLE objects ADD COLUMN delete_at INTEGER")
             self._conn.executescript(INDEXES)
 
-    def _run(self, fn):
+    def _run(self, fn, durable=False):
         """``fn(conn)`` in one transaction; a full disk raises OSError
-        (ENOSPC), as a full disk does for files, and changes nothing."""
+        (ENOSPC), as a full disk does for files, and changes nothing.
+        ``durable`` fsyncs the commit (synchronous=FULL), so that it
+        survives a power failure and not only a killed process."""
         with self._lock:
             try:
+                if durable:
+                    self._conn.execute("PRAGMA synchronous=FULL")
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
                     result = fn(self._conn)
@@ -155,6 +159,9 @@ class ListingDB:
                         with contextlib.suppress(sqlite3.Error):
                             self._conn.execute("ROLLBACK")
                     raise
+                finally:
+                    if durable:
+                        self._conn.execute("PRAGMA synchronous=NORMAL")
             except sqlite3.OperationalError as err:
                 if _is_full(err):
                     raise OSError(errno.ENOSPC, "listing database: %s" % err) from None
@@ -289,7 +296,10 @@ class ListingDB:
         row the values they will have, in one transaction: ``row`` is
         put_object's arguments after the name, or None for a removal.
         end_change clears the intent once the files have changed; an
-        intent left by a crash is settled at start-up from the files."""
+        intent left by a crash is settled at start-up from the files.
+        Committed durably: the files change next, and a power failure
+        must not lose the intent (nor the commits before it) once they
+        have."""
         def q(c):
             c.execute("INSERT OR REPLACE INTO pending (account, container, name)"
                       " VALUES (?, ?, ?)", (account, container, name))
@@ -297,7 +307,7 @@ class ListingDB:
                 _delete_object(c, account, container, name)
             else:
                 _put_object(c, account, container, name, *row)
-        self._run(q)
+        self._run(q, durable=True)
 
     def end_change(self, account, container, name):
         """Clear an object's intent (see begin_change)."""

@@ -151,3 +151,23 @@ def test_listing_database_full_is_enospc_and_leaves_no_transaction_open(app, mon
     monkeypatch.undo()
     assert not real.in_transaction
     app.db.put_object("a", "c", "x", 1, "e", "t", 1.0)  # the next one works
+
+
+def test_the_intent_is_committed_with_fsync_and_other_commits_are_not(app):
+    # a power failure must not lose an intent once the files have changed;
+    # what can be seen without cutting the power is the synchronous level
+    # each commit runs at
+    levels = []
+
+    def trace(sql):
+        if sql.startswith(("INSERT", "DELETE", "UPDATE")):
+            levels.append((sql.split()[0:3], real.execute("PRAGMA synchronous").fetchone()[0]))
+    real = app.db._conn
+    real.set_trace_callback(trace)
+    try:
+        assert _req(app, "PUT", body=b"x").status_int == 201
+    finally:
+        real.set_trace_callback(None)
+    full, normal = 2, 1
+    assert (["INSERT", "OR", "REPLACE"], full) in levels  # the intent and row
+    assert (["DELETE", "FROM", "pending"], normal) in levels  # clearing it
