@@ -145,3 +145,27 @@ def test_kill_at_each_crash_point_leaves_a_consistent_store(own_server):
                 wanted = {"put": "new/type", "post": "posted/type"}[op]
                 assert resp.headers["Content-Type"] == wanted
         assert "settled 1 object change" in srv.log_text()
+
+
+def test_a_replacement_worker_settles_what_a_killed_worker_left(own_server):
+    # serve --workers: a worker dies at a crash point (its listing row says
+    # deleted, its file is still there); the worker started in its place
+    # settles that on its own start-up, while the other one keeps serving
+    srv = own_server("--workers", "2", env={crashpoints.ENV: "delete-listed"})
+    container = "workers-%s" % uuid.uuid4().hex[:6]
+    base = "%s/v1/%s/%s" % (srv.url, ACCOUNT, container)
+    assert requests.put(base).status_code == 201
+    body = body_of(5000, "kept")
+    assert requests.put(base + "/kept", data=body).status_code == 201
+    try:
+        requests.delete(base + "/kept", timeout=30)
+    except requests.ConnectionError:
+        pass
+    deadline = time.monotonic() + 60
+    while "settled 1 object change" not in srv.log_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "exited (status 137); starting another" in srv.log_text(), srv.log_text()
+    assert "settled 1 object change" in srv.log_text()
+    assert srv.proc.poll() is None  # the server itself never stopped
+    check_consistent(srv, [container], ["kept"])
+    assert requests.get(base + "/kept").content == body
