@@ -21,7 +21,7 @@ import psutil
 import requests
 
 from swiftcrypt.server import default_config_path
-from tests.functional.conftest import start_server
+from tests.functional.conftest import start_server, temp_files
 from tests.functional.conftest_soak import soak_seconds
 
 CLIENTS = 32
@@ -346,7 +346,7 @@ def test_soak(tmp_path, request):
             assert requests.delete(url).status_code == 204
         objects = [p for p in files_under(os.path.join(srv.data_dir, "objects"))]
         assert objects == []
-        assert os.listdir(os.path.join(srv.data_dir, "tmp")) == []
+        assert temp_files(srv.data_dir) == []
         log = srv.log_text()
         assert "Traceback" not in log and "corrupt" not in log
     finally:
