@@ -53,9 +53,17 @@ class StoreApp:
         # removes what dead processes' writes left in tmp/
         self.tmp_dir = diskfile.TempArea(os.path.join(self.data_dir, "tmp"),
                                          os.path.join(self.locks.lock_dir, "tmp.lock")).path
-        self.db = ListingDB(os.path.join(self.data_dir, "listing.db"))
+        db_path = os.path.join(self.data_dir, "listing.db")
+        fresh = not os.path.exists(db_path)
+        self.db = ListingDB(db_path)
         self.objects = ObjectHandlers(self)
         self.objects.recover()
+        if fresh:  # a database moved aside (damaged, say) or removed
+            listed = self.objects.rebuild_listing()
+            if listed:
+                log.warning("listing database %s was missing: listed the %d object(s) "
+                            "found in %s; account and container metadata were not "
+                            "restored", db_path, listed, self.objects_dir)
         self.reaper = expiry.Reaper(self.objects.reap_expired)
 
     def __call__(self, environ, start_response):

@@ -119,8 +119,8 @@ class ListingDB:
             if _damaged(err):
                 raise BadDatabase(
                     "listing database %s is damaged (%s): restore it from a backup, or move "
-                    "it aside to start with an empty listing (the object files stay but are "
-                    "not listed)" % (path, err)) from None
+                    "it aside and start again to list the objects anew from their files "
+                    "(account and container metadata are lost)" % (path, err)) from None
             if _is_full(err):
                 raise OSError(errno.ENOSPC, "no space left for %s" % path) from None
             raise BadDatabase("cannot use listing database %s: %s" % (path, err)) from None
@@ -263,6 +263,16 @@ class ListingDB:
                       (_meta_in(metadata), account, container))
             return False
         return self._run(q)
+
+    def ensure_container(self, account, container, timestamp):
+        """Create the container (and its account) if missing, without
+        metadata; an existing one is left as it is."""
+        def q(c):
+            c.execute("INSERT OR IGNORE INTO accounts (name, put_timestamp) VALUES (?, ?)",
+                      (account, timestamp))
+            c.execute("INSERT OR IGNORE INTO containers (account, name, put_timestamp)"
+                      " VALUES (?, ?, ?)", (account, container, timestamp))
+        self._run(q)
 
     def delete_container(self, account, container):
         """``"deleted"``, ``"missing"`` or ``"not_empty"``."""

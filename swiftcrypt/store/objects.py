@@ -204,6 +204,36 @@ class ObjectHandlers:
             log.warning("settled %d object change(s) interrupted by a crash", len(pending))
         return len(pending)
 
+    def rebuild_listing(self):
+        """List every object file's object (creating its container and
+        account, without metadata), for a listing database started anew
+        beside existing object files; returns how many were listed."""
+        listed = 0
+        for directory, _dirs, files in os.walk(self.store.objects_dir):
+            for name in files:
+                if not name.endswith(".obj"):
+                    continue
+                path = os.path.join(directory, name)
+                with self._locked(path):
+                    try:
+                        obj = diskfile.ObjectFile.open(path)
+                    except diskfile.CorruptObject as err:
+                        log.error("not listing %s: it is corrupt: %s", err.path, err.fault)
+                        continue
+                    if obj is None:
+                        continue
+                    with contextlib.closing(obj):
+                        names = obj.header.get("name")
+                        if not (isinstance(names, list) and len(names) == 3) or \
+                                diskfile.object_path(self.store.objects_dir, *names) != path:
+                            log.error("not listing %s: its header does not name it", path)
+                            continue
+                        self.store.db.ensure_container(names[0], names[1],
+                                                       obj.header["timestamp"])
+                        self._record(*names, obj.header, obj.size)
+                        listed += 1
+        return listed
+
     def _open_live(self, path, account, container, name, now):
         """The object at ``path``, or None if there is none or it has
         expired (then it is removed on the spot). Call with its lock held."""

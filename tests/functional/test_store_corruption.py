@@ -59,10 +59,13 @@ def test_corrupt_object_files_answer_500_and_log_one_line_each(own_server):
     assert "Traceback" not in srv.log_text()
 
 
-def test_damaged_listing_database_stops_start_up_with_one_line(tmp_path):
+def test_damaged_listing_database_stops_start_up_with_one_line_and_can_be_rebuilt(tmp_path):
     data = tmp_path / "data"
     srv = start_server(data, tmp_path / "first.log", env=ENV)
     assert requests.put(srv.url + "/v1/AUTH_x/c").status_code == 201
+    assert requests.put(srv.url + "/v1/AUTH_x/c/kept", data=b"kept data",
+                        headers={"Content-Type": "k/t"}).status_code == 201
+    listed = requests.get(srv.url + "/v1/AUTH_x/c", params={"format": "json"}).json()
     assert srv.stop() == 0
     db = data / "listing.db"
     for extra in ("-wal", "-shm"):
@@ -84,3 +87,15 @@ def test_damaged_listing_database_stops_start_up_with_one_line(tmp_path):
     errors = [line for line in text.splitlines() if line.startswith("swiftcrypt: error:")]
     assert len(errors) == 1, text
     assert str(db) in errors[0] and "damaged" in errors[0] and "backup" in errors[0]
+    # doing what it says: moved aside, the objects are listed anew from their files
+    os.rename(db, str(db) + ".damaged")
+    srv = start_server(data, tmp_path / "third.log", env=ENV)
+    try:
+        assert requests.get(srv.url + "/v1/AUTH_x/c", params={"format": "json"}).json() \
+            == listed
+        assert requests.get(srv.url + "/v1/AUTH_x/c/kept").content == b"kept data"
+        head = requests.head(srv.url + "/v1/AUTH_x")
+        assert head.headers["X-Account-Object-Count"] == "1"
+        assert "listed the 1 object(s)" in srv.log_text()
+    finally:
+        srv.stop()
