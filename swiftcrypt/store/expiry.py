@@ -101,6 +101,10 @@ class Reaper:
         try:
             self._next = now + self.interval
             return self._reap(now, self.batch)
+        except OSError as err:  # a full disk, say: one line, not a traceback each time
+            log.error("reaping expired objects failed: %s; retrying in %ds",
+                      err.strerror or err, self.interval)
+            return 0
         except Exception:
             log.exception("reaping expired objects failed; retrying in %ds", self.interval)
             return 0

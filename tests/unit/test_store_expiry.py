@@ -265,6 +265,18 @@ def test_reaper_failure_is_logged_not_raised(app, clock, monkeypatch, caplog):
     assert "reaping expired objects failed" in caplog.text
 
 
+def test_reaper_on_a_full_disk_logs_one_line_without_traceback(app, clock, monkeypatch,
+                                                                caplog):
+    def full(*_args):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(app.reaper, "_reap", full)
+    clock.now += app.reaper.interval
+    assert _req(app, "HEAD", "/v1/a/c").status_int == 204
+    lines = [r for r in caplog.records if "reaping expired objects failed" in r.getMessage()]
+    assert len(lines) == 1 and "No space left" in lines[0].getMessage()
+    assert lines[0].exc_info is None
+
+
 def test_container_with_only_expired_objects_can_be_deleted(app, clock):
     assert _put(app, **{"X-Delete-At": "1700000010"}).status_int == 201
     assert _req(app, "DELETE", "/v1/a/c").status_int == 409
