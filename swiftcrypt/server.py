@@ -318,12 +318,22 @@ def _setup_logging():
 
 def raise_open_files_limit(wanted=OPEN_FILES):
     """Raise the soft limit on open files towards ``wanted`` (as far as the
-    hard limit allows): every client connection takes one, and a default
-    soft limit of 1024 would stop accepting before the pool is full."""
+    hard limit allows) and return it: every client connection takes one
+    or two (its socket, the object file it reads), and running out makes
+    eventlet's accept loop, and so the server, stop."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
     if soft != resource.RLIM_INFINITY and soft < target:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    return wanted if soft == resource.RLIM_INFINITY else soft
+
+
+def max_clients(open_files):
+    """Connections served at once: Swift's max_clients, fewer if the
+    open-files limit could not hold two descriptors for each (and some to
+    spare for the store's own files)."""
+    return max(1, min(MAX_CLIENTS, (open_files - 64) // 2))
 
 
 def header_deadline_protocol(eventlet, header_timeout):
@@ -399,8 +409,8 @@ def _serve(args):
     for path in keymaster_paths(parser):
         check_private(path)
     _setup_logging()
-    raise_open_files_limit()
-    timeouts = (args.client_timeout, args.header_timeout)
+    timeouts = (args.client_timeout, args.header_timeout,
+                max_clients(raise_open_files_limit()))
     if workers == 1:
         app = AccessLog(load_app(config_path, data_dir, keymaster_path))
         sock = _listen(eventlet, args.host, args.port)
@@ -447,7 +457,7 @@ def _say_serving(config_path, sock, workers=1):
 
 
 def _run_until_signal(eventlet, sock, app, client_timeout=DEFAULT_CLIENT_TIMEOUT,
-                      header_timeout=DEFAULT_HEADER_TIMEOUT):
+                      header_timeout=DEFAULT_HEADER_TIMEOUT, clients=MAX_CLIENTS):
     stop = []
 
     def on_signal(signum, _frame):
@@ -457,7 +467,7 @@ def _run_until_signal(eventlet, sock, app, client_timeout=DEFAULT_CLIENT_TIMEOUT
     signal.signal(signal.SIGINT, on_signal)
     quiet = logging.getLogger("swiftcrypt.wsgi")  # eventlet's own access lines are INFO
     quiet.setLevel(logging.WARNING)
-    pool = eventlet.GreenPool(MAX_CLIENTS)
+    pool = eventlet.GreenPool(clients)
     server = eventlet.spawn(eventlet.wsgi.server, sock, app, custom_pool=pool, log=quiet,
                             debug=False, socket_timeout=client_timeout,
                             protocol=header_deadline_protocol(eventlet, header_timeout))

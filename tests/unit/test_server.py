@@ -122,3 +122,26 @@ def test_serving_url_reads_the_serving_line():
     assert serving_url("swiftcrypt: serving /e.conf with 2 workers on http://[::1]:9/") == \
         "http://[::1]:9"
     assert serving_url("swiftcrypt: data dir /tmp/x") is None
+
+
+def test_max_clients_fits_the_open_files_limit():
+    from swiftcrypt.server import MAX_CLIENTS, max_clients
+    assert max_clients(32768) == MAX_CLIENTS == 1024  # Swift's max_clients
+    assert max_clients(1024) == 480  # two descriptors each, 64 to spare
+    assert max_clients(10) == 1
+
+
+def test_raise_open_files_limit_goes_up_to_the_hard_limit():
+    import resource
+    import subprocess
+    import sys
+    code = ("import resource; from swiftcrypt.server import raise_open_files_limit as r;"
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 4096));"
+            "print(r(), resource.getrlimit(resource.RLIMIT_NOFILE)[0], r(100))")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 4096:
+        code = code.replace("4096", str(hard))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    wanted = min(4096, hard if hard != resource.RLIM_INFINITY else 4096)
+    assert done.stdout.split() == [str(wanted), str(wanted), str(wanted)]
