@@ -8,7 +8,7 @@ import os
 import time
 
 from swiftcrypt import timestamps
-from swiftcrypt.store import conditional, crashpoints, diskfile, expiry, ranges
+from swiftcrypt.store import conditional, crashpoints, creation, diskfile, expiry, ranges
 from swiftcrypt.store.headers import (
     HeaderDict, listing_etag_and_bytes, object_post_metadata, object_put_metadata,
     split_param, stored_to_wsgi, wsgi_to_stored)
@@ -32,28 +32,16 @@ def _unquote_etag(value):
     return value.lower()
 
 
-def _request_length(req):
-    """Content-Length as an int, None for a body read to EOF (chunked);
-    ValueError with a reason when neither can be used."""
-    value = req.headers.get("Content-Length")
-    if value is not None:
-        value = value.strip()
-        if not value.isdigit():
-            raise ValueError("Content-Length must be a non-negative integer")
-        return int(value)
-    chunked = "chunked" in req.headers.get("Transfer-Encoding", "").lower()
-    if chunked or req.environ.get("wsgi.input_terminated"):
-        return None
-    raise ValueError("a PUT needs Content-Length or chunked Transfer-Encoding")
-
-
 def _read_body(environ, writer, length):
     inp = environ["wsgi.input"]
     if length is None:
+        received = 0
         while True:
             chunk = inp.read(CHUNK)
             if not chunk:
                 return
+            received += len(chunk)
+            creation.check_size(received)
             writer.write(chunk)
     remaining = length
     while remaining > 0:
@@ -289,9 +277,12 @@ class ObjectHandlers:
         if missing is not None:
             return missing
         try:
-            length = _request_length(req)
-        except ValueError as err:
-            return error(start_response, 411 if "needs" in str(err) else 400, str(err))
+            creation.unsupported("PUT", req.headers, req.query)
+            length = creation.body_length(req.headers,
+                                          req.environ.get("wsgi.input_terminated"))
+            only_new = creation.if_none_match_star(req.headers)
+        except creation.Refused as err:
+            return error(start_response, err.status, err.reason)
         try:
             delete_at = expiry.requested_delete_at(req.headers, time.time(), "PUT")
         except expiry.BadExpiry as err:
@@ -301,10 +292,11 @@ class ObjectHandlers:
         except ValueError:
             return error(start_response, 400, "X-Timestamp is not a Swift timestamp")
         path = self._path(req)
-        if wanted is not None:
+        if wanted is not None or only_new:
             # refuse before reading the body, as Swift's object server does
             with self._locked(path):
-                refused = self._refuse_older(req, start_response, path, wanted)
+                refused = self._refuse_replacing(req, start_response, path, wanted,
+                                                 only_new)
             if refused is not None:
                 return refused
         try:
@@ -342,11 +334,11 @@ class ObjectHandlers:
                 writer.finish(header)
                 diskfile.make_parent(path)
                 with self._locked(path):
-                    if wanted is not None:
-                        # a client write may have landed while we read the body
-                        refused = self._refuse_older(req, start_response, path, wanted)
-                        if refused is not None:
-                            return refused
+                    # a client write may have landed while we read the body
+                    refused = self._refuse_replacing(req, start_response, path, wanted,
+                                                     only_new)
+                    if refused is not None:
+                        return refused
                     self._change(_names(req), path, self._row(header, writer.size),
                                  lambda: writer.publish(path), "put")
             except OSError as err:
@@ -357,6 +349,26 @@ class ObjectHandlers:
             ("Etag", writer.etag), ("Last-Modified", http_date(timestamp)),
             ("X-Timestamp", normalize_timestamp(timestamp)),
             ("Content-Type", "text/html; charset=UTF-8")])
+
+    def _refuse_replacing(self, req, start_response, path, wanted, only_new):
+        """The refusal of a PUT that may not replace what is at ``path``
+        (412 for ``If-None-Match: *`` and an object there; see
+        _refuse_older for ``wanted``), or None. Call with its lock held."""
+        if only_new:
+            try:
+                obj = self._open_live(path, req.account, req.container, req.obj, time.time())
+            except diskfile.CorruptObject:
+                obj = None
+                exists = True
+            else:
+                exists = obj is not None
+            if obj is not None:
+                obj.close()
+            if exists:
+                return error(start_response, 412, "If-None-Match: * and the object exists")
+        if wanted is not None:
+            return self._refuse_older(req, start_response, path, wanted)
+        return None
 
     def _refuse_older(self, req, start_response, path, wanted):
         """409 unless the object at ``path`` is older than ``wanted``
@@ -389,6 +401,16 @@ class ObjectHandlers:
             _read_body(req.environ, writer, length)
         except ClientDisconnect:
             return error(start_response, 499, "request body ended before Content-Length")
+        except creation.Refused as err:
+            return error(start_response, err.status, err.reason)
+        except ValueError as err:
+            # the WSGI server's chunked decoder (eventlet's ChunkReadError is
+            # a ValueError): the body is not what the client said it is, and
+            # Swift's proxy answers such a client 499 too
+            log.warning("PUT %s: the request body is not valid chunked encoding: %s",
+                        req.path, type(err).__name__)
+            return error(start_response, 499, "the request body is not valid chunked "
+                                              "encoding")
         except OSError as err:
             if diskfile.is_disk_full(err):
                 return disk_error(start_response, req, err)
@@ -490,7 +512,10 @@ class ObjectHandlers:
         path = self._path(req)
         now = time.time()
         try:
+            creation.unsupported("POST", req.headers, req.query)
             delete_at = expiry.requested_delete_at(req.headers, now, "POST")
+        except creation.Refused as err:
+            return error(start_response, err.status, err.reason)
         except expiry.BadExpiry as err:
             return error(start_response, 400, str(err))
         try:
