@@ -9,7 +9,8 @@ import time
 from swiftcrypt.errors import ConfigError
 from swiftcrypt.store import diskfile, expiry, listing
 from swiftcrypt.store.db import BadDatabase, ListingDB
-from swiftcrypt.store.headers import HeaderDict, stored_to_wsgi, updated_meta, wsgi_to_stored
+from swiftcrypt.store.headers import (
+    HeaderDict, listed_type_and_bytes, stored_to_wsgi, updated_meta, wsgi_to_stored)
 from swiftcrypt.store.http import error, normalize_timestamp, respond
 from swiftcrypt.store.locks import ObjectLocks
 from swiftcrypt.store.names import BadName, parse_path
@@ -208,8 +209,9 @@ class StoreApp:
             return error(start_response, 404, "no such container")
 
         def entry(row):
+            ctype, size = listed_type_and_bytes(row["content_type"], row["bytes"])
             return {"name": row["name"], "hash": _listing_text(row["hash"]),
-                    "bytes": row["bytes"], "content_type": _listing_text(row["content_type"]),
+                    "bytes": size, "content_type": _listing_text(ctype),
                     "last_modified": listing.iso_time(row["timestamp"])}
 
         now = time.time()

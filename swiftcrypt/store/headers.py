@@ -183,6 +183,29 @@ def split_param(value, param):
     return ";".join(kept), found
 
 
+def without_swift_bytes(content_type):
+    """A Content-Type as a GET or HEAD shows it: Swift's proxy drops a
+    trailing ``;swift_bytes=`` parameter, which only listings use."""
+    rest, sep, last = content_type.rpartition(";")
+    if sep and last.lstrip().startswith("swift_bytes="):
+        return rest
+    return content_type
+
+
+def listed_type_and_bytes(content_type, size):
+    """The ``content_type`` and ``bytes`` a container listing shows for a
+    stored Content-Type and size: as in Swift, a ``swift_bytes`` parameter
+    is left out of the type and shown as the bytes (if it is an integer);
+    the container's and account's bytes used count ``size`` regardless."""
+    rest, swift_bytes = split_param(content_type, "swift_bytes")
+    if swift_bytes is not None:
+        try:
+            size = int(swift_bytes)
+        except ValueError:
+            pass
+    return rest, size
+
+
 def listing_etag_and_bytes(meta, etag, size):
     """The ``hash`` and ``bytes`` a container listing shows for an object.
 

@@ -11,7 +11,7 @@ from swiftcrypt import timestamps
 from swiftcrypt.store import conditional, crashpoints, creation, diskfile, expiry, ranges
 from swiftcrypt.store.headers import (
     HeaderDict, listing_etag_and_bytes, object_post_metadata, object_put_metadata,
-    split_param, stored_to_wsgi, wsgi_to_stored)
+    stored_to_wsgi, without_swift_bytes, wsgi_to_stored)
 from swiftcrypt.store.http import (
     ClosingIter, as_http_exception, error, http_date, normalize_timestamp, respond,
     status_line)
@@ -121,10 +121,9 @@ class ObjectHandlers:
         meta = HeaderDict(header["metadata"])
         etag, listed = listing_etag_and_bytes(
             HeaderDict(_wsgi_meta(header)), header["etag"], size)
-        ctype, swift_bytes = split_param(stored_to_wsgi(meta.get("Content-Type", "")),
-                                         "swift_bytes")
-        if swift_bytes is not None and swift_bytes.isdigit():
-            listed = int(swift_bytes)
+        # kept whole, swift_bytes and all: the listing shows it (as
+        # Swift's container server does) while the bytes used count `listed`
+        ctype = stored_to_wsgi(meta.get("Content-Type", ""))
         return listed, etag, ctype, header["timestamp"], expiry.delete_at_of(meta)
 
     def _record(self, account, container, name, header, size):
@@ -451,6 +450,8 @@ class ObjectHandlers:
         header = obj.header
         meta = _wsgi_meta(header)
         size = obj.size
+        if "Content-Type" in meta:
+            meta["Content-Type"] = without_swift_bytes(meta["Content-Type"])
         headers = [(name, value) for name, value in meta.items()]
         headers += [
             ("Etag", header["etag"]),

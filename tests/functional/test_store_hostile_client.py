@@ -1,0 +1,100 @@
+"""A hostile client against `swiftcrypt serve` (the encrypting pipeline),
+over raw sockets where an HTTP library would not send what it sends:
+bad transfer codings, a malformed chunk, a huge Content-Length, and
+Content-Type parameters only Swift itself may set."""
+
+import socket
+import time
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+
+
+def _raw(server, request, timeout=10):
+    """Send ``request`` (bytes) on a new connection; the status code and
+    the raw response, read until the server closes or ``timeout``."""
+    parts = urlsplit(server.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        sock.sendall(request)
+        data = b""
+        try:
+            while b"\r\n\r\n" not in data:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except socket.timeout:
+            pass
+    status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else None
+    return status, data
+
+
+def _put_head(container, name, *headers):
+    path = urlsplit(container).path + "/" + name
+    lines = ["PUT %s HTTP/1.1" % path, "Host: x", "Connection: close", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+
+
+@pytest.mark.parametrize("coding,status", [("gzip, chunked", 501), ("gzip", 400)])
+def test_transfer_coding_other_than_chunked_keeps_the_object(server, container, http,
+                                                             coding, status):
+    url = container + "/te"
+    assert http.put(url, data=b"previous").status_code == 201
+    got, _raw_response = _raw(server, _put_head(container, "te", "Transfer-Encoding: " + coding)
+                              + b"5\r\nhello\r\n0\r\n\r\n")
+    assert got == status
+    assert http.get(url).content == b"previous"
+
+
+def test_malformed_chunk_is_499_with_one_line_and_no_traceback(server, container, http):
+    url = container + "/badchunk"
+    assert http.put(url, data=b"previous").status_code == 201
+    before = len(server.log_text())
+    got, _raw_response = _raw(server, _put_head(container, "badchunk",
+                                                "Transfer-Encoding: chunked")
+                              + b"zz\r\nhello\r\n0\r\n\r\n")
+    assert got == 499
+    assert http.get(url).content == b"previous"
+    time.sleep(0.2)
+    log = server.log_text()[before:]
+    assert "Traceback" not in log
+    assert "not valid chunked encoding" in log
+
+
+def test_content_length_over_5gib_is_413_without_waiting_for_the_body(server, container):
+    started = time.monotonic()
+    got, response = _raw(server, _put_head(container, "huge",
+                                           "Content-Length: %d" % (6 * 10 ** 9)), timeout=5)
+    assert got == 413, response
+    assert time.monotonic() - started < 5
+
+
+def test_client_swift_bytes_neither_counts_nor_shows(server, container, http):
+    url = container + "/sb"
+    assert http.put(url, data=b"12345", headers={
+        "Content-Type": "text/plain;swift_bytes=%d" % 10 ** 30}).status_code == 201
+    for resp in (http.get(url), http.head(url)):
+        assert resp.headers["Content-Type"] == "text/plain"
+    assert http.get(url).content == b"12345"
+    # as in Swift: the container's bytes used counts the bytes stored ...
+    assert http.head(container).headers["X-Container-Bytes-Used"] == "5"
+    account = container.rsplit("/", 1)[0]
+    assert int(http.head(account).headers["X-Account-Bytes-Used"]) >= 5
+    # ... and the listing entry is the new object's, its bytes the swift_bytes
+    listed = http.get(container, params={"format": "json"}).json()
+    assert [(e["name"], e["bytes"], e["content_type"]) for e in listed] == \
+        [("sb", 10 ** 30, "text/plain")]
+    assert listed[0]["hash"] == http.head(url).headers["Etag"]
+
+
+def test_client_swift_bytes_replacing_an_object_updates_the_listing(server, container, http):
+    url = container + "/sb2"
+    assert http.put(url, data=b"old").status_code == 201
+    name = uuid.uuid4().hex
+    assert http.put(url, data=b"new body", headers={
+        "Content-Type": "text/x-%s;swift_bytes=%d" % (name, 2 ** 70)}).status_code == 201
+    listed = http.get(container, params={"format": "json"}).json()
+    assert [(e["bytes"], e["content_type"]) for e in listed] == \
+        [(2 ** 70, "text/x-%s" % name)]
+    assert http.head(container).headers["X-Container-Bytes-Used"] == "8"
