@@ -47,6 +47,24 @@ def metadata_problem(headers, prefix=OBJECT_META_PREFIX):
     return None
 
 
+def set_problem(merged):
+    """Why a whole set of account or container metadata (``{name after
+    the prefix: WSGI value}``, empty values left out) breaks the limits the
+    account and container servers check on what they would keep (90
+    items, 4096 characters of real text), or None."""
+    if len(merged) > MAX_META_COUNT:
+        return "Too many metadata items; max %d" % MAX_META_COUNT
+    if sum(len(_real(name)) + len(_real(value))
+           for name, value in merged.items()) > MAX_META_OVERALL_SIZE:
+        return "Total metadata too large; max %d" % MAX_META_OVERALL_SIZE
+    return None
+
+
+def _real(wsgi_value):
+    """The text Swift's servers count (wsgi_to_str: never fails)."""
+    return wsgi_value.encode("latin-1").decode("utf-8", "surrogateescape")
+
+
 def _is_utf8(wsgi_value):
     # Swift's check_utf8: UTF-8 and no NUL
     try:

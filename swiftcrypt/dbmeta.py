@@ -22,7 +22,7 @@ the logic is shared.
 """
 
 from swiftcrypt import cryptometa
-from swiftcrypt.constraints import MAX_META_COUNT, MAX_META_OVERALL_SIZE, metadata_problem
+from swiftcrypt.constraints import metadata_problem, set_problem
 from swiftcrypt.environ import header_key
 from swiftcrypt.errors import CryptoError, DecryptionFailed
 
@@ -166,12 +166,7 @@ class Level:
                     merged[name] = value
                 else:
                     merged.pop(name, None)
-        if len(merged) > MAX_META_COUNT:
-            return "Too many metadata items; max %d" % MAX_META_COUNT
-        if sum(len(_real(name)) + len(_real(value))
-               for name, value in merged.items()) > MAX_META_OVERALL_SIZE:
-            return "Total metadata too large; max %d" % MAX_META_OVERALL_SIZE
-        return None
+        return set_problem(merged)
 
     def has_encrypted(self, headers):
         """True when a backend response carries encrypted metadata."""
@@ -215,11 +210,6 @@ class Level:
 
 ACCOUNT = Level("account", ACCOUNT_PLAIN_NAMES)
 CONTAINER = Level("container", CONTAINER_PLAIN_NAMES)
-
-
-def _real(wsgi_value):
-    """The text Swift's servers count (wsgi_to_str: never fails)."""
-    return wsgi_value.encode("latin-1").decode("utf-8", "surrogateescape")
 
 
 def decrypt_value(header, value, key_for):

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import time
 
+from swiftcrypt.constraints import metadata_problem, set_problem
 from swiftcrypt.errors import ConfigError
 from swiftcrypt.store import diskfile, expiry, listing
 from swiftcrypt.store.db import BadDatabase, ListingDB
@@ -36,6 +37,22 @@ def _to_stored(meta):
 
 def _to_wsgi(stored):
     return HeaderDict((name, stored_to_wsgi(value)) for name, value in stored.items())
+
+
+def _metadata_refusal(kind, existing, headers):
+    """Why an account or container PUT/POST breaks Swift's metadata limits,
+    or None: each item and the request's set as Swift's proxy checks them
+    (names, values, count, total, UTF-8), then the set the store would
+    keep, as the account and container servers check it. With metadata
+    encryption in front, the encrypted values arrive as sysmeta beside
+    empty plain headers: the filter checked their plaintext already."""
+    prefix = "x-%s-meta-" % kind
+    problem = metadata_problem(headers.items(), prefix)
+    if problem is not None:
+        return problem
+    merged = updated_meta(kind, existing, headers)
+    return set_problem({name[len(prefix):]: value for name, value in merged.items()
+                        if name.lower().startswith(prefix) and value})
 
 
 def _listing_text(wsgi_value):
@@ -157,15 +174,27 @@ class StoreApp:
 
     def account_put(self, req, start_response):
         """Create an account (201) or update its metadata (202)."""
+        refused = self._account_meta_refusal(req, start_response)
+        if refused is not None:
+            return refused
         created = self.db.ensure_account(req.account, time.time())
         self._update_account_meta(req)
         return respond(start_response, 201 if created else 202, [])
 
     def account_post(self, req, start_response):
         """Update account metadata; accounts are auto-created."""
+        refused = self._account_meta_refusal(req, start_response)
+        if refused is not None:
+            return refused
         self.db.ensure_account(req.account, time.time())
         self._update_account_meta(req)
         return respond(start_response, 204, [])
+
+    def _account_meta_refusal(self, req, start_response):
+        record = self.db.get_account(req.account)
+        existing = _to_wsgi(record["metadata"]) if record else HeaderDict()
+        problem = _metadata_refusal("account", existing, req.headers)
+        return None if problem is None else error(start_response, 400, problem)
 
     def _update_account_meta(self, req):
         record = self.db.get_account(req.account)
@@ -226,6 +255,9 @@ class StoreApp:
         """Create a container (201) or update its metadata (202)."""
         record = self.db.get_container(req.account, req.container)
         existing = _to_wsgi(record["metadata"]) if record else HeaderDict()
+        problem = _metadata_refusal("container", existing, req.headers)
+        if problem is not None:
+            return error(start_response, 400, problem)
         meta = updated_meta("container", existing, req.headers)
         created = self.db.put_container(req.account, req.container, time.time(),
                                         _to_stored(meta))
@@ -236,7 +268,11 @@ class StoreApp:
         record = self.db.get_container(req.account, req.container)
         if record is None:
             return error(start_response, 404, "no such container")
-        meta = updated_meta("container", _to_wsgi(record["metadata"]), req.headers)
+        existing = _to_wsgi(record["metadata"])
+        problem = _metadata_refusal("container", existing, req.headers)
+        if problem is not None:
+            return error(start_response, 400, problem)
+        meta = updated_meta("container", existing, req.headers)
         self.db.put_container(req.account, req.container, record["put_timestamp"],
                               _to_stored(meta))
         return respond(start_response, 204, [])
