@@ -39,9 +39,23 @@ DEFAULT_HEADER_TIMEOUT = 30.0
 MAX_CLIENTS = 1024
 BACKLOG = 4096  # Swift's default: a burst of connections waits, never retries its SYN
 OPEN_FILES = 32768
-# A filter whose name or factory mentions "auth" (tempauth, keystoneauth,
-# authtoken, swauth...) is taken as authenticating requests.
-_AUTH_RE = re.compile(r"auth", re.IGNORECASE)
+# Filters known to authorize every request (they set swift.authorize and
+# deny what it refuses), recognised by the module of the factory paste
+# resolves for them, whatever their section is called. authtoken alone
+# only validates tokens (it passes anonymous requests on), so it is not one.
+AUTHORIZING_MODULES = (
+    "swift.common.middleware.tempauth",
+    "swift.common.middleware.keystoneauth",
+)
+# Keymasters that read a keymaster_config_path file: ours and Swift's.
+KEYMASTER_MODULES = (
+    "swiftcrypt.keymaster", "swiftcrypt.kms_keymaster", "swiftcrypt.account_keymaster",
+    "swift.common.middleware.crypto.keymaster",
+    "swift.common.middleware.crypto.kms_keymaster",
+    "swift.common.middleware.crypto.kmip_keymaster",
+)
+# The values `serve` supplies to the config (see etc/standalone.conf).
+SERVE_OPTIONS = ("data_dir", "keymaster_config_path")
 
 log = logging.getLogger("swiftcrypt.server")
 access_log = logging.getLogger("swiftcrypt.access")
@@ -85,7 +99,13 @@ def configure(parser):
                              "(default %(default)g)")
     parser.add_argument("--data-dir", metavar="DIR",
                         help="where the store and the generated keymaster config live "
-                             "(default $%s or ./data)" % DATA_DIR_ENV)
+                             "(default: the config's own data_dir line, else $%s, "
+                             "else ./data)" % DATA_DIR_ENV)
+    parser.add_argument("--allow-unauthenticated", action="store_true",
+                        help="listen on a non-loopback address although the pipeline has "
+                             "no tempauth or keystoneauth filter: whoever can reach the "
+                             "port can then read and write everything, unless your "
+                             "pipeline authenticates in a way serve does not recognise")
 
 
 def _seconds(text):
@@ -114,26 +134,79 @@ def read_paste_config(path):
     return parser
 
 
-def _pipeline_has_auth(parser, section):
-    names = parser.get(section, "pipeline", fallback="").split()
-    for name in names[:-1]:  # the last element is the app
-        fields = [name]
-        filter_section = "filter:" + name
-        if parser.has_section(filter_section):
-            fields += [parser.get(filter_section, "use", fallback=""),
-                       parser.get(filter_section, "paste.filter_factory", fallback="")]
-        if any(_AUTH_RE.search(field) for field in fields):
-            return True
-    return False
+def stage_contexts(context):
+    """The paste contexts of a loaded config's stages: a pipeline's
+    filters then its app, or the one app."""
+    if getattr(context, "filter_contexts", None) is None:
+        return [context]
+    return list(context.filter_contexts) + [context.app_context]
 
 
-def pipeline_has_auth(parser):
-    """True if the served pipeline (``pipeline:main``, else every pipeline
-    in the file) has an auth filter."""
-    if parser.has_section("pipeline:main"):
-        return _pipeline_has_auth(parser, "pipeline:main")
-    pipelines = [s for s in parser.sections() if s.startswith("pipeline:")]
-    return bool(pipelines) and all(_pipeline_has_auth(parser, s) for s in pipelines)
+def authorizing_filters(contexts):
+    """The stages (paste contexts) whose factory is a filter known to
+    authorize every request (AUTHORIZING_MODULES)."""
+    return [c for c in contexts
+            if getattr(c.object, "__module__", None) in AUTHORIZING_MODULES]
+
+
+def effective_option(context, name):
+    """The value of option ``name`` the stage's factory is given: what it
+    reads from ``dict(global_conf, **local_conf)``, as ours and Swift's do."""
+    return dict(context.global_conf, **context.local_conf).get(name)
+
+
+def keymaster_files(contexts):
+    """The ``keymaster_config_path`` files the pipeline's keymasters will
+    read, however the config names them (a plain line, ``set``, [DEFAULT]
+    or serve's value)."""
+    return sorted({path for path in (effective_option(c, "keymaster_config_path")
+                                     for c in contexts
+                                     if getattr(c.object, "__module__", None)
+                                     in KEYMASTER_MODULES) if path})
+
+
+def operator_settings(config_path):
+    """``{name: (value, section)}`` for the SERVE_OPTIONS the config sets
+    itself (a plain line or [DEFAULT]; for data_dir a ``set`` line too), so that `serve`
+    passes that value on instead of its own: paste lets a global override a
+    section's plain line, which would otherwise be silently ignored.
+    StartupError when one name has different values, or a value `serve`
+    cannot resolve."""
+    parser = configparser.RawConfigParser(strict=False, default_section="\0")
+    try:
+        with open(config_path) as f:
+            parser.read_file(f)
+    except (OSError, configparser.Error):  # read_paste_config said why already
+        return {}
+    here = os.path.dirname(config_path)
+    found = {}
+    for section in parser.sections():
+        for option, raw in parser.items(section):
+            set_line = option.startswith("set ")
+            name = option[4:].strip() if set_line else option
+            # a `set` line reaches its own section's factory already; only
+            # the data dir's matters to serve itself (the generated secret)
+            if name not in SERVE_OPTIONS or raw is None or (set_line and name != "data_dir"):
+                continue
+            value = raw.strip().replace("%(here)s", here).replace("%(__file__)s", config_path)
+            if value == "%%(%s)s" % name:
+                continue  # takes the value serve supplies
+            if "%(" in value:
+                raise StartupError("config %s: [%s] %s = %s: serve cannot resolve that "
+                                   "substitution; write the path itself"
+                                   % (config_path, section, name, raw.strip()))
+            if name == "data_dir":
+                if not value:
+                    continue  # the store refuses it, naming the option
+                value = os.path.abspath(value)
+            earlier = found.get(name)
+            if earlier is not None and earlier[0] != value:
+                raise StartupError(
+                    "config %s sets %s to %s in [%s] and to %s in [%s]; serve can "
+                    "pass only one: make them the same"
+                    % (config_path, name, earlier[0], earlier[1], value, section))
+            found[name] = (value, section)
+    return found
 
 
 def is_loopback(host):
@@ -148,22 +221,6 @@ def is_loopback(host):
         return False
     return bool(infos) and all(
         ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback for info in infos)
-
-
-def keymaster_paths(parser):
-    """Literal ``keymaster_config_path`` values in the config (not ones
-    filled in by substitution)."""
-    paths = []
-    for section in parser.sections():
-        value = parser.get(section, "keymaster_config_path", fallback=None)
-        if value and "%(" not in value:
-            paths.append(value.strip())
-    return paths
-
-
-def uses_generated_keymaster(config_text):
-    """True if the config takes ``%(keymaster_config_path)s`` from us."""
-    return "%(keymaster_config_path)s" in config_text
 
 
 # -- side effects ----------------------------------------------------------
@@ -201,9 +258,26 @@ def check_private(path):
             "it holds the root secret: chmod 600 it" % (path, mode))
 
 
-def resolve_data_dir(arg):
-    """``--data-dir``, else ``$SWIFTCRYPT_DATA_DIR``, else ``./data``; created 0700."""
-    data_dir = os.path.abspath(arg or os.environ.get(DATA_DIR_ENV) or "data")
+def choose_data_dir(arg, configured, config_path):
+    """The data dir: the config's own ``data_dir`` (``configured``:
+    ``(path, section)`` or None), ``--data-dir``, ``$SWIFTCRYPT_DATA_DIR``,
+    else ``./data``. StartupError when the config and the command line or
+    environment name different ones."""
+    given = arg or os.environ.get(DATA_DIR_ENV)
+    if configured is None:
+        return os.path.abspath(given or "data")
+    path, section = configured
+    if given and os.path.abspath(given) != path:
+        raise StartupError(
+            "config %s sets data_dir = %s in [%s], but %s is %s: drop one"
+            % (config_path, path, section, "--data-dir" if arg else "$" + DATA_DIR_ENV,
+               os.path.abspath(given)))
+    return path
+
+
+def resolve_data_dir(data_dir):
+    """Create ``data_dir`` (0700) if it does not exist; its absolute path."""
+    data_dir = os.path.abspath(data_dir)
     try:
         os.makedirs(data_dir, mode=0o700, exist_ok=True)
     except OSError as err:
@@ -232,12 +306,23 @@ def monkey_patch(eventlet):
     eventlet.monkey_patch(all=False, socket=True, select=True, time=True)
 
 
-def load_app(config_path, data_dir, keymaster_path):
+def load_app(config_path, global_conf):
     """Load the paste pipeline; one-line StartupError on any config problem."""
     from paste.deploy import loadapp
-    global_conf = {"data_dir": data_dir, "keymaster_config_path": keymaster_path}
+    return _paste(loadapp, config_path, global_conf)
+
+
+def load_contexts(config_path, global_conf):
+    """The paste contexts of the served stages (nothing is created: the
+    factories are found, not called); one-line StartupError on a problem."""
+    from paste.deploy.loadwsgi import APP, loadcontext
+    return stage_contexts(_paste(lambda uri, global_conf: loadcontext(
+        APP, uri, global_conf=global_conf), config_path, global_conf))
+
+
+def _paste(load, config_path, global_conf):
     try:
-        return loadapp("config:" + os.path.abspath(config_path), global_conf=global_conf)
+        return load("config:" + os.path.abspath(config_path), global_conf=global_conf)
     except ConfigError as err:
         raise StartupError(str(err)) from None
     except (LookupError, ImportError, ValueError, OSError, configparser.Error) as err:
@@ -386,33 +471,38 @@ def _serve(args):
     config_path = os.path.abspath(args.config) if args.config else default_config_path()
     if not os.path.exists(config_path):
         raise StartupError("config %s does not exist" % config_path)
-    parser = read_paste_config(config_path)
-    if not is_loopback(args.host) and not pipeline_has_auth(parser):
+    read_paste_config(config_path)
+    settings = operator_settings(config_path)
+    data_dir = choose_data_dir(args.data_dir, settings.get("data_dir"), config_path)
+    generated = os.path.join(data_dir, KEYMASTER_FILE)
+    keymaster_path = settings.get("keymaster_config_path", (generated,))[0]
+    global_conf = {"data_dir": data_dir, "keymaster_config_path": keymaster_path}
+    contexts = load_contexts(config_path, global_conf)
+    if (not is_loopback(args.host) and not args.allow_unauthenticated
+            and not authorizing_filters(contexts)):
         raise StartupError(
-            "refusing to listen on %s: the pipeline in %s has no auth filter; "
-            "listen on a loopback address or add auth (e.g. tempauth, keystoneauth)"
+            "refusing to listen on %s: the pipeline in %s has no tempauth or keystoneauth "
+            "filter; listen on a loopback address, add one, or pass --allow-unauthenticated"
             % (args.host, config_path))
     try:
         workers = prefork.parse_workers(args.workers)
     except ValueError as err:
         raise StartupError(str(err)) from None
-    data_dir = resolve_data_dir(args.data_dir)
+    resolve_data_dir(data_dir)
     sys.stderr.write("swiftcrypt: data dir %s\n" % data_dir)
-    keymaster_path = os.path.join(data_dir, KEYMASTER_FILE)
-    with open(config_path) as f:
-        if uses_generated_keymaster(f.read()):
-            if ensure_root_secret(keymaster_path):
-                sys.stderr.write(
-                    "swiftcrypt: generated a new root secret in %s (mode 0600); back it up: "
-                    "without it the stored data cannot be decrypted\n" % keymaster_path)
-            check_private(keymaster_path)
-    for path in keymaster_paths(parser):
+    # every file a keymaster will read as its keymaster_config_path, however
+    # the config names it; the generated one is created first if it is used
+    for path in keymaster_files(contexts):
+        if path == generated and ensure_root_secret(generated):
+            sys.stderr.write(
+                "swiftcrypt: generated a new root secret in %s (mode 0600); back it up: "
+                "without it the stored data cannot be decrypted\n" % generated)
         check_private(path)
     _setup_logging()
     timeouts = (args.client_timeout, args.header_timeout,
                 max_clients(raise_open_files_limit()))
     if workers == 1:
-        app = AccessLog(load_app(config_path, data_dir, keymaster_path))
+        app = AccessLog(load_app(config_path, global_conf))
         sock = _listen(eventlet, args.host, args.port)
         _say_serving(config_path, sock)
         return _run_until_signal(eventlet, sock, app, *timeouts)
@@ -421,7 +511,7 @@ def _serve(args):
     def worker(report):
         eventlet.hubs.use_hub()  # a hub of its own, never the parent's epoll
         try:
-            app = AccessLog(load_app(config_path, data_dir, keymaster_path))
+            app = AccessLog(load_app(config_path, global_conf))
         except StartupError as err:
             report(str(err))
             return 2

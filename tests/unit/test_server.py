@@ -16,27 +16,119 @@ def _parser(text):
     return parser
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("[pipeline:main]\npipeline = keymaster encryption store\n", False),
-    ("[pipeline:main]\npipeline = tempauth keymaster encryption store\n", True),
-    ("[pipeline:main]\npipeline = a store\n[filter:a]\nuse = egg:swift#keystoneauth\n", True),
-    ("[pipeline:main]\npipeline = a store\n[filter:a]\n"
-     "paste.filter_factory = keystonemiddleware.auth_token:filter_factory\n", True),
-    ("[pipeline:main]\npipeline = keymaster tempauth\n", False),  # the app is last
-    ("[pipeline:other]\npipeline = tempauth store\n", True),
-    ("[pipeline:x]\npipeline = tempauth store\n[pipeline:y]\npipeline = store\n", False),
-    ("[app:main]\nuse = egg:swiftcrypt#store\n", False),
+_STAGES = {
+    "gatekeeper": "paste.filter_factory = swiftcrypt.store.gatekeeper:filter_factory\n",
+    "keymaster": "use = egg:swiftcrypt#keymaster\n"
+                 "keymaster_config_path = %(keymaster_config_path)s\n",
+    "encryption": "use = egg:swiftcrypt#encryption\n",
+    "tempauth": "use = egg:swift#tempauth\n",
+    "keystoneauth": "use = egg:swift#keystoneauth\n",
+    # a pass-through whose name says "auth": it authenticates nothing
+    "noauth": "paste.filter_factory = swiftcrypt.store.gatekeeper:filter_factory\n",
+    "authtoken_like": "paste.filter_factory = swiftcrypt.store.gatekeeper:filter_factory\n",
+}
+
+
+def _contexts(tmp_path, pipeline, names=None):
+    """The paste contexts of a config whose pipeline is ``pipeline`` ending
+    in the store; ``names`` renames sections (stage -> section name)."""
+    names = names or {}
+    text = "[pipeline:main]\npipeline = %s store\n" % " ".join(
+        names.get(stage, stage) for stage in pipeline)
+    for stage in pipeline:
+        text += "[filter:%s]\n%s" % (names.get(stage, stage), _STAGES[stage])
+    text += "[app:store]\nuse = egg:swiftcrypt#store\ndata_dir = %(data_dir)s\n"
+    conf = tmp_path / "p.conf"
+    conf.write_text(text)
+    return server.load_contexts(str(conf), {"data_dir": str(tmp_path / "d"),
+                                            "keymaster_config_path": "/nonexistent"})
+
+
+@pytest.mark.parametrize("pipeline,names,expected", [
+    (["gatekeeper", "keymaster", "encryption"], None, 0),
+    (["tempauth", "keymaster", "encryption"], None, 1),
+    (["keystoneauth", "encryption"], None, 1),
+    # decided by the factory, not the section's name
+    (["noauth", "keymaster", "encryption"], None, 0),
+    (["authtoken_like", "encryption"], None, 0),
+    (["tempauth", "encryption"], {"tempauth": "checker"}, 1),
 ])
-def test_pipeline_has_auth(text, expected):
-    assert server.pipeline_has_auth(_parser(text)) is expected
+def test_authorizing_filters_by_what_the_factory_is(tmp_path, pipeline, names, expected):
+    assert len(server.authorizing_filters(_contexts(tmp_path, pipeline, names))) == expected
 
 
-def test_embedded_pipeline_has_no_auth_and_the_three_stages():
+def test_embedded_pipeline_has_no_auth_and_the_three_stages(tmp_path):
+    contexts = server.load_contexts(server.default_config_path(), {
+        "data_dir": str(tmp_path), "keymaster_config_path": str(tmp_path / "k.conf")})
+    assert server.authorizing_filters(contexts) == []
     parser = server.read_paste_config(server.default_config_path())
-    assert not server.pipeline_has_auth(parser)
     stages = parser.get("pipeline:main", "pipeline").split()
     assert stages[-3:] == ["keymaster", "encryption", "store"]
-    assert server.uses_generated_keymaster(open(server.default_config_path()).read())
+    # the keymaster reads the file serve supplies
+    assert server.keymaster_files(contexts) == [str(tmp_path / "k.conf")]
+
+
+def test_keymaster_files_are_the_ones_read(tmp_path):
+    conf = tmp_path / "k.conf"
+    conf.write_text(
+        "[pipeline:main]\npipeline = gatekeeper km1 km2 encryption store\n"
+        "[filter:gatekeeper]\n" + _STAGES["gatekeeper"] +
+        "[filter:km1]\nuse = egg:swiftcrypt#keymaster\nset keymaster_config_path = /k/set\n"
+        "[filter:km2]\nuse = egg:swiftcrypt#kms_keymaster\nkeymaster_config_path = /k/plain\n"
+        "[filter:encryption]\nuse = egg:swiftcrypt#encryption\n"
+        "[app:store]\nuse = egg:swiftcrypt#store\ndata_dir = %(data_dir)s\n")
+    settings = server.operator_settings(str(conf))
+    contexts = server.load_contexts(str(conf), {
+        "data_dir": "/d", "keymaster_config_path":
+        settings.get("keymaster_config_path", ("/generated",))[0]})
+    # the plain line is obeyed (serve passes it on), the set line too;
+    # serve's own generated file is read by no one
+    assert server.keymaster_files(contexts) == ["/k/plain", "/k/set"]
+
+
+def _settings(tmp_path, text):
+    conf = tmp_path / "s.conf"
+    conf.write_text(text)
+    return server.operator_settings(str(conf))
+
+
+def test_operator_settings_take_plain_lines_not_substitutions(tmp_path):
+    assert _settings(tmp_path, "[filter:a]\nkeymaster_config_path = /etc/k.conf\n"
+                               "[filter:b]\nkeymaster_config_path = %(keymaster_config_path)s\n"
+                               "[app:s]\ndata_dir = %(data_dir)s\n") == \
+        {"keymaster_config_path": ("/etc/k.conf", "filter:a")}
+    assert _settings(tmp_path, "[app:s]\nset data_dir = rel\n") == \
+        {"data_dir": (os.path.abspath("rel"), "app:s")}
+    assert _settings(tmp_path, "[app:s]\ndata_dir = %(here)s/d\n") == \
+        {"data_dir": (str(tmp_path / "d"), "app:s")}
+    assert _settings(tmp_path, "[DEFAULT]\ndata_dir = /srv/d\n") == \
+        {"data_dir": ("/srv/d", "DEFAULT")}
+    # a set line reaches its own section's factory: nothing to pass on
+    assert _settings(tmp_path, "[filter:k]\nset keymaster_config_path =\n") == {}
+
+
+@pytest.mark.parametrize("text,words", [
+    ("[filter:a]\nkeymaster_config_path = /a\n[filter:b]\nkeymaster_config_path = /b\n",
+     ["/a", "/b"]),
+    ("[app:s]\ndata_dir = %(other)s/x\n", ["data_dir", "%(other)s/x"]),
+])
+def test_operator_settings_refuse_what_they_cannot_obey(tmp_path, text, words):
+    with pytest.raises(server.StartupError) as err:
+        _settings(tmp_path, text)
+    assert all(word in str(err.value) for word in words)
+
+
+def test_choose_data_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv(server.DATA_DIR_ENV, raising=False)
+    assert server.choose_data_dir(None, None, "c") == os.path.abspath("data")
+    assert server.choose_data_dir(None, ("/srv/d", "app:s"), "c") == "/srv/d"
+    assert server.choose_data_dir("/srv/d", ("/srv/d", "app:s"), "c") == "/srv/d"
+    with pytest.raises(server.StartupError) as err:
+        server.choose_data_dir("/other", ("/srv/d", "app:s"), "c")
+    assert "--data-dir" in str(err.value) and "/srv/d" in str(err.value)
+    monkeypatch.setenv(server.DATA_DIR_ENV, "/env")
+    with pytest.raises(server.StartupError):
+        server.choose_data_dir(None, ("/srv/d", "app:s"), "c")
 
 
 @pytest.mark.parametrize("host,expected", [
@@ -72,12 +164,6 @@ def test_check_private(tmp_path):
     with pytest.raises(server.StartupError) as err:
         server.check_private(str(path))
     assert "0604" in str(err.value) and str(path) in str(err.value)
-
-
-def test_keymaster_paths_skips_substituted():
-    parser = _parser("[filter:a]\nkeymaster_config_path = /etc/k.conf\n"
-                     "[filter:b]\nkeymaster_config_path = %(keymaster_config_path)s\n")
-    assert server.keymaster_paths(parser) == ["/etc/k.conf"]
 
 
 def test_access_log_line(caplog):
