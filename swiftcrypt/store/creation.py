@@ -78,7 +78,7 @@ def unsupported(method, headers, query):
     manifest (the store serves neither kind)."""
     if method == "PUT" and "X-Copy-From" in headers:
         raise Refused(400, "X-Copy-From: server-side copy needs the copy filter "
-                           "(egg:swiftcrypt#copy) in the pipeline")
+                           "(swiftcrypt.store.copy) in front of the keymaster")
     if "X-Object-Manifest" in headers:
         raise Refused(400, "X-Object-Manifest: dynamic large objects are not supported "
                            "by the store; upload the object whole")

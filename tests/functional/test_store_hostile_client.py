@@ -3,6 +3,8 @@ over raw sockets where an HTTP library would not send what it sends:
 bad transfer codings, a malformed chunk, a huge Content-Length, and
 Content-Type parameters only Swift itself may set."""
 
+import hashlib
+import os
 import socket
 import time
 import uuid
@@ -98,3 +100,35 @@ def test_client_swift_bytes_replacing_an_object_updates_the_listing(server, cont
     assert [(e["bytes"], e["content_type"]) for e in listed] == \
         [(2 ** 70, "text/x-%s" % name)]
     assert http.head(container).headers["X-Container-Bytes-Used"] == "8"
+
+
+def test_server_side_copy_through_serve(server, container, http, markers):
+    body = os.urandom(70000)
+    markers.add(body[5000:5040])
+    meta = markers.new("copied-meta")
+    src = container + "/src"
+    assert http.put(src, data=body, headers={"X-Object-Meta-M": meta}).status_code == 201
+    put = http.put(container + "/by-put", headers={"X-Copy-From": urlsplit(src).path[len(
+        "/v1/AUTH_test/"):]})
+    assert put.status_code == 201, put.text
+    copy = http.request("COPY", src, headers={"Destination": urlsplit(container).path.rsplit(
+        "/", 1)[1] + "/by-copy"})
+    assert copy.status_code == 201, copy.text
+    for name in ("by-put", "by-copy"):
+        got = http.get(container + "/" + name)
+        assert got.content == body
+        assert got.headers["X-Object-Meta-M"] == meta
+        assert got.headers["Etag"] == hashlib.md5(body).hexdigest()
+
+
+@pytest.mark.parametrize("params,headers", [
+    ({}, {"X-Object-Manifest": "segments/part-"}),
+    ({"multipart-manifest": "put"}, {}),
+])
+def test_large_object_manifests_are_refused_not_stored_empty(container, http, params, headers):
+    url = container + "/manifest"
+    assert http.put(url, data=b"kept").status_code == 201
+    resp = http.put(url, params=params, headers=headers, data=b"[]")
+    assert resp.status_code == 400
+    assert "not supported" in resp.text
+    assert http.get(url).content == b"kept"
