@@ -87,7 +87,7 @@ def test_a_pipeline_error_is_one_line_with_workers(tmp_path):
     conf.write_text(
         "[pipeline:main]\npipeline = encryption store\n"
         "[filter:encryption]\nuse = egg:swiftcrypt#encryption\nverify_body = maybe\n"
-        "[app:store]\nuse = egg:swiftcrypt#store\ndata_dir = %s\n" % (tmp_path / "d"))
+        "[app:store]\nuse = egg:swiftcrypt#store\ndata_dir = %(data_dir)s\n")
     status, lines = _run_refused(tmp_path, "--config", str(conf), "--workers", "3")
     assert status == 2
     assert "verify_body" in _one_error_line(lines)
