@@ -469,7 +469,10 @@ class ObjectHandlers:
             return respond(start_response, forced, headers + [("Content-Length", "0")])
         last_modified = math.ceil(float(header["timestamp"]))
         wanted = None
-        if conditional.if_range_allows(req.headers.get("If-Range"), compare, last_modified):
+        # a HEAD is answered for the whole object, whatever its Range, as
+        # swob answers it (200, the full Content-Length)
+        if not head and conditional.if_range_allows(req.headers.get("If-Range"), compare,
+                                                    last_modified):
             wanted = ranges.parse_range(req.headers.get("Range"), size)
         if wanted == []:
             obj.close()
