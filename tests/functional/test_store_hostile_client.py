@@ -132,3 +132,19 @@ def test_large_object_manifests_are_refused_not_stored_empty(container, http, pa
     assert resp.status_code == 400
     assert "not supported" in resp.text
     assert http.get(url).content == b"kept"
+
+
+def test_if_none_match_on_put_through_serve(container, http):
+    url = container + "/inm"
+    assert http.put(url, data=b"first", headers={"If-None-Match": "*"}).status_code == 201
+    assert http.put(url, data=b"second", headers={"If-None-Match": "*"}).status_code == 412
+    assert http.put(url, data=b"third", headers={"If-None-Match": '"abc"'}).status_code == 400
+    assert http.get(url).content == b"first"
+
+
+def test_container_metadata_limits_without_metadata_encryption(container, http):
+    assert http.post(container, headers={"X-Container-Meta-Big": "v" * 257}).status_code == 400
+    assert http.post(container, headers={
+        "X-Container-Meta-%03d" % i: "v" for i in range(91)}).status_code == 400
+    assert not [h for h in http.head(container).headers if h.lower().startswith(
+        "x-container-meta-")]
