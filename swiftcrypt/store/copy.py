@@ -123,8 +123,9 @@ class ServerSideCopy:
         return environ
 
     def _copy(self, environ, start_response, version):
-        length = (environ.get("CONTENT_LENGTH") or "0").strip()
-        if length != "0" or environ.get("HTTP_TRANSFER_ENCODING"):
+        # as Swift: a body declared by Content-Length is refused; a chunked
+        # one is not read
+        if (environ.get("CONTENT_LENGTH") or "0").strip() not in ("0", ""):
             raise Refused(400, "Copy requests require a zero byte body")
         dest_account = split_wsgi_path(environ["PATH_INFO"])[1]
         src_account = environ.get("HTTP_X_COPY_FROM_ACCOUNT")
