@@ -1,7 +1,7 @@
 """``swiftcrypt serve``: run a paste pipeline under eventlet's WSGI server.
 
 With no ``--config`` it serves the embedded pipeline (``etc/standalone.conf``:
-gatekeeper, keymaster, encryption, store). On first run it generates the
+gatekeeper, copy, keymaster, encryption, store). On first run it generates the
 root secret into ``<data dir>/keymaster.conf`` (mode 0600) and says where.
 """
 

@@ -85,8 +85,9 @@ def test_data_dir_line_and_a_different_data_dir_option_is_one_line(tmp_path):
 
 def test_filter_named_auth_does_not_open_a_public_port(tmp_path):
     conf = tmp_path / "noauth.conf"
-    text = open(STANDALONE).read().replace(
-        "pipeline = gatekeeper keymaster", "pipeline = noauth gatekeeper keymaster")
+    text = open(STANDALONE).read()
+    assert "\npipeline = gatekeeper " in text
+    text = text.replace("\npipeline = gatekeeper ", "\npipeline = noauth gatekeeper ")
     conf.write_text(text + "\n[filter:noauth]\n"
                     "paste.filter_factory = swiftcrypt.store.gatekeeper:filter_factory\n")
     status, lines = _run_refused(tmp_path, "--config", str(conf), "--host", "0.0.0.0")
