@@ -71,6 +71,19 @@ def if_none_match_star(headers):
     return True
 
 
+def check_content_type(headers, environ):
+    """Refused (400) for a PUT whose Content-Type carries a ``swift_*``
+    parameter, as Swift's proxy refuses it: ``swift_bytes`` is how a large
+    object's manifest tells listings its size, so a client's would change
+    what listings show. Internal writers that mean it (a re-key of such a
+    manifest) say so with ``swift.content_type_overridden``."""
+    if environ.get("swift.content_type_overridden"):
+        return
+    for param in headers.get("Content-Type", "").split(";")[1:]:
+        if param.lstrip().startswith("swift_"):
+            raise Refused(400, "Invalid Content-Type, swift_* is not a valid parameter name.")
+
+
 def unsupported(method, headers, query):
     """Refused when a PUT or POST asks for something the store would
     otherwise store as a different object: a server-side copy reaching

@@ -280,6 +280,7 @@ class ObjectHandlers:
             length = creation.body_length(req.headers,
                                           req.environ.get("wsgi.input_terminated"))
             only_new = creation.if_none_match_star(req.headers)
+            creation.check_content_type(req.headers, req.environ)
         except creation.Refused as err:
             return error(start_response, err.status, err.reason)
         try:

@@ -155,3 +155,24 @@ def test_copy_method_is_not_the_stores(app):
         .get_response(app)
     assert resp.status_int == 405
     assert Request.blank("/v1/a/c/o2").get_response(app).status_int == 404
+
+
+def test_client_swift_bytes_is_refused_an_internal_one_is_listed_not_counted(app):
+    assert _put(app, b"old").status_int == 201
+    assert _put(app, b"12345", Content_Type="text/plain;swift_bytes=99").status_int == 400
+    # an internal writer (a re-key of a manifest) says it means it
+    req = Request.blank("/v1/a/c/o", method="PUT", environ={
+        "swift.content_type_overridden": True},
+        headers={"Content-Type": "text/plain;swift_bytes=%d" % 10 ** 30})
+    req.body = b"12345"
+    assert req.get_response(app).status_int == 201
+    for method in ("GET", "HEAD"):
+        got = Request.blank("/v1/a/c/o", method=method).get_response(app)
+        assert got.headers["Content-Type"] == "text/plain"  # as Swift's proxy shows it
+    listed = Request.blank("/v1/a/c?format=json").get_response(app).json
+    assert [(e["bytes"], e["content_type"]) for e in listed] == [(10 ** 30, "text/plain")]
+    # the bytes used are the bytes stored, as Swift's container server counts
+    head = Request.blank("/v1/a/c", method="HEAD").get_response(app)
+    assert head.headers["X-Container-Bytes-Used"] == "5"
+    assert Request.blank("/v1/a", method="HEAD").get_response(app) \
+        .headers["X-Account-Bytes-Used"] == "5"
