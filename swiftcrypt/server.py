@@ -346,6 +346,7 @@ class AccessLog:
     def __call__(self, environ, start_response):
         started = time.monotonic()
         state = {"status": "-"}
+        _drop_invented_content_type(environ)
 
         def logging_start_response(status, headers, exc_info=None):
             state["status"] = status.split(" ", 1)[0]
@@ -367,6 +368,16 @@ class AccessLog:
                         _printable(environ.get("REQUEST_METHOD", "-"))[:16],
                         _printable(environ.get("PATH_INFO", "")),
                         state["status"], sent, time.monotonic() - started)
+
+
+def _drop_invented_content_type(environ):
+    """Forget the ``text/plain`` eventlet fills in for a request that sent
+    no Content-Type: the store, as Swift's proxy, guesses an object's type
+    from its name only when the client gave none."""
+    raw = environ.get("headers_raw")
+    if raw is not None and "CONTENT_TYPE" in environ \
+            and not any(name.lower() == "content-type" for name, _value in raw):
+        del environ["CONTENT_TYPE"]
 
 
 class _CountingIter:

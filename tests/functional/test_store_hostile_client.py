@@ -135,3 +135,20 @@ def test_container_metadata_limits_without_metadata_encryption(container, http):
         "X-Container-Meta-%03d" % i: "v" for i in range(91)}).status_code == 400
     assert not [h for h in http.head(container).headers if h.lower().startswith(
         "x-container-meta-")]
+
+
+def test_put_without_content_type_gets_the_type_its_name_says(server, container, http):
+    """As Swift's proxy: the type is guessed from the name (eventlet's own
+    'text/plain' for a request without Content-Type was stored instead);
+    a copy without one takes the source's."""
+    got, _response = _raw(server, _put_head(container, "photo.jpg", "Content-Length: 1") + b"x")
+    assert got == 201
+    assert http.head(container + "/photo.jpg").headers["Content-Type"] == "image/jpeg"
+    got, _response = _raw(server, _put_head(container, "typed", "Content-Length: 1",
+                                            "Content-Type: text/x-typed") + b"x")
+    assert got == 201
+    got, _response = _raw(server, _put_head(container, "copied", "Content-Length: 0",
+                                            "X-Copy-From: %s/typed"
+                                            % urlsplit(container).path.rsplit("/", 1)[1]))
+    assert got == 201
+    assert http.head(container + "/copied").headers["Content-Type"] == "text/x-typed"
