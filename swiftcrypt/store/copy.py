@@ -144,14 +144,16 @@ class ServerSideCopy:
             source.close()
             raise Refused(413, "the source object is too large to copy")
         put_env = self._put_environ(environ, source, size)
+        # taken before the PUT: the filters behind rewrite its environ
+        # (the encrypter turns user metadata into sysmeta)
+        extra = self._response_headers(src_account, src_container, src_obj, source, put_env)
         try:
             put = call_app(self.app, put_env)
         except BaseException:
             source.close()
             raise
         if put.is_success:
-            put.headers += self._response_headers(src_account, src_container, src_obj,
-                                                  source, put_env)
+            put.headers += extra
         return _ClosingBoth(put.send(start_response), source)
 
     def _get_source(self, environ, path):

@@ -67,6 +67,7 @@ def test_put_with_x_copy_from_copies_body_and_metadata(app, store, dest, headers
     assert resp.headers["X-Copied-From"] == "c/src"
     assert resp.headers["X-Copied-From-Account"] == "a"
     assert "X-Copied-From-Last-Modified" in resp.headers
+    assert resp.headers["X-Object-Meta-Color"] == "blue"  # as Swift's copy answers
     assert resp.headers["Etag"] == hashlib.md5(body).hexdigest()
     got = _req(app, dest)
     assert got.body == body
