@@ -477,9 +477,9 @@ class ObjectHandlers:
             wanted = ranges.parse_range(req.headers.get("Range"), size)
         if wanted == []:
             obj.close()
-            return respond(start_response, 416, [
-                ("Content-Range", "bytes */%d" % size), ("Accept-Ranges", "bytes"),
-                ("Content-Type", "text/plain; charset=utf-8")],
+            # with the object's headers (metadata, Etag, type), as swob answers
+            return respond(start_response, 416, headers + [
+                ("Content-Range", "bytes */%d" % size)],
                 b"Requested range not satisfiable\n", head)
         if wanted is None:
             body = obj.read_range(0, size - 1) if size else iter(())
