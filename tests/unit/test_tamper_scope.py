@@ -10,9 +10,12 @@ derived from, and the decrypter trusts it."""
 import base64
 import hashlib
 import logging
+import shutil
 
 import pytest
 
+from swiftcrypt.store import diskfile
+from swiftcrypt.store.app import app_factory
 from tests.support.memstore import MemStore
 from tests.support.pipelines import call, encrypting_pipeline
 
@@ -98,3 +101,17 @@ def test_all_crypto_metadata_moved_onto_another_body():
             got = call(app, "/v1/a/c/two")
             assert got.status_int == 200 and len(got.body) == len(b"two body")
             assert got.body not in (b"one body", b"two body")
+
+
+def test_data_file_copied_onto_another_name_in_the_store_reads_as_the_original(tmp_path):
+    """The same in the embedded store: its data file of one object copied
+    over another's is served as the first object (doc/security.md)."""
+    store = app_factory({}, data_dir=str(tmp_path / "data"))
+    app = encrypting_pipeline(store, {"encryption_root_secret": SECRET})
+    assert call(app, "/v1/a/c", "PUT").status_int == 201
+    assert call(app, "/v1/a/c/one", "PUT", b"the original body").status_int == 201
+    assert call(app, "/v1/a/c/two", "PUT", b"what was there").status_int == 201
+    shutil.copyfile(diskfile.object_path(store.objects_dir, "a", "c", "one"),
+                    diskfile.object_path(store.objects_dir, "a", "c", "two"))
+    got = call(app, "/v1/a/c/two")
+    assert got.status_int == 200 and got.body == b"the original body"
