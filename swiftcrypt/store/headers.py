@@ -6,7 +6,10 @@ On disk we keep them as real text, with undecodable bytes kept through
 (or the filters) sent.
 """
 
+import mimetypes
 from collections.abc import ItemsView, KeysView, MutableMapping, ValuesView
+
+from swiftcrypt.options import is_true
 
 OBJECT_ALLOWED_HEADERS = frozenset((
     "cache-control", "content-disposition", "content-encoding",
@@ -118,17 +121,26 @@ def _object_put_header(name):
             or is_transient_sysmeta(name))
 
 
-def object_put_metadata(headers, footers, default_content_type):
-    """Metadata an object PUT stores: Content-Type, the allowed headers,
-    user metadata, sysmeta and transient sysmeta; footers override
-    request headers. Values stay WSGI strings."""
+def guess_content_type(name):
+    """The Content-Type Swift's proxy gives an object PUT without one: the
+    type its name's extension stands for (mimetypes), else
+    application/octet-stream."""
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def object_put_metadata(headers, footers, name):
+    """Metadata an object PUT of object ``name`` stores: Content-Type, the
+    allowed headers, user metadata, sysmeta and transient sysmeta; footers
+    override request headers. Values stay WSGI strings. Without a
+    Content-Type, or with ``X-Detect-Content-Type: true``, the type is
+    guessed from the name, as Swift's proxy does."""
     meta = HeaderDict()
     for source in (headers, footers):
-        for name, value in source.items():
-            if _object_put_header(name):
-                meta[name] = value
-    if not meta.get("Content-Type"):
-        meta["Content-Type"] = default_content_type
+        for header, value in source.items():
+            if _object_put_header(header):
+                meta[header] = value
+    if not meta.get("Content-Type") or is_true(headers.get("X-Detect-Content-Type")):
+        meta["Content-Type"] = guess_content_type(name)
     return meta
 
 

@@ -3,7 +3,6 @@
 import contextlib
 import logging
 import math
-import mimetypes
 import os
 import time
 
@@ -318,8 +317,7 @@ class ObjectHandlers:
             if expected is not None and _unquote_etag(expected) != writer.etag:
                 return error(start_response, 422,
                              "Etag does not match the MD5 of the received body")
-            default_type = (mimetypes.guess_type(req.obj)[0] or "application/octet-stream")
-            meta = object_put_metadata(req.headers, footers, default_type)
+            meta = object_put_metadata(req.headers, footers, req.obj)
             meta.pop("Etag", None)
             _set_delete_at(meta, delete_at)
             # kept in the X-Timestamp form it is shown in, as Swift does: the

@@ -208,3 +208,39 @@ def test_client_disconnect_mid_put_keeps_previous_version(container, http, marke
     assert http.get(url).content == old
     listing = http.get(container, params={"format": "json"}).json()
     assert [(e["name"], e["bytes"]) for e in listing] == [("interrupted", 5000)]
+
+
+def _raw_put(url, body, headers=()):
+    """A PUT with exactly these headers: requests and curl may add a
+    Content-Type of their own; this sends none unless given."""
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        lines = ["PUT %s HTTP/1.1" % parts.path, "Host: %s" % parts.netloc,
+                 "Content-Length: %d" % len(body), "Connection: close"]
+        lines += ["%s: %s" % h for h in headers]
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+        reply = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    return int(reply.split(b" ", 2)[1])
+
+
+def test_put_without_content_type_is_typed_from_the_name_as_swift_does(container, http):
+    # eventlet fills a missing Content-Type with text/plain; Swift's proxy
+    # guesses from the name instead, and so must serve
+    cases = [("cat.jpg", (), "image/jpeg"),
+             ("notes", (), "application/octet-stream"),
+             ("page.html", (), "text/html"),
+             ("cat2.jpg", (("Content-Type", "text/plain"),), "text/plain"),
+             ("cat3.jpg", (("Content-Type", "text/x-mine"), ("X-Detect-Content-Type", "true")),
+              "image/jpeg")]
+    for name, headers, expected in cases:
+        assert _raw_put(container + "/" + name, b"not really a picture", headers) == 201
+        got = http.head(container + "/" + name)
+        assert got.headers["Content-Type"] == expected, name
+    listing = http.get(container + "?format=json").json()
+    assert {e["name"]: e["content_type"] for e in listing} == {
+        name: expected for name, _headers, expected in cases}

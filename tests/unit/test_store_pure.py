@@ -381,10 +381,25 @@ def test_put_metadata_footers_override_and_filtering():
                           "X-Object-Sysmeta-S": "req", "Etag": "e", "X-Auth-Token": "t",
                           "Content-Disposition": "inline"})
     footers = HeaderDict({"x-object-sysmeta-s": "footer", "Etag": "f"})
-    meta = object_put_metadata(headers, footers, "application/octet-stream")
+    meta = object_put_metadata(headers, footers, "cat.jpg")
     assert dict(meta) == {"Content-Type": "text/a", "X-Object-Meta-A": "1",
                           "X-Object-Sysmeta-S": "footer", "Content-Disposition": "inline"}
-    assert object_put_metadata(HeaderDict(), HeaderDict(), "x/y")["Content-Type"] == "x/y"
+
+
+@pytest.mark.parametrize("name, headers, expected", [
+    ("cat.jpg", {}, "image/jpeg"),                        # no Content-Type: from the name
+    ("dir/notes.txt", {"Content-Type": ""}, "text/plain"),  # an empty one is none
+    ("README", {}, "application/octet-stream"),           # no extension
+    ("cat.jpg", {"Content-Type": "text/x-mine"}, "text/x-mine"),  # the client's wins
+    ("cat.jpg", {"Content-Type": "text/x-mine", "X-Detect-Content-Type": "true"},
+     "image/jpeg"),                                       # unless asked to detect
+    ("cat.jpg", {"Content-Type": "text/x-mine", "X-Detect-Content-Type": "false"},
+     "text/x-mine"),
+])
+def test_put_metadata_content_type_as_swifts_proxy(name, headers, expected):
+    meta = object_put_metadata(HeaderDict(headers), HeaderDict(), name)
+    assert meta["Content-Type"] == expected
+    assert "X-Detect-Content-Type" not in meta
 
 
 def test_post_metadata_rules():
