@@ -1,29 +1,40 @@
 """The ``swiftcrypt`` command line.
 
 Each subcommand lives in its own module, which provides
-``configure(parser)`` and ``run(args) -> exit status``; modules are imported
-only when their subcommand runs, so ``swiftcrypt keys`` never loads eventlet.
+``configure(parser)`` and ``run(args) -> exit status`` (see exitcodes);
+modules are imported only when their subcommand runs, so ``swiftcrypt
+keys`` never loads eventlet.
 """
 
 import argparse
 import importlib
 import sys
 
+from swiftcrypt import __version__, exitcodes
+
+DESCRIPTION = "swiftcrypt: transparent encryption at rest for OpenStack Swift."
 SUBCOMMANDS = {
     "serve": ("swiftcrypt.server", "run the encrypting proxy (eventlet WSGI server)"),
     "keys": ("swiftcrypt.keyscli", "store, create and check root secrets in Barbican"),
     "rekey": ("swiftcrypt.rekeycli", "re-encrypt existing objects under the active root secret"),
-    "bench": ("bench.harness", "measure throughput and latency"),
+    "bench": ("bench.harness", "measure throughput and latency against Swift's own filters"),
 }
 
 
 def build_parser(argv):
-    parser = argparse.ArgumentParser(prog="swiftcrypt", description=__doc__.splitlines()[0])
+    """The parser; only the subcommand named in ``argv`` is configured
+    (its module imported)."""
+    parser = argparse.ArgumentParser(prog="swiftcrypt", description=DESCRIPTION,
+                                     epilog=exitcodes.epilog(
+                                         "Run 'swiftcrypt COMMAND --help' for a command's "
+                                         "options."))
+    parser.add_argument("--version", action="version", version="swiftcrypt " + __version__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     chosen = argv[0] if argv else None
     for name, (module, help_text) in SUBCOMMANDS.items():
-        sp = sub.add_parser(name, help=help_text)
+        sp = sub.add_parser(name, help=help_text, description=help_text[0].upper() +
+                            help_text[1:] + ".", epilog=exitcodes.epilog())
         if name == chosen:
             mod = importlib.import_module(module)
             mod.configure(sp)
@@ -35,7 +46,10 @@ def main(argv=None):
     """Entry point of the ``swiftcrypt`` console script."""
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(argv).parse_args(argv)
-    return args._run(args) or 0
+    try:
+        return args._run(args) or exitcodes.OK
+    except KeyboardInterrupt:
+        return exitcodes.INTERRUPTED
 
 
 if __name__ == "__main__":

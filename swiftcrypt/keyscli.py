@@ -34,16 +34,34 @@ import datetime
 import os
 import sys
 
-from swiftcrypt import accountsecrets, keymanager, keymaster, kms_keymaster
+from swiftcrypt import accountsecrets, exitcodes, keymanager, keymaster, kms_keymaster
 from swiftcrypt.errors import ConfigError
 from swiftcrypt.keymanager import barbican
 from swiftcrypt.keymanager.base import check_root_secret
 
-EXIT_WRONG = 1
-EXIT_USAGE = 2
+EXIT_WRONG = exitcodes.FAILED
+EXIT_USAGE = exitcodes.USAGE
+EXIT_DETAILS = {
+    "keys": "For keys: 1 when a secret is WRONG, missing or not deleted, or Barbican "
+            "cannot be reached; 2 for a config error.",
+    "store": "For store: 1 when Barbican refuses or cannot be reached (the lines printed "
+             "before name what was stored).",
+    "create": "For create: 1 when Barbican refuses or cannot be reached.",
+    "check": "For check: 1 when any key_id is WRONG (one line each).",
+    "account": "For account: 1 when the account has no root secret.",
+    "rotate": "For rotate: 1 when Barbican fails; 2 when the newest secret is too recent "
+              "to rotate again yet.",
+    "shred": "For shred: 1 when a secret was NOT deleted or there is none; 2 without "
+             "--yes (nothing deleted) or for a --secret-id that cannot be shredded.",
+}
 
 
 def configure(parser):
+    """Add the ``keys`` actions and their options."""
+    parser.description = ("Root secrets in Barbican: store a keymaster config's secrets, "
+                          "create and check them; list, rotate and shred an account's "
+                          "own (account_keymaster). Secret bytes are never printed.")
+    parser.epilog = exitcodes.epilog(EXIT_DETAILS["keys"])
     sub = parser.add_subparsers(dest="keys_command", metavar="ACTION")
     sub.required = True
 
@@ -57,14 +75,17 @@ def configure(parser):
                        help="kms_keymaster config with the Barbican connection options "
                             "(default: the --config file, then OS_* variables)")
     store.add_argument("--name", default="swiftcrypt root secret", metavar="NAME",
-                       help="name prefix for the secrets in Barbican")
+                       help="name prefix for the secrets in Barbican "
+                            "(default: %(default)s)")
 
     create = sub.add_parser("create", help="have Barbican generate a new 256-bit AES secret")
     create.add_argument("--config", metavar="FILE",
                         help="kms_keymaster config with the connection options "
                              "(default: OS_* variables)")
-    create.add_argument("--name", default="swiftcrypt root secret", metavar="NAME")
-    create.add_argument("--bits", type=int, default=256, choices=(256, 384, 512))
+    create.add_argument("--name", default="swiftcrypt root secret", metavar="NAME",
+                        help="the secret's name in Barbican (default: %(default)s)")
+    create.add_argument("--bits", type=int, default=256, choices=(256, 384, 512),
+                        help="key length in bits (default: %(default)s)")
 
     check = sub.add_parser("check", help="fetch and check every configured key_id")
     check.add_argument("--config", required=True, metavar="FILE",
@@ -84,9 +105,18 @@ def configure(parser):
         p.add_argument("--config", metavar="FILE",
                        help="config with the account_keymaster section (default: OS_* "
                             "variables)")
-    for p in (store, create, check, account, rotate, shred):
+    for name, p in (("store", store), ("create", create), ("check", check),
+                    ("account", account), ("rotate", rotate), ("shred", shred)):
+        p.description = p.description or _sentence(sub, name)
+        p.epilog = exitcodes.epilog(EXIT_DETAILS[name])
         p.add_argument("--timeout", type=float, metavar="SECONDS",
-                       help="seconds per Barbican request (overrides the config)")
+                       help="seconds per Barbican request (default: the config's "
+                            "timeout, else 10)")
+
+
+def _sentence(sub, name):
+    text = next(a.help for a in sub._choices_actions if a.dest == name)
+    return text[0].upper() + text[1:] + "."
 
 
 # -- config files ---------------------------------------------------------------
@@ -340,7 +370,7 @@ def run(args, out=None, err=None):
         err.write("swiftcrypt keys %s: %s\n" % (args.keys_command, error))
         return EXIT_WRONG
     except KeyboardInterrupt:  # pragma: no cover
-        return 130
+        return exitcodes.INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover

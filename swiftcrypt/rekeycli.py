@@ -6,7 +6,7 @@ encryption was enabled).
 See doc/rekey.md. Output: with ``--verbose`` one line per object (and
 per account or container whose encrypted metadata was looked at), always
 one line per failure (on stderr) and a summary line; exit status 0 when
-nothing failed, 1 otherwise.
+nothing failed, 1 otherwise, 2 when the pipeline cannot be loaded.
 """
 
 import argparse
@@ -15,13 +15,23 @@ import sys
 
 from urllib.parse import quote
 
-from swiftcrypt import rekeyrun
+from swiftcrypt import exitcodes, rekeyrun
 from swiftcrypt.errors import ConfigError
+
+
+DESCRIPTION = ("Rewrite an account's objects under the active root secret, so that "
+               "retired secrets can be removed from the config (and, with "
+               "--encrypt-plaintext, encrypt what was written before encryption was "
+               "enabled). With --verbose one line per object; always one line per "
+               "failure (on stderr) and a summary line. See doc/rekey.md.")
+EXIT_DETAILS = ("For rekey: 1 when an object or a listing failed (the run goes on past "
+                "an object's failure), 2 when the pipeline config cannot be loaded.")
 
 
 def configure(parser):
     """Add the ``rekey`` options to ``parser``."""
-    parser.description = __doc__.splitlines()[0]
+    parser.description = DESCRIPTION
+    parser.epilog = exitcodes.epilog(EXIT_DETAILS)
     parser.add_argument("--config", required=True, metavar="PIPELINE.conf",
                         help="internal paste pipeline: keymaster, encryption and the "
                              "backend app, no auth (see etc/rekey-*.conf-sample)")
@@ -38,7 +48,8 @@ def configure(parser):
                              "filter encrypts it); enable encryption on every proxy "
                              "first (see doc/rekey.md)")
     parser.add_argument("--verbose", "-v", action="store_true",
-                        help="one line per object")
+                        help="one line per object (and per account or container whose "
+                             "encrypted metadata was looked at)")
 
 
 def _printable(text):
@@ -138,7 +149,7 @@ def run(args):
         app = load_pipeline(args.config)
     except ConfigError as err:
         print("swiftcrypt rekey: %s" % err, file=sys.stderr)
-        return 1
+        return exitcodes.USAGE
 
     def report(result):
         if result.outcome == rekeyrun.FAILED:
@@ -156,4 +167,4 @@ def run(args):
         failed_listing = True
     counts = rekeyer.counts
     print(summary(args.account, counts, args.dry_run, args.encrypt_plaintext), flush=True)
-    return 1 if failed_listing or counts[rekeyrun.FAILED] else 0
+    return exitcodes.FAILED if failed_listing or counts[rekeyrun.FAILED] else exitcodes.OK

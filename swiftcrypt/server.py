@@ -20,7 +20,7 @@ import time
 import warnings
 from urllib.parse import quote
 
-from swiftcrypt import options, prefork
+from swiftcrypt import exitcodes, options, prefork
 from swiftcrypt.errors import ConfigError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -78,6 +78,9 @@ def default_config_path():
 
 def configure(parser):
     """Add the ``serve`` options."""
+    parser.epilog = exitcodes.epilog(
+        "For serve: 0 after a clean shutdown on SIGTERM or SIGINT; 2 when start-up is "
+        "refused (one line says why).")
     parser.add_argument("--config", metavar="FILE",
                         help="paste config to serve (default: the embedded pipeline)")
     parser.add_argument("--host", default=DEFAULT_HOST,
@@ -477,7 +480,7 @@ def run(args):
         return _serve(args)
     except StartupError as err:
         sys.stderr.write("swiftcrypt: error: %s\n" % err)
-        return 2
+        return exitcodes.USAGE
 
 
 def _serve(args):

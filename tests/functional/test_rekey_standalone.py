@@ -324,10 +324,11 @@ def test_failures_are_one_line_and_exit_1(setup, capsys):
     assert summary_counts(out)["failures"] == 4
 
 
-def test_bad_config_and_missing_container(setup, capsys):
+def test_bad_config_exits_2_and_missing_container_1(setup, capsys):
     status, _, err = run_cli(capsys, "--config", str(setup.tmp / "nope.conf"),
                              "--account", ACCOUNT)
-    assert status == 1 and len(err.splitlines()) == 1 and "nope.conf" in err
+    # exit-code policy: a config that cannot be loaded is 2 (nothing done)
+    assert status == 2 and len(err.splitlines()) == 1 and "nope.conf" in err
     write_under_a(setup)
     status, out, err = run_cli(capsys, "--config", setup.rekey_conf(), "--account", ACCOUNT,
                                "--container", "missing")
