@@ -31,7 +31,8 @@ setup(
             "python-swiftclient>=4",
             "boto3>=1.26",
         ],
-        "bench": ["matplotlib>=3.5", "psutil>=5"],
+        # what `swiftcrypt bench` compares against (Swift's filters) and plots with
+        "bench": ["matplotlib>=3.5", "psutil>=5", "swift==2.38.3"],
     },
     entry_points={
         "paste.filter_factory": [

@@ -191,33 +191,140 @@ def write_json(path, results, summary):
                   sort_keys=True)
 
 
-def plot(path, summary, title=""):
-    """PNG of throughput against object size; False if matplotlib is absent."""
-    try:
-        import matplotlib
+def short(size):
+    """``1K``, ``64M``, ``1G``: a size as --sizes takes it."""
+    for unit, shift in (("G", 30), ("M", 20), ("K", 10)):
+        if size >= 1 << shift and size % (1 << shift) == 0:
+            return "%d%s" % (size >> shift, unit)
+    return str(size)
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+
+def can_plot():
+    """True if matplotlib can be imported (the bench extra)."""
+    try:
+        import matplotlib  # noqa: F401
     except ImportError:
         return False
-    objs = summary.get("objects")
-    if not objs:
-        return False
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for ax, op in zip(axes, ("put", "get")):
-        for name, per_size in objs[op].items():
-            sizes = sorted(int(s) for s in per_size)
-            ax.plot(sizes, [per_size[str(s)]["bytes_per_second"] / 1e6 for s in sizes],
-                    marker="o", label=name)
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel("object size (bytes)")
-        ax.set_ylabel("MB/s (in-process, median)")
-        ax.set_title(op.upper())
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend()
+    return True
+
+
+FILTERS = ("swift", "swiftcrypt")
+LABELS = {"none": "no encryption", "swift": "Swift's filters", "swiftcrypt": "swiftcrypt",
+          "swiftcrypt-verify": "swiftcrypt, verify_body"}
+COLORS = {"none": "#9e9e9e", "swift": "#d95f02", "swiftcrypt": "#1b9e77",
+          "swiftcrypt-verify": "#7570b3"}
+
+
+def plot(path, summary, title="", results=None):
+    """PNG comparing Swift's and swiftcrypt's filters: in-process
+    throughput by object size (linear MB/s: the in-memory backend alone,
+    which does no I/O, is left out, as its line would flatten theirs),
+    swiftcrypt's throughput over Swift's per size, and, when measured,
+    whole requests over HTTP and through a real Swift next to the
+    unencrypted path. Raises ImportError without matplotlib (see
+    can_plot)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    objs = summary["objects"]
+    filters = [n for n in objs["put"] if n != "none"]
+    sizes = sorted(int(s) for s in objs["put"][filters[0]])
+    xs = range(len(sizes))
+    ticks = [human(s).replace(" ", "\n") for s in sizes]
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
+    for ax, op in zip(axes[0], ("put", "get")):
+        for name in filters:
+            per = objs[op][name]
+            ax.plot(xs, [per[str(s)]["bytes_per_second"] / 1e6 for s in sizes], marker="o",
+                    color=COLORS.get(name), label=LABELS.get(name, name))
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels(ticks, fontsize=8)
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("object size")
+        ax.set_ylabel("MB/s (median)")
+        ax.set_title("%s throughput through the filters, in-process" % op.upper())
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="upper left")
+    ratio_ax = axes[1][0]
+    if all(n in objs["put"] for n in FILTERS):
+        width = 0.4
+        for k, op in enumerate(("put", "get")):
+            ratios = [objs[op]["swiftcrypt"][str(s)]["bytes_per_second"]
+                      / objs[op]["swift"][str(s)]["bytes_per_second"] for s in sizes]
+            bars = ratio_ax.bar([x + (k - 0.5) * width for x in xs], ratios, width,
+                                label=op.upper(), color=("#1b9e77", "#66c2a5")[k])
+            ratio_ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
+        ratio_ax.axhline(1.0, color="#d95f02", linestyle="--", linewidth=1,
+                         label="level with Swift")
+        ratio_ax.set_xticks(list(xs))
+        ratio_ax.set_xticklabels(ticks, fontsize=8)
+        ratio_ax.set_ylim(0, max(2.5, ratio_ax.get_ylim()[1]))
+        ratio_ax.set_xlabel("object size")
+        ratio_ax.set_ylabel("swiftcrypt throughput / Swift's")
+        ratio_ax.set_title("swiftcrypt against Swift's filters (higher: swiftcrypt faster)")
+        ratio_ax.grid(True, axis="y", alpha=0.3)
+        ratio_ax.legend(loc="upper right", fontsize=8)
+    else:
+        ratio_ax.set_visible(False)
+    _plot_end_to_end(axes[1][1], summary, results or {})
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return True
+
+
+def _plot_end_to_end(ax, summary, results):
+    """Whole requests, where the unencrypted path does real work: over
+    HTTP through ``swiftcrypt serve`` and through a real one-node Swift."""
+    groups = []  # (label, {name: MB/s})
+    http = summary.get("http") or {}
+    for op in ("put", "get"):
+        if http:
+            groups.append(("serve, %d clients\n%s %s" % (
+                results.get("http_clients", 0), human(results.get("http_size", 0)), op.upper()),
+                           {n: cell[op] / 1e6 for n, cell in http.items()}))
+    cluster = summary.get("cluster") or {}
+    if cluster:
+        big = max(int(s) for s in next(iter(cluster.values())))
+        for op in ("put", "get"):
+            groups.append(("Swift cluster\n%s %s" % (human(big), op.upper()),
+                           {n: per[str(big)][op] / 1e6 for n, per in cluster.items()}))
+    if not groups:
+        ax.set_visible(False)
+        return
+    names = [n for n in ("none",) + FILTERS if any(n in g for _l, g in groups)]
+    width = 0.8 / len(names)
+    for k, name in enumerate(names):
+        xs = [i + (k - (len(names) - 1) / 2) * width for i in range(len(groups))]
+        bars = ax.bar(xs, [g.get(name, 0) for _l, g in groups], width,
+                      label=LABELS.get(name, name), color=COLORS.get(name))
+        ax.bar_label(bars, fmt="%.0f", fontsize=7, padding=1)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([label for label, _g in groups], fontsize=8)
+    ax.set_ylabel("MB/s (median)")
+    ax.set_title("Whole requests, with the unencrypted path")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
+
+
+def title_of(machine_info):
+    """The plot's title: the machine it ran on."""
+    return "%s, %s CPUs" % (machine_info.get("cpu", "?"), machine_info.get("cpus", "?"))
+
+
+def replot(json_path, png_path=None):
+    """Redraw the PNG of a written JSON file (e.g. after the plot's layout
+    changed) without measuring again: ``python -m bench.report FILE.json``."""
+    with open(json_path) as f:
+        data = json.load(f)
+    png_path = png_path or os.path.splitext(json_path)[0] + ".png"
+    plot(png_path, data["summary"], title_of(data["results"]["machine"]), data["results"])
+    return png_path
+
+
+if __name__ == "__main__":
+    for arg in sys.argv[1:]:
+        print("wrote %s" % replot(arg))

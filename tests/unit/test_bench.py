@@ -54,3 +54,54 @@ def test_parse_size_and_human():
     assert harness.parse_size("64M") == 64 << 20
     assert harness.parse_size("1KiB") == 1024
     assert report.human(1 << 30) == "1 GiB"
+
+
+def _args(*argv):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    harness.configure(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_default_output_folder_is_the_current_directory():
+    assert _args().out == "."
+
+
+@pytest.mark.parametrize("missing, argv, says", [
+    ("swift", [], "Swift's crypto filters are not installed"),
+    ("matplotlib", [], "matplotlib is not installed"),
+    (None, ["--pipelines", "none,nope"], "unknown pipeline(s) nope"),
+])
+def test_a_run_missing_what_it_needs_stops_before_measuring(missing, argv, says, monkeypatch,
+                                                            tmp_path, capsys):
+    # after the README's plain install, bench dropped Swift's column and
+    # the plot without a word
+    if missing == "swift":
+        monkeypatch.setattr(pipelines, "swift_available", lambda: False)
+    if missing == "matplotlib":
+        monkeypatch.setattr(report, "can_plot", lambda: False)
+    monkeypatch.setattr(inprocess, "measure_objects", lambda *a, **k: pytest.fail("measured"))
+    status = harness.run(_args("--out", str(tmp_path), *argv))
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and says in err, err
+    if missing:
+        assert "pip install 'swiftcrypt[bench]'" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_compares_the_filters_and_replots_from_json(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="the bench extra")
+    status = harness.run(_args("--sizes", "1K,300K", "--rounds", "1", "--listing-entries",
+                               "0", "--rss-size", "0", "--out", str(tmp_path), "--name", "p",
+                               "--progress", "off"))
+    assert status == 0
+    png = tmp_path / "p.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    png.unlink()
+    assert report.replot(str(tmp_path / "p.json")) == str(png) and png.exists()
+
+
+def test_short_size():
+    assert [report.short(s) for s in (1024, 16 << 20, 1 << 30, 1000)] == [
+        "1K", "16M", "1G", "1000"]
