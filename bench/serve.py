@@ -1,8 +1,9 @@
 """Over HTTP: ``swiftcrypt serve`` processes on 127.0.0.1, one per pipeline
 (the embedded store alone, under Swift's own crypto filters, under
 swiftcrypt's), each loaded by the same concurrent clients in turn. Each
-keymaster reads the root secret `swiftcrypt serve` generates in its data
-dir (Swift's keymaster refuses a secret inline beside that path)."""
+keymaster reads the root secret `swiftcrypt serve` generates into the
+run's temporary folder (--secret-file), never the user's own (Swift's
+keymaster refuses a secret inline beside that path)."""
 
 import os
 import shutil
@@ -58,7 +59,8 @@ class Serve:
 
     def __enter__(self):
         cmd = [sys.executable, "-m", "swiftcrypt.cli", "serve", "--port", "0",
-               "--config", self.conf, "--data-dir", os.path.join(self.dir, "data")]
+               "--config", self.conf, "--data-dir", os.path.join(self.dir, "data"),
+               "--secret-file", os.path.join(self.dir, "keymaster.conf")]
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + START_TIMEOUT

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import requests
@@ -44,16 +45,26 @@ class Server:
             raise
 
 
+def secret_path(base):
+    """The root secret a server started by start_server with a log file in
+    ``base`` generates (its $XDG_CONFIG_HOME is ``base/config``)."""
+    return Path(base) / "config" / "swiftcrypt" / "keymaster.conf"
+
+
 def start_server(data_dir, log_path, *extra, env=None, wait=True):
     """Start `swiftcrypt serve --port 0` and wait for its serving line.
 
-    Fails the test (never skips) if the server does not come up. With
-    ``wait=False`` returns the process for tests of refused start-ups.
+    The root secret goes to secret_path(log_path's folder), never to the
+    user's own ~/.config. Fails the test (never skips) if the server does
+    not come up. With ``wait=False`` returns the process for tests of
+    refused start-ups.
     """
     cmd = [sys.executable, "-m", "swiftcrypt.cli", "serve", "--port", "0", *extra]
     if data_dir is not None:
         cmd += ["--data-dir", str(data_dir)]
-    full_env = dict(os.environ, **(env or {}))
+    full_env = dict(os.environ, XDG_CONFIG_HOME=str(Path(log_path).parent / "config"))
+    full_env.pop("SWIFTCRYPT_SECRET_FILE", None)
+    full_env.update(env or {})
     log = open(log_path, "wb")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=full_env)
     log.close()

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import requests
 
-from tests.functional.conftest import start_server
+from tests.functional.conftest import secret_path, start_server
 
 
 def _run_refused(tmp_path, *args, env=None):
@@ -38,9 +38,11 @@ def _one_error_line(lines):
 def test_first_run_generates_private_root_secret(tmp_path):
     srv = start_server(tmp_path / "data", tmp_path / "s.log")
     try:
-        path = tmp_path / "data" / "keymaster.conf"
+        path = secret_path(tmp_path)  # $XDG_CONFIG_HOME/swiftcrypt/keymaster.conf
         mode = stat.S_IMODE(os.stat(path).st_mode)
         assert mode == 0o600
+        assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+        assert not (tmp_path / "data" / "keymaster.conf").exists()  # not beside the data
         parser = configparser.ConfigParser()
         parser.read(path)
         secret = base64.b64decode(parser.get("keymaster", "encryption_root_secret"),
@@ -71,7 +73,7 @@ def test_data_dir_from_environment(tmp_path):
     srv = start_server(None, tmp_path / "env.log", env={"SWIFTCRYPT_DATA_DIR": str(data)})
     try:
         assert "data dir %s" % data in srv.log_text()
-        assert (data / "keymaster.conf").exists()
+        assert secret_path(tmp_path).exists() and not (data / "keymaster.conf").exists()
         assert requests.put(srv.url + "/v1/a/c").status_code == 201
         assert (data / "listing.db").exists()
     finally:
@@ -86,9 +88,8 @@ def test_refused_bind_touches_no_data_dir(tmp_path):
 
 
 def test_refuses_group_readable_keymaster_file(tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    path = data / "keymaster.conf"
+    path = secret_path(tmp_path)
+    path.parent.mkdir(parents=True)
     secret = base64.b64encode(os.urandom(32)).decode()
     path.write_text("[keymaster]\nencryption_root_secret = %s\n" % secret)
     os.chmod(path, 0o640)
@@ -176,9 +177,8 @@ def test_one_log_line_per_request_without_header_values(server, http):
 
 
 def test_bad_keymaster_config_is_one_line(tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    path = data / "keymaster.conf"
+    path = secret_path(tmp_path)
+    path.parent.mkdir(parents=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.write(fd, b"[keymaster]\nencryption_root_secret = c2hvcnQ=\n")
     os.close(fd)
@@ -203,3 +203,79 @@ def test_bad_filter_option_is_one_line(tmp_path):
     status, lines = _run_refused(tmp_path, "--config", str(conf))
     assert status == 2
     assert "disable_encryption" in _one_error_line(lines)
+
+
+def _write_secret(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = base64.b64encode(os.urandom(32)).decode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, ("[keymaster]\nencryption_root_secret = %s\n" % secret).encode())
+    os.close(fd)
+    return secret
+
+
+def test_secret_in_the_old_place_is_never_replaced_by_a_new_one(tmp_path):
+    # earlier versions kept it in <data dir>/keymaster.conf: a new secret
+    # beside it would leave the stored data unreadable
+    old = tmp_path / "data" / "keymaster.conf"
+    secret = _write_secret(old)
+    (tmp_path / "data" / "listing.db").write_bytes(b"")
+    status, lines = _run_refused(tmp_path)
+    assert status == 2
+    line = _one_error_line(lines)
+    new = secret_path(tmp_path)
+    assert str(old) in line and "mv %s %s" % (old, new) in line and "--secret-file" in line
+    assert not new.exists() and secret not in "\n".join(lines)
+    # once both exist, serve does not pick one
+    _write_secret(new)
+    status, lines = _run_refused(tmp_path)
+    assert status == 2
+    line = _one_error_line(lines)
+    assert "two root secrets" in line and str(old) in line and str(new) in line
+    # moved as the message says, it is used and the data dir is clean of keys
+    new.unlink()
+    old.rename(new)
+    srv = start_server(tmp_path / "data", tmp_path / "moved.log")
+    try:
+        assert "generated" not in srv.log_text()
+        assert secret in new.read_text()
+    finally:
+        assert srv.stop() == 0
+
+
+def test_data_without_its_secret_is_refused(tmp_path):
+    srv = start_server(tmp_path / "data", tmp_path / "first.log")
+    try:
+        assert requests.put(srv.url + "/v1/a/c").status_code == 201
+    finally:
+        assert srv.stop() == 0
+    secret_path(tmp_path).unlink()  # e.g. another user's HOME, or a lost ~/.config
+    status, lines = _run_refused(tmp_path)
+    assert status == 2
+    line = _one_error_line(lines)
+    assert "already holds data" in line and str(secret_path(tmp_path)) in line
+    assert not secret_path(tmp_path).exists()
+
+
+def test_secret_file_option_and_environment(tmp_path):
+    chosen = tmp_path / "keys" / "mine.conf"
+    srv = start_server(tmp_path / "data", tmp_path / "opt.log", "--secret-file", str(chosen))
+    try:
+        assert "generated a new root secret in %s" % chosen in srv.log_text()
+    finally:
+        assert srv.stop() == 0
+    assert chosen.exists() and not secret_path(tmp_path).exists()
+    srv = start_server(tmp_path / "data", tmp_path / "env2.log",
+                       env={"SWIFTCRYPT_SECRET_FILE": str(chosen)})
+    try:
+        assert "generated" not in srv.log_text()
+        assert requests.head(srv.url + "/v1/a/c").status_code in (204, 404)
+    finally:
+        assert srv.stop() == 0
+    # a secret the operator puts inside the data dir is used, with a warning
+    inside = tmp_path / "data2" / "secret.conf"
+    srv = start_server(tmp_path / "data2", tmp_path / "in.log", "--secret-file", str(inside))
+    try:
+        assert "inside the data dir" in srv.log_text()
+    finally:
+        assert srv.stop() == 0
