@@ -9,6 +9,7 @@ keys`` never loads eventlet.
 import argparse
 import importlib
 import sys
+import warnings
 
 from swiftcrypt import __version__, exitcodes
 
@@ -36,10 +37,19 @@ def build_parser(argv):
         sp = sub.add_parser(name, help=help_text, description=help_text[0].upper() +
                             help_text[1:] + ".", epilog=exitcodes.epilog())
         if name == chosen:
-            mod = importlib.import_module(module)
+            mod = _import_quietly(module)
             mod.configure(sp)
             sp.set_defaults(_run=mod.run)
     return parser
+
+
+def _import_quietly(module):
+    # Swift's modules pull in eventlet and dnspython, whose import warns
+    # about their own dependencies' deprecations (16 lines of DSA warnings
+    # before any --help): not news for the user of this command.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return importlib.import_module(module)
 
 
 def main(argv=None):

@@ -108,3 +108,13 @@ def test_keys_config_error_exits_2(tmp_path, capsys):
     assert status == exitcodes.USAGE
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "missing.conf" in err
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_writes_nothing_to_stderr(command):
+    # importing Swift's modules (through eventlet and dnspython) printed 16
+    # lines of third-party deprecation warnings before every --help
+    proc = subprocess.run([sys.executable, "-m", "swiftcrypt.cli", command, "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.startswith("usage: swiftcrypt " + command)
+    assert proc.stderr == ""
