@@ -78,18 +78,23 @@ def _window_sql(window):
     return sql, " ORDER BY name DESC" if window.descending else " ORDER BY name", args
 
 
+# SQLite's result codes (sqlite.org/rescode.html); the sqlite3 module names
+# them only from Python 3.11 on, and its errors carry them only from then.
+SQLITE_CORRUPT, SQLITE_FULL, SQLITE_NOTADB = 11, 13, 26
+
+
 class BadDatabase(Exception):
     """The listing database cannot be opened; the message says what to do."""
 
 
 def _is_full(err):
     code = getattr(err, "sqlite_errorcode", None)
-    return code == sqlite3.SQLITE_FULL or "database or disk is full" in str(err)
+    return code == SQLITE_FULL or "database or disk is full" in str(err)
 
 
 def _damaged(err):
     code = getattr(err, "sqlite_errorcode", None)
-    return code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or \
+    return code in (SQLITE_CORRUPT, SQLITE_NOTADB) or \
         not isinstance(err, sqlite3.OperationalError)
 
 
