@@ -449,11 +449,7 @@ def header_deadline_protocol(eventlet, header_timeout):
     headers (eventlet's socket_timeout only bounds each read, so a client
     sending a byte now and then would hold its greenthread forever)."""
 
-    # after eventlet's import (_import_eventlet); it leaves a request sent
-    # without a Content-Type without one, as Swift's proxy expects
-    from swiftcrypt import httpprotocol
-
-    class DeadlineProtocol(httpprotocol.HttpProtocol):
+    class DeadlineProtocol(eventlet.wsgi.HttpProtocol):
         _deadline = None
 
         def handle_one_request(self):

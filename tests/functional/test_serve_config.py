@@ -8,7 +8,7 @@ import os
 
 import requests
 
-from tests.functional.conftest import STANDALONE, start_server
+from tests.functional.conftest import STANDALONE, secret_path, start_server
 from tests.functional.test_serve_cli import _one_error_line, _run_refused
 
 KEYMASTER_LINE = "keymaster_config_path = %(keymaster_config_path)s\n"
@@ -68,7 +68,8 @@ def test_plain_data_dir_line_is_the_data_dir(tmp_path):
     try:
         assert requests.put(srv.url + "/v1/a/c").status_code == 201
         assert (elsewhere / "listing.db").exists()
-        assert (elsewhere / "keymaster.conf").exists()  # the generated secret beside it
+        # the generated secret is serve's own, never beside the data
+        assert secret_path(tmp_path).exists() and not (elsewhere / "keymaster.conf").exists()
         assert "data dir %s" % elsewhere in srv.log_text()
     finally:
         assert srv.stop() == 0
@@ -101,3 +102,13 @@ def test_filter_named_auth_does_not_open_a_public_port(tmp_path):
         assert requests.put("http://127.0.0.1:%s/v1/a/c" % port).status_code == 201
     finally:
         assert srv.stop() == 0
+
+
+def test_keymaster_config_path_line_and_a_different_secret_file_is_one_line(tmp_path):
+    mine = _secret_file(tmp_path / "my-keymaster.conf")
+    conf = _copy(tmp_path, KEYMASTER_LINE, "keymaster_config_path = %s\n" % mine)
+    status, lines = _run_refused(tmp_path, "--config", conf, "--secret-file",
+                                 str(tmp_path / "other.conf"))
+    assert status == 2
+    error = _one_error_line(lines)
+    assert mine in error and "other.conf" in error and "--secret-file" in error
