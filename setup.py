@@ -30,6 +30,7 @@ setup(
             "swift==2.38.3",
             "python-swiftclient>=4",
             "boto3>=1.26",
+            "matplotlib>=3.5",  # the bench plot is tested too
         ],
         # what `swiftcrypt bench` compares against (Swift's filters) and plots with
         "bench": ["matplotlib>=3.5", "psutil>=5", "swift==2.38.3"],

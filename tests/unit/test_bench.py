@@ -91,7 +91,6 @@ def test_a_run_missing_what_it_needs_stops_before_measuring(missing, argv, says,
 
 
 def test_plot_compares_the_filters_and_replots_from_json(tmp_path, capsys):
-    pytest.importorskip("matplotlib", reason="the bench extra")
     status = harness.run(_args("--sizes", "1K,300K", "--rounds", "1", "--listing-entries",
                                "0", "--rss-size", "0", "--out", str(tmp_path), "--name", "p",
                                "--progress", "off"))
