@@ -67,6 +67,8 @@ def object_metadata(environ):
     meta = []
     checked = []
     for key, value in environ.items():
+        if value is None:  # no header (keystonemiddleware sets some keys to None)
+            continue
         if key[:5] == "HTTP_":
             if key[:19] == _META_KEY:
                 meta.append((key, value))

@@ -29,6 +29,8 @@ def request_headers(environ):
     """All request headers as ``(name, value)`` pairs."""
     pairs = []
     for key, value in environ.items():
+        if value is None:  # no header (keystonemiddleware sets some keys to None)
+            continue
         if key.startswith("HTTP_"):
             pairs.append((header_name(key), value))
         elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):

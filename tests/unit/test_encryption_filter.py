@@ -413,6 +413,21 @@ def test_object_metadata_scan_agrees_with_request_headers(environ):
                     in headers_with_prefix(environ, "X-Object-Meta-")]
 
 
+@pytest.mark.parametrize("method", ["PUT", "POST"])
+def test_header_keystone_authtoken_sets_to_none_is_no_header(store, app, method):
+    # keystonemiddleware's authtoken sets OpenStack-System-Scope to None for
+    # a project-scoped token: every object PUT/POST behind it raised TypeError
+    if method == "POST":
+        assert call(app, "/v1/a/c/o", "PUT", b"data").status_int == 201
+    req = Request.blank("/v1/a/c/o", method=method, body=b"data" if method == "PUT" else b"",
+                        headers={"X-Object-Meta-Color": "blue"})
+    req.environ["HTTP_OPENSTACK_SYSTEM_SCOPE"] = None
+    assert req.get_response(app).status_int == (201 if method == "PUT" else 202)
+    resp = call(app, "/v1/a/c/o")
+    assert resp.body == b"data" and resp.headers["X-Object-Meta-Color"] == "blue"
+    assert "blue" not in json.dumps(store.objects["/v1/a/c/o"][0])
+
+
 def test_metadata_with_unusual_spelling_is_counted_as_before():
     from swiftcrypt.encrypter import object_metadata
 
