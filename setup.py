@@ -31,6 +31,11 @@ setup(
             "python-swiftclient>=4",
             "boto3>=1.26",
             "matplotlib>=3.5",  # the bench plot is tested too
+            # Swift's proxy in Keystone mode (authtoken, s3token), Swift's
+            # own kms_keymaster (castellan), Swift's Keystone functional tests
+            "keystonemiddleware>=10",
+            "python-keystoneclient>=5",
+            "castellan>=4",
         ],
         # what `swiftcrypt bench` compares against (Swift's filters) and plots with
         "bench": ["matplotlib>=3.5", "psutil>=5", "swift==2.38.3"],

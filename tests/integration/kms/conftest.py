@@ -1,7 +1,7 @@
-"""Session fixtures: a Keystone and a Barbican behind that Keystone, each
-installed (cached venv) and started once; the Barbican without auth
-(``barbican_noauth``) is tests/integration/conftest.py's, shared with the
-Swift cluster's kms runs.
+"""Session fixtures: the kms tests' users in the session's Keystone. The
+Keystone, the Barbican behind it (``barbican_keystone``) and the Barbican
+without auth (``barbican_noauth``) are tests/integration/conftest.py's,
+shared with the Swift cluster's runs.
 
 If a server cannot be installed or started the fixture raises, so every
 test using it fails: these tests never skip.
@@ -12,8 +12,6 @@ import os
 
 import pytest
 
-from tests.integration.servers.barbican import BarbicanServer
-from tests.integration.servers.keystone import KeystoneServer
 
 PROJECT = "swift-kms"        # no-auth project id of the proxy
 OTHER_PROJECT = "someone-else"
@@ -30,20 +28,12 @@ def b64(secret):
 
 
 @pytest.fixture(scope="session")
-def keystone(tmp_path_factory):
-    server = KeystoneServer(tmp_path_factory.mktemp("keystone"))
+def keystone(keystone):
+    """The session's Keystone (tests/integration/conftest.py) with the kms
+    tests' users."""
     for user, password, project in (SWIFT_USER, OTHER_USER):
-        server.create_user(user, password, project, roles=("member",))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="session")
-def barbican_keystone(tmp_path_factory, keystone):
-    server = BarbicanServer(tmp_path_factory.mktemp("barbican-keystone"), auth="keystone",
-                            keystone=keystone)
-    yield server
-    server.stop()
+        keystone.create_user(user, password, project, roles=("member",))
+    return keystone
 
 
 @pytest.fixture(scope="session")

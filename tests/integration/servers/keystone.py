@@ -149,23 +149,31 @@ class KeystoneServer:
             rid = self._api("POST", "/roles", json={"role": {"name": name}})["role"]["id"]
         return rid
 
-    def create_project(self, name):
-        """Create (or find) project ``name`` in the default domain; its id."""
-        pid = self._find("projects", name)
-        if pid is None:
-            pid = self._api("POST", "/projects", json={
-                "project": {"name": name, "domain_id": "default"}})["project"]["id"]
-        return pid
+    def create_domain(self, name):
+        """Create (or find) domain ``name``; its id."""
+        did = self._find("domains", name)
+        if did is None:
+            did = self._api("POST", "/domains", json={"domain": {"name": name}})["domain"]["id"]
+        return did
+
+    def create_project(self, name, domain_id="default"):
+        """Create (or find) project ``name`` in ``domain_id``; its id."""
+        found = self._api("GET", "/projects?name=%s&domain_id=%s" % (name, domain_id))["projects"]
+        if found:
+            return found[0]["id"]
+        return self._api("POST", "/projects", json={
+            "project": {"name": name, "domain_id": domain_id}})["project"]["id"]
 
     def project_id(self, name):
         return self._find("projects", name)
 
-    def create_user(self, name, password, project, roles=("member",)):
-        """Create user ``name`` with ``roles`` on project ``project`` (a
-        name, created if need be); return the user id."""
-        pid = self.create_project(project)
+    def create_user(self, name, password, project, roles=("member",), domain_id="default"):
+        """Create user ``name`` in ``domain_id`` with ``roles`` on project
+        ``project`` of that domain (a name, created if need be); return the
+        user id."""
+        pid = self.create_project(project, domain_id)
         uid = self._api("POST", "/users", json={"user": {
-            "name": name, "password": password, "domain_id": "default",
+            "name": name, "password": password, "domain_id": domain_id,
             "default_project_id": pid}})["user"]["id"]
         for role in roles:
             self._api("PUT", "/projects/%s/users/%s/roles/%s" % (pid, uid, self.role_id(role)))
@@ -180,3 +188,16 @@ class KeystoneServer:
                 "service_id": sid, "interface": interface, "url": url,
                 "region_id": REGION}})
         return sid
+
+    def ec2_credentials(self, user_id, project_id):
+        """New EC2 credentials (access, secret) of ``user_id`` on
+        ``project_id``, as ``openstack ec2 credentials create`` makes them."""
+        import json
+        import uuid
+
+        access, secret = uuid.uuid4().hex, uuid.uuid4().hex
+        self._api("POST", "/credentials", json={"credential": {
+            "type": "ec2", "user_id": user_id, "project_id": project_id,
+            "blob": json.dumps({"access": access, "secret": secret})}})
+        return access, secret
+

@@ -51,7 +51,9 @@ EXTRA_CONF = {
     "storage_domain": STORAGE_DOMAIN,
 }
 # modules the functional tests import beyond what swift itself needs
-TEST_DEPS = {"pytest": "pytest", "swiftclient": "python-swiftclient", "xattr": "xattr"}
+TEST_DEPS = {"pytest": "pytest", "swiftclient": "python-swiftclient", "xattr": "xattr",
+             # test_access_control.py skips its Keystone tests without it
+             "keystoneclient": "python-keystoneclient"}
 RUN_TIMEOUT = 900
 
 
@@ -264,8 +266,10 @@ def start_cluster(cluster, crypto):
     return cluster
 
 
-def run(cluster, files=DEFAULT_FILES, extra_args=(), timeout=RUN_TIMEOUT):
-    """Run the functional test ``files`` against ``cluster``; a Result."""
+def run(cluster, files=DEFAULT_FILES, extra_args=(), timeout=RUN_TIMEOUT, test_conf=None):
+    """Run the functional test ``files`` against ``cluster``; a Result.
+    ``test_conf``: the test.conf text (default: the cluster's tempauth
+    users with EXTRA_CONF)."""
     import time
 
     ensure_test_deps()
@@ -273,7 +277,7 @@ def run(cluster, files=DEFAULT_FILES, extra_args=(), timeout=RUN_TIMEOUT):
     work = tempfile.mkdtemp(prefix="swift-functests-", dir=cluster.root)
     conf = os.path.join(work, "test.conf")
     with open(conf, "w") as fh:
-        fh.write(with_extra_conf(cluster.func_test_conf()))
+        fh.write(test_conf or with_extra_conf(cluster.func_test_conf()))
     junit = os.path.join(work, "junit.xml")
     env = dict(os.environ, SWIFT_TEST_CONFIG_FILE=conf, SWIFT_TEST_IN_PROCESS="0")
     env.pop("PYTHONPATH", None)
