@@ -24,11 +24,12 @@ values that the pipeline's encryption filter would encrypt now (its
 encrypted in the same compare-and-set POST.
 """
 
+import collections
 import json
 import time
 from urllib.parse import quote
 
-from swiftcrypt import ciphers, cryptometa, rekey, timestamps
+from swiftcrypt import ciphers, cryptometa, rekey, rekeystate, timestamps
 from swiftcrypt.accountsecrets import NoAccountSecret
 from swiftcrypt.dbmeta import ACCOUNT, CONTAINER
 from swiftcrypt.wsgiclient import IterReader, call
@@ -79,13 +80,17 @@ class StopRun(ListingError):
 
 
 class Result:
-    """What happened to one object: ``outcome`` and a one-line ``detail``."""
+    """What happened to one object: ``outcome``, a one-line ``detail``, the
+    secret ids its parts were under when read (``secrets``, a set; empty
+    when unknown or plaintext) and the bytes it rewrote (``size``)."""
 
-    def __init__(self, container, name, outcome, detail=""):
+    def __init__(self, container, name, outcome, detail="", secrets=(), size=0):
         self.container = container
         self.name = name
         self.outcome = outcome
         self.detail = detail
+        self.secrets = set(secrets)
+        self.size = size
 
 
 def _pipeline(app):
@@ -158,8 +163,10 @@ class Rekeyer:
     ``encrypt_plaintext``, encrypt its plaintext objects and metadata too."""
 
     def __init__(self, app, account, dry_run=False, clock=time.time,
-                 encrypt_plaintext=False):
+                 encrypt_plaintext=False, throttle=None):
         self.app = app
+        # throttle(ops, nbytes): waits until the rate limits allow them
+        self.throttle = throttle or (lambda ops, nbytes: None)
         self.account = account
         self.dry_run = dry_run
         self.clock = clock
@@ -180,8 +187,7 @@ class Rekeyer:
 
     # listings
 
-    def _listing(self, path, what):
-        marker = ""
+    def _listing(self, path, what, marker=""):
         while True:
             query = "format=json&limit=%d&marker=%s" % (
                 _LISTING_PAGE, quote(marker.encode("utf-8"), safe=""))
@@ -206,9 +212,9 @@ class Rekeyer:
         """The account's container names, in listing order."""
         return self._listing(self._path(), "account %s" % self.account)
 
-    def objects(self, container):
-        """The container's object names, in listing order."""
-        return self._listing(self._path(container), "container %s" % container)
+    def objects(self, container, marker=""):
+        """The container's object names after ``marker``, in listing order."""
+        return self._listing(self._path(container), "container %s" % container, marker)
 
     # one object
 
@@ -218,6 +224,7 @@ class Rekeyer:
 
     def _rekey(self, container, name):
         path = self._path(container, name)
+        self.throttle(1, 0)
         raw = self._raw_head(path)
         if raw.status == 404:
             return CONFLICT, "gone before it was read"
@@ -245,16 +252,20 @@ class Rekeyer:
             done, would = REKEYED, WOULD_REKEY
             moved = _moved(ids, active)
         else:
-            return state, ""
+            return state, "", ids.values()
         stamp = raw.header("X-Backend-Timestamp") or raw.header("X-Timestamp")
         if not stamp:
             return FAILED, "the backend gave no timestamp"
         delete_at = (raw.header("X-Delete-At") or "").strip()
         if delete_at.isdigit() and int(delete_at) <= self.clock() + 1:
-            return EXPIRED, "expires before it could be rewritten"
+            return EXPIRED, "expires before it could be rewritten", ids.values()
         if self.dry_run:
-            return would, moved
-        return self._rewrite(path, stamp, moved, done, raw.headers)
+            return would, moved, ids.values()
+        length = (raw.header("Content-Length") or "").strip()
+        size = int(length) if length.isdigit() else 0
+        self.throttle(0, size)
+        outcome, detail = self._rewrite(path, stamp, moved, done, raw.headers)
+        return outcome, detail, ids.values(), size if outcome == done else 0
 
     def _write_keys(self, fetch):
         """The keys a write gets now (a dict); StopRun if the account has
@@ -340,6 +351,7 @@ class Rekeyer:
                 and name[size:] not in plain_names}
 
     def _rekey_metadata(self, level, path):
+        self.throttle(1, 0)
         raw = self._raw_head(path)
         if raw.status // 100 != 2:
             # anything but "gone" is a failure: an unread value must never
@@ -354,22 +366,23 @@ class Rekeyer:
         key_id = keys.get("id")
         if not isinstance(keys.get(level.kind), bytes) or not isinstance(key_id, dict):
             return FAILED, "the keymaster gives no %s key%s" % (level.kind, (
-                " (Swift's keymaster does not; use swiftcrypt's)" if level is ACCOUNT else ""))
+                " (Swift's keymaster does not; use swiftcrypt's)" if level is ACCOUNT else "")), \
+                stored.values()
         active = key_id.get("secret_id")
         # a name with a plain value is encrypted from that (it wins on reads)
         stale = sorted(name for name, secret_id in stored.items()
                        if secret_id != active and name not in plain)
         if not stale and not plain:
-            return CURRENT, ""
+            return CURRENT, "", stored.values()
         moved = _moved({name: stored[name] for name in stale}, active, plain=bool(plain))
         if self.dry_run:
-            return (WOULD_REKEY if stale else WOULD_ENCRYPT), moved
+            return (WOULD_REKEY if stale else WOULD_ENCRYPT), moved, stored.values()
         decrypted = None
         if stale:
             decrypted = self._call("HEAD", path)
             decrypted.close()
             if decrypted.status // 100 != 2:
-                return FAILED, "decrypting HEAD answered %s" % decrypted.status
+                return FAILED, "decrypting HEAD answered %s" % decrypted.status, stored.values()
         # Compare-and-set as far as an account or container POST allows:
         # only values unchanged since the first read are written (Swift's
         # proxy stamps these POSTs itself, so a newer write cannot win by
@@ -396,26 +409,41 @@ class Rekeyer:
             updates += [(name, encrypted(value)), (plain_name, "")]
         wanted = len(stale) + 2 * len(plain)
         if not updates:
-            return CONFLICT, "changed while being read"
+            return CONFLICT, "changed while being read", stored.values()
         post = self._call("POST", path, updates, environ={OVERRIDE: True})
         detail = _first_line(post.read(4096))
         if post.status // 100 != 2:
-            return FAILED, "POST answered %s %s" % (post.status, detail)
+            return FAILED, "POST answered %s %s" % (post.status, detail), stored.values()
         if len(updates) != wanted:
-            return CONFLICT, moved
-        return (REKEYED if stale else ENCRYPTED), moved
+            return CONFLICT, moved, stored.values()
+        return (REKEYED if stale else ENCRYPTED), moved, stored.values()
 
     # the run
 
-    def run(self, container=None, limit=None, report=None):
+    def run(self, container=None, limit=None, report=None, concurrency=1, position=None,
+            mine=None, checkpoint=None):
         """Re-key every object of ``container`` (None: of every container,
         and the account's encrypted metadata first), each container's
         encrypted metadata before its objects; stop after ``limit`` items
         that needed re-keying (or encrypting). ``report(result)`` is called for each
         object and each account or container metadata Result. Returns
         ``{outcome: count}`` (also kept as ``counts``, complete so far if
-        a listing fails: ListingError)."""
-        counts = self.counts = dict.fromkeys(OUTCOMES, 0)
+        a listing fails: ListingError).
+
+        ``concurrency`` objects are re-keyed at once (green threads; the
+        metadata steps and every count stay in the calling one).
+        ``position`` (rekeystate.Position) is where to start and is kept up
+        to date, its counts included; ``checkpoint()`` is called after each
+        item (to save it). ``mine(item)``: False for an item (``account``,
+        ``account/container`` or ``account/container/object``) another
+        process does."""
+        pos = position if position is not None else rekeystate.Position()
+        counts = self.counts = pos.counts
+        for outcome in OUTCOMES:
+            counts.setdefault(outcome, 0)
+        mine = mine or (lambda item: True)
+        checkpoint = checkpoint or (lambda: None)
+        pool = _Pool(concurrency)
         handled = 0
 
         def record(result):
@@ -423,19 +451,119 @@ class Rekeyer:
             if result is None:  # no encrypted metadata: nothing to count
                 return
             counts[result.outcome] += 1
+            pos.bytes += result.size
+            for secret_id in result.secrets:
+                per = pos.secrets.setdefault(rekey.secret_name(secret_id), {})
+                per[result.outcome] = per.get(result.outcome, 0) + 1
             if result.outcome in _HANDLED:
                 handled += 1
             if report is not None:
                 report(result)
 
-        if container is None:
-            record(self.rekey_metadata())
-        for cont in ([container] if container is not None else self.containers()):
-            if limit is not None and handled >= limit:
-                return counts
-            record(self.rekey_metadata(cont))
-            for name in self.objects(cont):
-                if limit is not None and handled >= limit:
-                    return counts
-                record(self.rekey_object(cont, name))
+        def finished(name, result):
+            record(result)
+            pos.finish(name)
+            checkpoint()
+
+
+        def full():
+            return limit is not None and handled + pool.running >= limit
+
+        try:
+            if container is None and not pos.account_meta_done:
+                if mine(self.account):
+                    record(self.rekey_metadata())
+                pos.account_meta_done = True
+                checkpoint()
+            for cont in ([container] if container is not None else self.containers()):
+                if pos.passed(cont):
+                    continue
+                pos.enter(cont)
+                if not pos.container_meta_done:
+                    if full():
+                        return counts
+                    if mine("%s/%s" % (self.account, cont)):
+                        record(self.rekey_metadata(cont))
+                    pos.container_meta_done = True
+                    checkpoint()
+                for name in self.objects(cont, pos.mark):
+                    if pos.is_done(name) or not mine("%s/%s/%s" % (self.account, cont, name)):
+                        pos.skip(name)
+                        continue
+                    while pool.running and (pool.running >= concurrency or full()):
+                        finished(*pool.next())
+                    if full():
+                        return counts
+                    pos.start(name)
+                    pool.spawn(name, self.rekey_object, cont, name)
+                    for done in pool.ready():
+                        finished(*done)
+                while pool.running:
+                    finished(*pool.next())
+                pos.leave(cont)
+                checkpoint()
+            if container is None:
+                pos.finished = True
+        finally:
+            # what is in flight still lands (and counts) before the run ends
+            while pool.running:
+                try:
+                    finished(*pool.next())
+                except StopRun:
+                    pass  # the first one is the run's answer
         return counts
+
+
+class _Pool:
+    """Runs ``work(*args)`` in up to ``size`` green threads (inline when
+    ``size`` is 1: no eventlet then); results come back, in the calling
+    green thread, as ``(tag, result)`` in the order they finish. An
+    exception the work raised (StopRun) is raised again by next()."""
+
+    def __init__(self, size):
+        self.size = size
+        self.running = 0
+        if size > 1:
+            import eventlet
+            import eventlet.queue
+            self._green = eventlet.GreenPool(size)
+            self._queue = eventlet.queue.LightQueue()
+        else:
+            self._green = None
+            self._queue = collections.deque()
+
+    def spawn(self, tag, work, *args):
+        """Start ``work(*args)``."""
+        self.running += 1
+        if self._green is None:
+            self._queue.append(self._run(tag, work, args))
+        else:
+            self._green.spawn_n(lambda: self._queue.put(self._run(tag, work, args)))
+
+    @staticmethod
+    def _run(tag, work, args):
+        try:
+            return tag, work(*args), None
+        except BaseException as err:  # StopRun, or a kill: raised again in next()
+            return tag, None, err
+
+    def _take(self, item):
+        self.running -= 1
+        tag, result, err = item
+        if err is not None:
+            raise err
+        return tag, result
+
+    def next(self):
+        """The next ``(tag, result)`` to finish (waits for it)."""
+        if self._green is None:
+            return self._take(self._queue.popleft())
+        return self._take(self._queue.get())
+
+    def ready(self):
+        """The ``(tag, result)`` of the work finished by now, without waiting."""
+        out = []
+        while self.running and (len(self._queue) if self._green is None
+                                else self._queue.qsize()):
+            out.append(self.next())
+        return out

@@ -11,7 +11,8 @@ from swiftcrypt.errors import ConfigError
 from swiftcrypt.store import diskfile, expiry, listing
 from swiftcrypt.store.db import BadDatabase, ListingDB
 from swiftcrypt.store.headers import (
-    HeaderDict, listed_type_and_bytes, stored_to_wsgi, updated_meta, wsgi_to_stored)
+    FAKE_ACCOUNT_LISTING, HeaderDict, listed_type_and_bytes, stored_to_wsgi, updated_meta,
+    wsgi_to_stored)
 from swiftcrypt.store.http import error, normalize_timestamp, respond
 from swiftcrypt.store.locks import ObjectLocks
 from swiftcrypt.store.names import BadName, parse_path
@@ -151,6 +152,8 @@ class StoreApp:
             ("X-Timestamp", normalize_timestamp(created)),
             ("X-Put-Timestamp", normalize_timestamp(created)),
         ]
+        if record is None and not containers:
+            headers.append((FAKE_ACCOUNT_LISTING, "yes"))
         return headers
 
     def account_head(self, req, start_response):

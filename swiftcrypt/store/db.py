@@ -189,6 +189,12 @@ class ListingDB:
                 "put_timestamp": row["put_timestamp"], "metadata": _meta_out(row["metadata"])}
         return self._run(q)
 
+    def account_names(self):
+        """Every account the store holds (created, or with a container),
+        in listing order."""
+        return self._run(lambda c: [row[0] for row in c.execute(
+            "SELECT name FROM accounts UNION SELECT account FROM containers ORDER BY 1")])
+
     def ensure_account(self, account, timestamp):
         """Create the account if missing; True if it was created."""
         def q(c):

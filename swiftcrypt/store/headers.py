@@ -11,6 +11,11 @@ from collections.abc import ItemsView, KeysView, MutableMapping, ValuesView
 
 from swiftcrypt.options import is_true
 
+# Swift's proxy marks the answer it makes up for an account that does not
+# exist (account_autocreate) with this; the store does too, so internal
+# tools (swiftcrypt rekey) can tell an unknown account from an empty one.
+FAKE_ACCOUNT_LISTING = "X-Backend-Fake-Account-Listing"
+
 OBJECT_ALLOWED_HEADERS = frozenset((
     "cache-control", "content-disposition", "content-encoding",
     "content-language", "expires", "x-delete-at", "x-object-manifest",
