@@ -53,6 +53,9 @@ EXIT_DETAILS = {
               "to rotate again yet.",
     "shred": "For shred: 1 when a secret was NOT deleted or there is none; 2 without "
              "--yes (nothing deleted) or for a --secret-id that cannot be shredded.",
+    "usage": "For usage: 1 when something could not be read (the counts are incomplete "
+             "and no secret is called unused); 2 for a config that cannot be loaded, an "
+             "unknown account or --process out of range.",
 }
 
 
@@ -105,6 +108,16 @@ def configure(parser):
         p.add_argument("--config", metavar="FILE",
                        help="config with the account_keymaster section (default: OS_* "
                             "variables)")
+    usage = sub.add_parser(
+        "usage", help="count, per root secret id, the objects, listing entries and account "
+                      "and container metadata values that still depend on it")
+    usage.add_argument("--config", required=True, metavar="PIPELINE.conf",
+                       help="the re-key tool's internal pipeline (see doc/rekey.md)")
+    from swiftcrypt.accountselect import add_account_options
+    add_account_options(usage)
+    usage.add_argument("--json", metavar="FILE", help="also write the counts to FILE as JSON")
+    usage.description = _sentence(sub, "usage")
+    usage.epilog = exitcodes.epilog(EXIT_DETAILS["usage"])
     for name, p in (("store", store), ("create", create), ("check", check),
                     ("account", account), ("rotate", rotate), ("shred", shred)):
         p.description = p.description or _sentence(sub, name)
@@ -354,8 +367,37 @@ def do_shred(args, out, manager=None, retries=0):
     return EXIT_WRONG if failed else 0
 
 
+def do_usage(args, out):
+    """``keys usage``: per secret id, what still depends on it (doc/rekey.md,
+    "Which secrets are still in use")."""
+    import json
+
+    from swiftcrypt import accountselect, keyusage
+    from swiftcrypt.rekeycli import load_pipeline
+
+    try:
+        accountselect.check_share(args)
+        app = load_pipeline(args.config)
+        accounts = accountselect.select_accounts(args, app)
+    except accountselect.Refused as err:
+        sys.stderr.write("swiftcrypt keys usage: %s\n" % err)
+        return EXIT_USAGE
+    found = keyusage.Usage(keyusage.configured_secret_ids(app))
+    mine = accountselect.share(args.processes, args.process)
+    for account in accounts:
+        keyusage.scan_account(app, account, found, mine)
+    for problem in found.problems:
+        sys.stderr.write("error: %s\n" % problem)
+    for line in keyusage.lines(found):
+        out.write(line + "\n")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(found.to_json(), fh, indent=1, sort_keys=True)
+    return EXIT_WRONG if found.problems else 0
+
+
 ACTIONS = {"store": do_store, "create": do_create, "check": do_check,
-           "account": do_account, "rotate": do_rotate, "shred": do_shred}
+           "account": do_account, "rotate": do_rotate, "shred": do_shred, "usage": do_usage}
 
 
 def run(args, out=None, err=None):

@@ -14,15 +14,14 @@ import json
 import os
 import sys
 
-from urllib.parse import quote
 
-from swiftcrypt import rekeyaccounts, rekeyrun, rekeystate
-from swiftcrypt.checksums import md5
+from swiftcrypt import rekeyrun, rekeystate
+from swiftcrypt.accountselect import (Refused, check_accounts_exist, listed_accounts,
+                                      add_account_options, check_share, positive, printable,
+                                      share)
 from swiftcrypt.errors import ConfigError
 from swiftcrypt.rekeyprogress import Progress
-from swiftcrypt.store.headers import FAKE_ACCOUNT_LISTING
 from swiftcrypt.tokenbucket import TokenBucket
-from swiftcrypt.wsgiclient import call
 
 
 def configure(parser):
@@ -33,41 +32,24 @@ def configure(parser):
     parser.add_argument("--config", required=True, metavar="PIPELINE.conf",
                         help="internal paste pipeline: keymaster, encryption and the "
                              "backend app, no auth (see etc/rekey-*.conf-sample)")
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--account", help="account to re-key, e.g. AUTH_test")
-    which.add_argument("--all-accounts", action="store_true",
-                       help="every account whose first account-ring replica is on this "
-                            "node's --devices (Swift), or every account of the "
-                            "embedded store")
-    which.add_argument("--accounts-from", metavar="FILE",
-                       help="the accounts named in FILE, one a line")
-    parser.add_argument("--devices", default="/srv/node", metavar="DIR",
-                        help="with --all-accounts on Swift: the account servers' devices "
-                             "directory (default /srv/node)")
-    parser.add_argument("--no-mount-check", action="store_true",
-                        help="with --all-accounts on Swift: walk devices that are not "
-                             "mount points too")
+    add_account_options(parser)
     parser.add_argument("--container", help="only this container (with --account)")
-    parser.add_argument("--concurrency", type=_positive, default=1, metavar="N",
+    parser.add_argument("--concurrency", type=positive, default=1, metavar="N",
                         help="objects re-keyed at once (default 1)")
-    parser.add_argument("--max-ops", type=_positive_float, metavar="R",
+    parser.add_argument("--max-ops", type=positive_float, metavar="R",
                         help="at most R items a second (objects and metadata steps)")
-    parser.add_argument("--max-bytes", type=_positive_float, metavar="B",
+    parser.add_argument("--max-bytes", type=positive_float, metavar="B",
                         help="at most B bytes of objects rewritten a second")
     parser.add_argument("--state", metavar="FILE",
                         help="checkpoint file: a run killed and started again with the same "
                              "FILE resumes where it was")
-    parser.add_argument("--processes", type=_positive, default=1, metavar="N",
-                        help="split the work between N processes or machines")
-    parser.add_argument("--process", type=int, default=0, metavar="I",
-                        help="which share of --processes this run does, 0 to N-1")
     parser.add_argument("--json", metavar="FILE",
                         help="write a JSON summary per account and per secret id to FILE")
     parser.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
                         help="progress line on stderr (auto: when stderr is a terminal)")
     parser.add_argument("--dry-run", action="store_true",
                         help="report what would be re-keyed, write nothing")
-    parser.add_argument("--limit", type=_positive, metavar="N",
+    parser.add_argument("--limit", type=positive, metavar="N",
                         help="stop after N objects that needed re-keying (or encrypting)")
     parser.add_argument("--encrypt-plaintext", action="store_true",
                         help="also encrypt, under the active secret, objects written "
@@ -79,22 +61,7 @@ def configure(parser):
                         help="one line per object")
 
 
-def _printable(text):
-    # names may hold newlines or controls; keep every report one line
-    return quote(text.encode("utf-8", "surrogateescape"), safe="/:@!$&'()*+,;=-._~")
-
-
-def _positive(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a positive integer")
-    return value
-
-
-def _positive_float(text):
+def positive_float(text):
     try:
         value = float(text)
     except ValueError:
@@ -150,17 +117,17 @@ def load_pipeline(path):
 
 def _line(result, account=None):
     """One report line; ``account`` (runs over several accounts) is named in it."""
-    where = "" if account is None else _printable(account)
+    where = "" if account is None else printable(account)
     if result.container is None:  # the account's own metadata
         text = "%s account metadata%s" % (result.outcome, " " + where if where else "")
     else:
-        container = _printable(result.container)
+        container = printable(result.container)
         if where:
             container = where + "/" + container
         if result.name is None:  # a container's own metadata
             text = "%s container metadata %s" % (result.outcome, container)
         else:
-            text = "%s %s/%s" % (result.outcome, container, _printable(result.name))
+            text = "%s %s/%s" % (result.outcome, container, printable(result.name))
     return text + (" (%s)" % result.detail if result.detail else "")
 
 
@@ -172,7 +139,7 @@ def summary(account, counts, dry_run, encrypt_plaintext=False):
     scanned = sum(counts.values())
     return ("%saccount %s: scanned %d, already current %d, %s, conflicts %d, failures %d, "
             "unencrypted %d, expired %d" % (
-                "dry run: " if dry_run else "", _printable(account), scanned,
+                "dry run: " if dry_run else "", printable(account), scanned,
                 counts[rekeyrun.CURRENT], rekeyed, counts[rekeyrun.CONFLICT],
                 counts[rekeyrun.FAILED],
                 counts[rekeyrun.UNENCRYPTED], counts[rekeyrun.EXPIRED])) + (
@@ -188,52 +155,10 @@ def _encrypted_count(counts, dry_run):
 USAGE, FAILED_ITEMS = 2, 1  # exit statuses: bad usage or config; some item failed
 
 
-class _Refused(Exception):
-    """Bad input: one line on stderr, exit status 2, nothing written."""
-
-
-def _share(processes, process):
-    """``mine(item)`` for share ``process`` of ``processes``: the hash of the
-    item's name modulo ``processes``, as swift-object-expirer splits its
-    tasks."""
-    if processes == 1:
-        return None
-
-    def mine(item):
-        digest = md5(item.encode("utf-8", "surrogateescape")).hexdigest()
-        return int(digest, 16) % processes == process
-    return mine
-
-
 def _check_options(args):
-    if not 0 <= args.process < args.processes:
-        raise _Refused("--process %d is out of range: 0 to %d with --processes %d" % (
-            args.process, args.processes - 1, args.processes))
+    check_share(args)
     if args.container is not None and args.account is None:
-        raise _Refused("--container needs --account")
-
-
-def _select_accounts(args, app):
-    try:
-        if args.all_accounts:
-            return rekeyaccounts.all_accounts(app, args.devices, not args.no_mount_check)
-        if args.accounts_from:
-            return rekeyaccounts.accounts_from(args.accounts_from)
-    except rekeyaccounts.AccountsError as err:
-        raise _Refused(str(err)) from None
-    return [args.account]
-
-
-def _check_accounts_exist(app, accounts):
-    """_Refused naming the first account the backend does not know."""
-    for account in accounts:
-        resp = call(app, "HEAD", "/v1/" + account, [("X-Backend-Allow-Reserved-Names", "true")],
-                    environ={rekeyrun.OVERRIDE: True})
-        resp.close()
-        if resp.status == 404 or resp.header(FAKE_ACCOUNT_LISTING, "").lower() == "yes":
-            raise _Refused("account %s: no such account" % _printable(account))
-        if resp.status // 100 != 2:
-            raise _Refused("account %s: HEAD answered %s" % (_printable(account), resp.status))
+        raise Refused("--container needs --account")
 
 
 def _throttle(args):
@@ -262,14 +187,14 @@ def _state(args, accounts):
     try:
         return rekeystate.StateFile(args.state, ident)
     except rekeystate.StateError as err:
-        raise _Refused(str(err)) from None
+        raise Refused(str(err)) from None
 
 
 def run(args):
     """Run the re-key; returns the exit status."""
     try:
         _check_options(args)
-    except _Refused as err:
+    except Refused as err:
         print("swiftcrypt rekey: %s" % err, file=sys.stderr)
         return USAGE
     try:
@@ -278,11 +203,11 @@ def run(args):
         print("swiftcrypt rekey: %s" % err, file=sys.stderr)
         return 1
     try:
-        accounts = _select_accounts(args, app)
+        accounts = listed_accounts(args, app)
         state = _state(args, accounts)
         if not args.all_accounts:
-            _check_accounts_exist(app, accounts)
-    except _Refused as err:
+            check_accounts_exist(app, accounts)  # after the state file: it is checked first
+    except Refused as err:
         print("swiftcrypt rekey: %s" % err, file=sys.stderr)
         return USAGE
     if state is not None and state.resumed:
@@ -303,7 +228,7 @@ def run(args):
             print(_line(result, current[0]), flush=True)
 
     throttle = _throttle(args)
-    mine = _share(args.processes, args.process)
+    mine = share(args.processes, args.process)
     positions = {}
     failed = False
     left = args.limit

@@ -187,11 +187,12 @@ class Rekeyer:
 
     # listings
 
-    def _listing(self, path, what, marker=""):
+    def entries(self, path, what, marker=""):
+        """The listing entries (dicts) of ``path`` after ``marker``, as
+        stored (no listing etag decryption); ListingError if it fails."""
         while True:
             query = "format=json&limit=%d&marker=%s" % (
                 _LISTING_PAGE, quote(marker.encode("utf-8"), safe=""))
-            # names are all it needs: no listing etag decryption
             resp = self._call("GET", path, query=query, environ={OVERRIDE: True})
             body = resp.read(limit=1 << 30)
             if resp.status == 204:
@@ -200,13 +201,17 @@ class Rekeyer:
                 raise ListingError("listing %s failed: %s %s" % (
                     what, resp.status, _first_line(body)))
             try:
-                names = [entry["name"] for entry in json.loads(body) if "name" in entry]
+                page = [entry for entry in json.loads(body) if "name" in entry]
             except (ValueError, TypeError, KeyError) as err:
                 raise ListingError("listing %s: bad JSON (%s)" % (what, err)) from None
-            if not names:
+            if not page:
                 return
-            yield from names
-            marker = names[-1]
+            yield from page
+            marker = page[-1]["name"]
+
+    def _listing(self, path, what, marker=""):
+        # names are all it needs
+        return (entry["name"] for entry in self.entries(path, what, marker))
 
     def containers(self):
         """The account's container names, in listing order."""

@@ -232,3 +232,64 @@ def test_two_processes_one_killed_and_resumed_with_racing_writes(setup, capsys, 
         got = request(only_b, "HEAD", account, "c1")
         assert got.header("X-Container-Meta-Note") == "note 1"
     print("%d accounts, %d objects: %.1fs" % (ACCOUNTS, len(written), time.time() - started))
+
+
+def keys_usage(capsys, conf, *args):
+    status = cli.main(["keys", "usage", "--config", conf, *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_keys_usage_proves_a_secret_unused_and_it_is_retired(setup, capsys, tmp_path):
+    written = populate(setup)
+    conf = setup.rekey_conf()
+    status, out, err = keys_usage(capsys, conf, "--all-accounts", "--json",
+                                  str(tmp_path / "usage.json"))
+    assert status == 0, err
+    per_account = max(1, OBJECTS // ACCOUNTS)
+    encrypted = sum(1 for body in written.values() if body) + \
+        sum(1 for (_a, _c, name) in written if name.startswith("empty-meta"))
+    assert encrypted < len(written) and per_account >= 6  # some objects have nothing to encrypt
+    usage = json.loads((tmp_path / "usage.json").read_text())
+    assert usage["secrets"]["A"] == {"objects": encrypted, "listing entries": encrypted - sum(
+        1 for (_a, _c, name) in written if name.startswith("empty-meta")),
+        "account metadata": ACCOUNTS, "container metadata": 3 * ACCOUNTS}
+    assert usage["secrets"]["B"] == dict.fromkeys(usage["secrets"]["B"], 0)
+    assert usage["unused"] == ["B"] and usage["problems"] == 0
+    assert "secret B: objects 0, listing entries 0, account metadata 0, " \
+        "container metadata 0 (unused)" in out
+    # an unknown account: one line, exit 2
+    status, out, err = keys_usage(capsys, conf, "--account", "AUTH_nobody")
+    assert (status, out, err) == (2, "", "swiftcrypt keys usage: account AUTH_nobody: "
+                                         "no such account\n")
+
+    status, out, err = cli_run(capsys, "--config", conf, "--all-accounts", "--concurrency", "4")
+    assert status == 0, err
+    status, out, err = keys_usage(capsys, conf, "--all-accounts")
+    assert status == 0, err
+    assert "secret A: objects 0, listing entries 0, account metadata 0, " \
+        "container metadata 0 (unused)" in out
+    assert "secret B: objects %d," % encrypted in out
+    # the process shares add up to the whole
+    shares = []
+    for process in range(2):
+        keys_usage(capsys, conf, "--all-accounts", "--processes", "2", "--process",
+                   str(process), "--json", str(tmp_path / ("share%d.json" % process)))
+        shares.append(json.loads((tmp_path / ("share%d.json" % process)).read_text()))
+    assert sum(s["secrets"]["B"]["objects"] for s in shares) == encrypted
+    assert all(0 < s["secrets"]["B"]["objects"] < encrypted for s in shares)
+
+    # A retired: a pipeline holding only B reads every object and metadata value
+    only_b = setup.client(["B"], "B", encrypt_meta=True)
+    for (account, cont, name), body in written.items():
+        got = request(only_b, "GET", account, cont, name)
+        assert got.status == 200 and got.data == body, (account, cont, name)
+    for account in account_names():
+        assert request(only_b, "HEAD", account).header("X-Account-Meta-Owner") == \
+            "owner of " + account
+        assert request(only_b, "HEAD", account, "c2").header("X-Container-Meta-Note") == \
+            "note 2"
+    # with B's own pipeline the inventory says so too (A is not held any more)
+    status, out, err = keys_usage(capsys, setup.conf("only-b.conf", ["B"], "B"),
+                                  "--all-accounts")
+    assert status == 0 and "secret A" not in out and "(unused)" not in out, out + err

@@ -8,7 +8,7 @@ import json
 import eventlet
 import pytest
 
-from swiftcrypt import rekeycli, rekeyrun, rekeystate
+from swiftcrypt import accountselect, rekeycli, rekeyrun, rekeystate
 from swiftcrypt.rekeyprogress import Progress
 from swiftcrypt.tokenbucket import TokenBucket
 from tests.unit.test_rekey_run import Backend
@@ -158,11 +158,11 @@ def test_state_is_saved_at_most_once_a_period(tmp_path):
 
 def test_process_shares_are_disjoint_and_cover_everything():
     items = ["AUTH_a/c/%d" % i for i in range(300)]
-    shares = [rekeycli._share(3, i) for i in range(3)]
+    shares = [accountselect.share(3, i) for i in range(3)]
     owners = [[share(item) for share in shares].count(True) for item in items]
     assert owners == [1] * len(items)
     assert all(20 < sum(share(item) for item in items) for share in shares)
-    assert rekeycli._share(1, 0) is None
+    assert accountselect.share(1, 0) is None
 
 
 def test_token_bucket_with_a_fake_clock():
@@ -218,3 +218,33 @@ def test_progress_line_and_quiet_when_off():
     off.done(rekeyrun.Result("c", "o", rekeyrun.CURRENT))
     off.clear()
     assert quiet.getvalue() == "" and off.items == 1
+
+
+def test_usage_says_unused_only_after_a_complete_scan():
+    from swiftcrypt import keyusage
+
+    usage = keyusage.Usage(["B", "A"])
+    usage.add(["B", "B"], keyusage.OBJECTS)  # one object, two parts under B
+    usage.add(["X"], keyusage.LISTING)
+    assert usage.counts["B"][keyusage.OBJECTS] == 1 and usage.unused() == ["A"]
+    lines = keyusage.lines(usage)
+    assert lines[0] == ("secret A: objects 0, listing entries 0, account metadata 0, "
+                        "container metadata 0 (unused)")
+    assert lines[2].startswith("secret X: ") and "not held by the keymaster" in lines[2]
+    usage.problems.append("AUTH_a/c/o: HEAD answered 503")
+    assert usage.unused() is None
+    lines = keyusage.lines(usage)
+    assert not any("(unused)" in line for line in lines)
+    assert lines[-1].endswith("unreadable 1 (incomplete: no secret can be said unused)")
+
+
+def test_usage_of_a_scripted_account_reads_raw_headers_only():
+    from swiftcrypt import keyusage
+
+    backend = SlowBackend()
+    usage = keyusage.Usage(["A", "B"])
+    keyusage.scan_account(backend, "AUTH_a", usage)
+    assert usage.counts["A"][keyusage.OBJECTS] == len(NAMES) and usage.unused() == ["B"]
+    methods = {m for m, env, _b in backend.requests}
+    assert methods == {"HEAD", "GET"}  # GETs: listings only
+    assert all(env.get("swift.crypto.override") for _m, env, _b in backend.requests)
