@@ -304,8 +304,9 @@ class Rekeyer:
                 return CONFLICT, "changed while being read"
             part = rekey.undecrypted(raw_headers, got.headers)
             if part is not None:
-                raise StopRun("the object's %s was not decrypted by the GET (is there an "
-                              "encryption filter in the pipeline?)" % part)
+                raise StopRun("%s: the object's %s was not decrypted by the GET (is there an "
+                              "encryption filter in the pipeline?)" % (
+                                  quote(path.encode("utf-8", "surrogateescape"), safe="/"), part))
             headers = rekey.rewrite_headers(got.headers, timestamps.bumped(stamp))
             length = got.header("Content-Length")
             headers.append(("Content-Length", length) if length is not None
