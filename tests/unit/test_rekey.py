@@ -183,3 +183,29 @@ def test_timestamps_offsets():
     for bad in ("", "x", "-1", "nan", "1_", "1_xyz", "1_" + "1" * 17, None):
         with pytest.raises(ValueError):
             timestamps.parse(bad)
+
+
+def _encrypted_raw(length, etag):
+    meta = {"cipher": "AES_CTR_256", "iv": os.urandom(16),
+            "body_key": {"key": os.urandom(32), "iv": os.urandom(16)},
+            "key_id": keyids.make_key_id("/a/c/o", "A", "2")}
+    return [("Content-Length", str(length)), ("Etag", etag),
+            ("X-Object-Sysmeta-Crypto-Body-Meta", cryptometa.dump(meta))]
+
+
+def test_a_short_body_whose_ciphertext_equals_its_plaintext_is_not_undecrypted():
+    # 1 byte objects in 256 encrypt to themselves: same MD5, decrypted all the same
+    raw = _encrypted_raw(1, "6f8f57715090da2632453988d9a1501b")
+    got = [("Content-Length", "1"), ("Etag", "6f8f57715090da2632453988d9a1501b"),
+           ("X-Backend-Crypto-Cipher", "AES_CTR_256")]
+    assert rekey.undecrypted(raw, got) is None
+
+
+def test_an_undecrypted_get_is_caught_whatever_the_body_length():
+    for length in (1, 7, 8, 5000):
+        raw = _encrypted_raw(length, "e" * 32)
+        # no decrypter: the stored headers come back as they are
+        assert rekey.undecrypted(raw, raw) == "body", length
+        # one that strips the crypto meta but keeps the etag: long bodies only
+        stripped = [(n, v) for n, v in raw if "Crypto" not in n]
+        assert rekey.undecrypted(raw, stripped) == ("body" if length >= 8 else None)
