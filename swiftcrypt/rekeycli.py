@@ -157,6 +157,8 @@ USAGE, FAILED_ITEMS = 2, 1  # exit statuses: bad usage or config; some item fail
 
 def _check_options(args):
     check_share(args)
+    if args.json:
+        _check_json(args.json)
     if args.container is not None and args.account is None:
         raise Refused("--container needs --account")
 
@@ -185,9 +187,19 @@ def _state(args, accounts):
         dry_run=args.dry_run, encrypt_plaintext=args.encrypt_plaintext,
         processes=args.processes, process=args.process)
     try:
-        return rekeystate.StateFile(args.state, ident)
+        state = rekeystate.StateFile(args.state, ident)
+        state.save(force=True)  # now, not after the first items: it must be writable
     except rekeystate.StateError as err:
         raise Refused(str(err)) from None
+    except OSError as err:
+        raise Refused("cannot write state file %s: %s" % (args.state, err.strerror)) from None
+    return state
+
+
+def _check_json(path):
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+        raise Refused("cannot write --json %s: no writable directory %s" % (path, directory))
 
 
 def run(args):
@@ -204,9 +216,9 @@ def run(args):
         return 1
     try:
         accounts = listed_accounts(args, app)
-        state = _state(args, accounts)
         if not args.all_accounts:
-            check_accounts_exist(app, accounts)  # after the state file: it is checked first
+            check_accounts_exist(app, accounts)
+        state = _state(args, accounts)  # written at once: refused if it cannot be
     except Refused as err:
         print("swiftcrypt rekey: %s" % err, file=sys.stderr)
         return USAGE

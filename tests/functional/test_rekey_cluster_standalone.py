@@ -328,3 +328,16 @@ def test_racing_client_writes_win_at_concurrency(setup):
         if key[0] == account:
             got = request(only_b, "GET", *key)
             assert got.status == 200 and got.data == body, key
+
+
+def test_unwritable_state_or_json_is_refused_before_anything_is_written(setup, capsys,
+                                                                        tmp_path):
+    written = populate(setup)
+    conf = setup.rekey_conf()
+    raw = setup.internal(["A", "B"], "B")
+    for option, message in (("--state", "cannot write state file"),
+                            ("--json", "cannot write --json")):
+        status, out, err = cli_run(capsys, "--config", conf, "--all-accounts", option,
+                                   str(tmp_path / "no-such-dir" / "file"))
+        assert (status, out) == (2, "") and err.count("\n") == 1 and message in err, err
+    assert secrets_in_use(raw, written) == {"A"}
