@@ -248,3 +248,17 @@ def test_usage_of_a_scripted_account_reads_raw_headers_only():
     methods = {m for m, env, _b in backend.requests}
     assert methods == {"HEAD", "GET"}  # GETs: listings only
     assert all(env.get("swift.crypto.override") for _m, env, _b in backend.requests)
+
+
+def test_the_throttle_is_asked_for_an_op_per_item_and_the_bytes_of_each_rewrite():
+    calls = []
+    backend = SlowBackend()
+    rekeyrun.Rekeyer(backend, "AUTH_a", throttle=lambda ops, nbytes: calls.append(
+        (ops, nbytes))).run("c", limit=3)
+    # the container's own HEAD, then per object: its HEAD, then its 5 bytes
+    assert calls == [(1, 0)] + [(1, 0), (0, 5)] * 3
+    current = Backend(secret_id="B")
+    calls.clear()
+    rekeyrun.Rekeyer(current, "AUTH_a", throttle=lambda ops, nbytes: calls.append(
+        (ops, nbytes))).rekey_object("c", "o")
+    assert calls == [(1, 0)]  # nothing rewritten: no bytes
