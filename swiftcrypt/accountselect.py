@@ -45,9 +45,10 @@ def add_account_options(parser):
                         help="with --all-accounts on Swift: walk devices that are not "
                              "mount points too")
     parser.add_argument("--processes", type=positive, default=1, metavar="N",
-                        help="split the work between N processes or machines")
+                        help="split the work between N processes or machines (default %(default)s)")
     parser.add_argument("--process", type=int, default=0, metavar="I",
-                        help="which share of --processes this run does, 0 to N-1")
+                        help="which share of --processes this run does, 0 to N-1 (default "
+                             "%(default)s)")
 
 
 class Refused(Exception):

@@ -1,12 +1,14 @@
-"""``swiftcrypt rekey``: rewrite an account's objects under the active
-root secret, so that retired secrets can be removed from the config
-(and, with ``--encrypt-plaintext``, encrypt what was written before
-encryption was enabled).
+"""``swiftcrypt rekey``: rewrite objects (and account and container
+metadata) under the active root secret, so that retired secrets can be
+removed from the config (and, with ``--encrypt-plaintext``, encrypt what
+was written before encryption was enabled), for one account or a whole
+cluster.
 
 See doc/rekey.md. Output: with ``--verbose`` one line per object (and
 per account or container whose encrypted metadata was looked at), always
-one line per failure (on stderr) and a summary line; exit status 0 when
-nothing failed, 1 otherwise.
+one line per failure (on stderr) and a summary line per account; exit
+status (swiftcrypt/exitcodes.py) 0 when nothing failed, 1 when an item or
+a listing failed, 2 for bad usage or config (nothing done).
 """
 
 import argparse
@@ -14,21 +16,30 @@ import json
 import os
 import sys
 
-
-from swiftcrypt import rekeyrun, rekeystate
-from swiftcrypt.accountselect import (Refused, check_accounts_exist, listed_accounts,
-                                      add_account_options, check_share, positive, printable,
-                                      share)
+from swiftcrypt import exitcodes, rekeyrun, rekeystate
+from swiftcrypt.accountselect import (Refused, add_account_options, check_accounts_exist,
+                                      check_share, listed_accounts, positive, printable, share)
 from swiftcrypt.errors import ConfigError
 from swiftcrypt.rekeyprogress import Progress
 from swiftcrypt.tokenbucket import TokenBucket
 
+DESCRIPTION = ("Rewrite objects, and account and container metadata, under the active "
+               "root secret, so that retired secrets can be removed from the config (and, "
+               "with --encrypt-plaintext, encrypt what was written before encryption was "
+               "enabled): one account, a list of them or every account, in parallel, "
+               "rate-limited, resumable and split between machines. With --verbose one "
+               "line per object; always one line per failure (on stderr) and a summary "
+               "line per account. See doc/rekey.md.")
+EXIT_DETAILS = ("For rekey: 1 when an object or a listing failed (the run goes on past "
+                "an object's failure); 2 when the pipeline config cannot be loaded, an "
+                "account is unknown, the --state file is unreadable, of another run or "
+                "cannot be written, or --process is out of range (nothing rewritten).")
+
 
 def configure(parser):
     """Add the ``rekey`` options to ``parser``."""
-    parser.description = ("Rewrite objects, and account and container metadata, under the "
-                          "active root secret, so that old secrets can be removed "
-                          "(see doc/rekey.md).")
+    parser.description = DESCRIPTION
+    parser.epilog = exitcodes.epilog(EXIT_DETAILS)
     parser.add_argument("--config", required=True, metavar="PIPELINE.conf",
                         help="internal paste pipeline: keymaster, encryption and the "
                              "backend app, no auth (see etc/rekey-*.conf-sample)")
@@ -46,7 +57,8 @@ def configure(parser):
     parser.add_argument("--json", metavar="FILE",
                         help="write a JSON summary per account and per secret id to FILE")
     parser.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
-                        help="progress line on stderr (auto: when stderr is a terminal)")
+                        help="progress line on stderr (default auto: when stderr is a "
+                             "terminal)")
     parser.add_argument("--dry-run", action="store_true",
                         help="report what would be re-keyed, write nothing")
     parser.add_argument("--limit", type=positive, metavar="N",
@@ -58,7 +70,8 @@ def configure(parser):
                              "filter encrypts it); enable encryption on every proxy "
                              "first (see doc/rekey.md)")
     parser.add_argument("--verbose", "-v", action="store_true",
-                        help="one line per object")
+                        help="one line per object (and per account or container whose "
+                             "encrypted metadata was looked at)")
 
 
 def positive_float(text):
@@ -152,7 +165,7 @@ def _encrypted_count(counts, dry_run):
     return ", encrypted %d" % counts[rekeyrun.ENCRYPTED]
 
 
-USAGE, FAILED_ITEMS = 2, 1  # exit statuses: bad usage or config; some item failed
+USAGE, FAILED_ITEMS = exitcodes.USAGE, exitcodes.FAILED
 
 
 def _check_options(args):
@@ -213,7 +226,7 @@ def run(args):
         app = load_pipeline(args.config)
     except ConfigError as err:
         print("swiftcrypt rekey: %s" % err, file=sys.stderr)
-        return 1
+        return USAGE
     try:
         accounts = listed_accounts(args, app)
         if not args.all_accounts:
