@@ -2,7 +2,8 @@
 
 ``SwiftCluster`` builds rings and configs, starts memcached and the account,
 container, object and proxy servers of the swift package installed beside
-the running interpreter, and can restart the proxy alone with another
+the running interpreter (or ``SwiftCluster(python=...)``'s, e.g. an older
+Swift's venv), and can restart the proxy alone with another
 pipeline over the same data (to swap keymaster/encryption filters the way an
 operator would on a live cluster). ``stop()`` ends every process it started,
 unmounts its tmpfs and removes the scratch dir.
@@ -50,6 +51,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 import uuid
 
@@ -264,24 +266,43 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 
 # Runs MODULE.main() with argv ARGS... after use_swift_conf(SWIFT_CONF), for
 # the servers and the tools we start (argv: REPO_ROOT SWIFT_CONF MODULE ARGS...).
-# The repo root leaves sys.path again before main() runs.
+# The repo root leaves sys.path again before main() runs. Swift before 2.34
+# has no main() in its server modules: there the venv's bin/ script of that
+# server (LEGACY_SCRIPTS) runs instead.
 BOOT_SCRIPT = """
-import importlib, sys
+import importlib, os, runpy, sys
 root, swift_conf, module = sys.argv[1:4]
 sys.path.insert(0, root)
-from tests.integration.swift_cluster import use_swift_conf
+from tests.integration.swift_cluster import LEGACY_SCRIPTS, use_swift_conf
 sys.path.remove(root)
 use_swift_conf(swift_conf)
 sys.argv = [module] + sys.argv[4:]
-sys.exit(importlib.import_module(module).main())
+main = getattr(importlib.import_module(module), "main", None)
+if main is None and module in LEGACY_SCRIPTS:
+    script = os.path.join(os.path.dirname(sys.executable), LEGACY_SCRIPTS[module])
+    sys.argv[0] = script
+    runpy.run_path(script, run_name="__main__")
+sys.exit(main())
 """
+LEGACY_SCRIPTS = {"swift.account.server": "swift-account-server",
+                  "swift.container.server": "swift-container-server",
+                  "swift.obj.server": "swift-object-server",
+                  "swift.proxy.server": "swift-proxy-server"}
 
 
 class SwiftCluster:
     """Build, run and tear down a one-node Swift cluster."""
 
-    def __init__(self, root=None, keep=False):
+    def __init__(self, root=None, keep=False, python=None, syslog_sink=False):
         self._own_root = root is None
+        # the interpreter whose swift (and swiftcrypt) the servers run: this
+        # one, or e.g. an older Swift's venv (tests/integration/versions)
+        self.python = python or sys.executable
+        # Swift before 2.3x logs to syslog with no fallback: without /dev/log
+        # every log line fails (a traceback, ~0.1 s per request); with this,
+        # the servers log to a socket of ours, drained into log/syslog.log
+        self.syslog_sink = syslog_sink
+        self._sink = None
         self.root = os.path.abspath(root or tempfile.mkdtemp(prefix="swiftcrypt-cluster-"))
         self.keep = keep
         self.etc = os.path.join(self.root, "etc")
@@ -425,6 +446,12 @@ class SwiftCluster:
                 self._stop_proc(name)
             except Exception as exc:  # keep tearing down
                 errors.append("%s: %s" % (name, exc))
+        if self._sink is not None:
+            sink, thread, stopping = self._sink
+            stopping.set()
+            thread.join(5)
+            sink.close()
+            self._sink = None
         if self._mounted:
             proc = subprocess.run(["umount", self._mounted], capture_output=True, text=True)
             if proc.returncode != 0:
@@ -442,6 +469,8 @@ class SwiftCluster:
     def _build(self):
         for path in (self.etc, self.logs, self.run_dir):
             os.makedirs(path, exist_ok=True)
+        if self.syslog_sink and self._sink is None:
+            self._start_syslog_sink()
         self._make_devices()
         for kind in ("account", "container", "object", "proxy"):
             self.ports[kind] = free_port()
@@ -470,7 +499,7 @@ class SwiftCluster:
             args += [kind, str(self.ports[kind]), "1", "d1", os.path.join(self.etc, kind)]
         args += ["object", str(self.ports["object"]), str(len(EC_DEVICES)),
                  ",".join(EC_DEVICES), os.path.join(self.etc, "object-%d" % EC_POLICY_INDEX)]
-        proc = subprocess.run([sys.executable, "-c", RING_SCRIPT] + args,
+        proc = subprocess.run([self.python, "-c", RING_SCRIPT] + args,
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise ClusterError("ring building failed:\n%s" % proc.stderr[-3000:])
@@ -500,6 +529,33 @@ class SwiftCluster:
         for device in EC_DEVICES:  # d1 serves policy 0 too
             os.makedirs(os.path.join(self.devices, device), exist_ok=True)
 
+    @property
+    def syslog_path(self):
+        return os.path.join(self.run_dir, "syslog")
+
+    def _start_syslog_sink(self):
+        if os.path.exists(self.syslog_path):
+            os.unlink(self.syslog_path)
+        sink = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sink.bind(self.syslog_path)
+        sink.settimeout(0.2)
+        stopping = threading.Event()
+        path = os.path.join(self.logs, "syslog.log")
+
+        def drain():
+            with open(path, "ab") as out:
+                while not stopping.is_set():
+                    try:
+                        line = sink.recv(65536)
+                    except socket.timeout:
+                        continue
+                    out.write(line.rstrip(b"\0\n") + b"\n")
+                    out.flush()
+
+        thread = threading.Thread(target=drain, name="syslog-sink", daemon=True)
+        thread.start()
+        self._sink = (sink, thread, stopping)
+
     def _common(self, kind):
         return textwrap.dedent("""\
             [DEFAULT]
@@ -519,7 +575,7 @@ class SwiftCluster:
             "host": HOST, "port": self.ports[kind], "user": current_user(),
             "etc": self.etc, "devices": self.devices, "kind": kind, "run": self.run_dir,
             "workers": 1 if kind == "proxy" else 0,
-        }
+        } + ("log_address = %s\n" % self.syslog_path if self.syslog_sink else "")
 
     def storage_conf(self, kind):
         extra = {
@@ -593,7 +649,7 @@ class SwiftCluster:
     def python_argv(self, module, *args):
         """argv running ``module.main()`` with ``args`` in a Python that
         sees this cluster's swift.conf (storage policies included)."""
-        return [sys.executable, "-c", BOOT_SCRIPT, REPO_ROOT, self.swift_conf,
+        return [self.python, "-c", BOOT_SCRIPT, REPO_ROOT, self.swift_conf,
                 module] + list(args)
 
     def _start_server(self, kind):
@@ -638,8 +694,11 @@ class SwiftCluster:
     def _check_alive(self, name):
         proc = self.procs.get(name)
         if proc is not None and proc.poll() is not None:
+            tail = self.log_tail(name)
+            if self.syslog_sink:  # what it logged (e.g. "Could not bind") is there
+                tail += "\nsyslog tail:\n" + self.log_tail("syslog", 20)
             raise ClusterError("%s exited with %s; log tail:\n%s"
-                               % (name, proc.returncode, self.log_tail(name)))
+                               % (name, proc.returncode, tail))
 
     def _wait_healthy(self, name="proxy"):
         """Until ``name`` answers GET /healthcheck with 200 (a foreign

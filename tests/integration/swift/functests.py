@@ -6,7 +6,9 @@ and its ``test`` package unpacked beside it (without the sdist's ``swift``
 source tree, so the installed swift is the one imported). They run in a
 subprocess of this interpreter, with ``SWIFT_TEST_IN_PROCESS=0`` and a
 ``test.conf`` naming the cluster's proxy and tempauth users; the result comes
-back from a JUnit XML report.
+back from a JUnit XML report. Another release's tests (``version``) run
+in the interpreter of the cluster they test (``SwiftCluster(python=...)``,
+a venv holding that release and the tests' imports).
 """
 
 import importlib.util
@@ -68,42 +70,42 @@ def cache_dir():
     return root
 
 
-def sdist_path():
+def sdist_path(version=SWIFT_VERSION):
     """The swift sdist tarball, downloaded on first use."""
     cache = cache_dir()
-    name = "swift-%s.tar.gz" % SWIFT_VERSION
+    name = "swift-%s.tar.gz" % version
     path = os.path.join(cache, name)
     if os.path.exists(path):
         return path
     with tempfile.TemporaryDirectory(dir=cache) as tmp:
         proc = subprocess.run(
             [sys.executable, "-m", "pip", "download", "-q", "--no-deps",
-             "--no-binary", ":all:", "swift==%s" % SWIFT_VERSION, "-d", tmp],
+             "--no-binary", ":all:", "swift==%s" % version, "-d", tmp],
             capture_output=True, text=True, timeout=600)
         got = os.path.join(tmp, name)
         if proc.returncode != 0 or not os.path.exists(got):
             raise FuncTestError("pip download swift==%s failed:\n%s"
-                                % (SWIFT_VERSION, (proc.stdout + proc.stderr)[-3000:]))
+                                % (version, (proc.stdout + proc.stderr)[-3000:]))
         os.replace(got, path)
     return path
 
 
-def test_tree():
+def test_tree(version=SWIFT_VERSION):
     """A directory holding the sdist's ``test`` package, unpacked once."""
-    target = os.path.join(cache_dir(), "swift-%s-functests" % SWIFT_VERSION)
+    target = os.path.join(cache_dir(), "swift-%s-functests" % version)
     marker = os.path.join(target, ".ready")
     if os.path.exists(marker):
         return target
     shutil.rmtree(target, ignore_errors=True)
     tmp = tempfile.mkdtemp(dir=cache_dir(), prefix=".functests-")
     try:
-        prefix = "swift-%s/test/" % SWIFT_VERSION
-        with tarfile.open(sdist_path()) as tar:
+        prefix = "swift-%s/test/" % version
+        with tarfile.open(sdist_path(version)) as tar:
             members = [m for m in tar.getmembers() if m.name.startswith(prefix)]
             for member in members:
                 if not (member.isfile() or member.isdir()):
                     continue
-                member.name = member.name[len("swift-%s/" % SWIFT_VERSION):]
+                member.name = member.name[len("swift-%s/" % version):]
                 if hasattr(tarfile, "data_filter"):
                     tar.extract(member, tmp, filter="data")
                 else:
@@ -266,14 +268,16 @@ def start_cluster(cluster, crypto):
     return cluster
 
 
-def run(cluster, files=DEFAULT_FILES, extra_args=(), timeout=RUN_TIMEOUT, test_conf=None):
-    """Run the functional test ``files`` against ``cluster``; a Result.
-    ``test_conf``: the test.conf text (default: the cluster's tempauth
-    users with EXTRA_CONF)."""
+def run(cluster, files=DEFAULT_FILES, extra_args=(), timeout=RUN_TIMEOUT, test_conf=None,
+        version=SWIFT_VERSION):
+    """Run Swift ``version``'s functional test ``files`` against ``cluster``,
+    in the cluster's interpreter; a Result. ``test_conf``: the test.conf text
+    (default: the cluster's tempauth users with EXTRA_CONF)."""
     import time
 
-    ensure_test_deps()
-    tree = test_tree()
+    if cluster.python == sys.executable:
+        ensure_test_deps()  # another interpreter's venv brings them
+    tree = test_tree(version)
     work = tempfile.mkdtemp(prefix="swift-functests-", dir=cluster.root)
     conf = os.path.join(work, "test.conf")
     with open(conf, "w") as fh:
@@ -281,7 +285,7 @@ def run(cluster, files=DEFAULT_FILES, extra_args=(), timeout=RUN_TIMEOUT, test_c
     junit = os.path.join(work, "junit.xml")
     env = dict(os.environ, SWIFT_TEST_CONFIG_FILE=conf, SWIFT_TEST_IN_PROCESS="0")
     env.pop("PYTHONPATH", None)
-    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    argv = [cluster.python, "-m", "pytest", "-q", "-p", "no:cacheprovider",
             "-o", "addopts=", "--rootdir", tree, "--junitxml", junit]
     argv += list(extra_args) + list(files)
     started = time.monotonic()
