@@ -24,8 +24,10 @@ VERSIONS = {"2.27.0": "3.9", "2.29.2": "3.10", "2.33.1": "3.11", "2.38.3": "3.12
 OLDEST = "2.27.0"
 
 # what the tests run in the venv import beyond swift and swiftcrypt (Swift's
-# functional tests: swiftclient, xattr; pytest runs them and ours)
-TEST_REQUIREMENTS = ["pytest", "python-swiftclient", "xattr"]
+# functional tests: swiftclient, xattr, and mock before 2.3x; our unit
+# tests: hypothesis, psutil, requests; pytest runs them all)
+TEST_REQUIREMENTS = ["pytest", "python-swiftclient", "xattr", "mock",
+                     "hypothesis", "psutil", "requests"]
 
 
 def _setup_key():
