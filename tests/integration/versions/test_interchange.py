@@ -1,7 +1,7 @@
 """tests/compat/test_swift_interchange.py in each Swift release's venv
 (swift_versions.VERSIONS): the interchange in both directions with that
 Swift's own keymaster and encryption, on that Python; and swiftcrypt's unit
-tests on the oldest (Python 3.9)."""
+tests and FIPS tier on the oldest (Python 3.9)."""
 
 import os
 import subprocess
@@ -44,17 +44,19 @@ def test_interchange_with_swift(version, tmp_path, capsys):
     assert totals["tests"] >= 18
 
 
-def test_unit_suite_on_the_oldest_python(tmp_path, capsys):
-    """swiftcrypt's unit tests on Python 3.9 beside Swift 2.27."""
+@pytest.mark.parametrize("suite,at_least", [("tests/unit", 2000), ("tests/fips", 15)])
+def test_suite_on_the_oldest_python(suite, at_least, tmp_path, capsys):
+    """swiftcrypt's unit tests, and the FIPS tier (FIPS hosts of the Wallaby
+    era run Python 3.9), on Python 3.9 beside Swift 2.27."""
     venv = swift_venv(OLDEST)
     junit = str(tmp_path / "junit.xml")
     proc = in_venv(venv, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-                   "--junitxml", junit, "tests/unit")
+                   "--junitxml", junit, suite)
     assert os.path.exists(junit), proc.stdout[-3000:] + proc.stderr[-3000:]
     totals, failed, skipped, _outcomes = parse_junit(junit)
     with capsys.disabled():
-        print("\nunit tests on Python %s (Swift %s): %d tests, %d failed, %d skipped"
-              % (VERSIONS[OLDEST], OLDEST, totals["tests"], len(failed), len(skipped)))
+        print("\n%s on Python %s (Swift %s): %d tests, %d failed, %d skipped"
+              % (suite, VERSIONS[OLDEST], OLDEST, totals["tests"], len(failed), len(skipped)))
     assert proc.returncode == 0 and not failed, proc.stdout[-6000:]
     assert not skipped, skipped
-    assert totals["tests"] > 2000
+    assert totals["tests"] >= at_least
