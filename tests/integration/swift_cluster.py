@@ -293,7 +293,7 @@ LEGACY_SCRIPTS = {"swift.account.server": "swift-account-server",
 class SwiftCluster:
     """Build, run and tear down a one-node Swift cluster."""
 
-    def __init__(self, root=None, keep=False, python=None, syslog_sink=False):
+    def __init__(self, root=None, keep=False, python=None, syslog_sink=False, env=None):
         self._own_root = root is None
         # the interpreter whose swift (and swiftcrypt) the servers run: this
         # one, or e.g. an older Swift's venv (tests/integration/versions)
@@ -303,6 +303,8 @@ class SwiftCluster:
         # the servers log to a socket of ours, drained into log/syslog.log
         self.syslog_sink = syslog_sink
         self._sink = None
+        # the environment of every server (e.g. tests/fips's MD5 guard)
+        self.env = dict(os.environ, **(env or {}))
         self.root = os.path.abspath(root or tempfile.mkdtemp(prefix="swiftcrypt-cluster-"))
         self.keep = keep
         self.etc = os.path.join(self.root, "etc")
@@ -632,7 +634,7 @@ class SwiftCluster:
         try:
             proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL, start_new_session=True,
-                                    cwd=self.root)
+                                    cwd=self.root, env=self.env)
         finally:
             log.close()
         self.procs[name] = proc

@@ -22,6 +22,8 @@
   takes ~12 min on 2 cores.
 - test_zz_at_rest: runs last; scans every object server file and its xattrs
   for any plaintext body or user metadata value written by the session.
+- test_fips: swiftcrypt's filters in a real Swift proxy whose servers all refuse
+  MD5 without usedforsecurity=False, as on a FIPS host (tests/fips's guard).
 - test_conf_sample / test_tool: etc/proxy-server.conf-sample and tools/swift-cluster.
 
 Needs root for a tmpfs mount (else /dev/shm) and memcached (apt-get installed
