@@ -214,7 +214,13 @@ def listed_type_and_bytes(content_type, size):
     stored Content-Type and size: as in Swift, a ``swift_bytes`` parameter
     is left out of the type and shown as the bytes (if it is an integer);
     the container's and account's bytes used count ``size`` regardless."""
-    rest, swift_bytes = split_param(content_type, "swift_bytes")
+    return _swift_bytes(content_type, size)
+
+
+def _swift_bytes(value, size):
+    """``value`` without its ``swift_bytes`` parameter, and the size that
+    parameter gives (``size`` when there is none or it is no integer)."""
+    rest, swift_bytes = split_param(value, "swift_bytes")
     if swift_bytes is not None:
         try:
             size = int(swift_bytes)
@@ -232,10 +238,4 @@ def listing_etag_and_bytes(meta, etag, size):
     override = meta.get("X-Object-Sysmeta-Container-Update-Override-Etag")
     if override is None:
         return etag, size
-    rest, swift_bytes = split_param(override, "swift_bytes")
-    if swift_bytes is not None:
-        try:
-            size = int(swift_bytes)
-        except ValueError:
-            pass
-    return rest, size
+    return _swift_bytes(override, size)
