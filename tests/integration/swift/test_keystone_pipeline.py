@@ -41,17 +41,41 @@ from tests.integration.swift import keystone_proxy as kp
 from tests.integration.swift.conftest import make_body
 from tests.integration.swift_cluster import Crypto, SwiftCluster
 
-#: Swift's functional modules run in Keystone mode, twice (Swift's filters,
-#: swiftcrypt's): the account/container/object API modules, each with tests
-#: that run only with Keystone (a second domain, service tokens), and
-#: test_access_control.py (Keystone only); ~1.5 min a run on 2 cores.
-#: tests.py (~3 min a run, the encryption path the tempauth runs of
-#: test_swift_functional.py already cover with kms_keymaster) joins them with
-#: SWIFTCRYPT_KEYSTONE_FUNCTESTS=full.
-FILES = ("test/functional/test_object.py", "test/functional/test_account.py",
-         "test/functional/test_container.py", "test/functional/test_access_control.py")
-if os.environ.get("SWIFTCRYPT_KEYSTONE_FUNCTESTS") == "full":
-    FILES += ("test/functional/tests.py",)
+#: Swift's functional modules run in Keystone mode with Swift's filters and
+#: with swiftcrypt's kms_keymaster: every module the tempauth runs of
+#: test_swift_functional.py cover (functests.DEFAULT_FILES and
+#: MIDDLEWARE_FILES), and test_access_control.py, which runs only with
+#: Keystone. It does not replace test_swift_functional.py's tempauth
+#: kms_keymaster run: test_object.py's account-ACL tests (tempauth's),
+#: test_etag_quoter and test_open_expired_enabled (etag-quoter and
+#: allow_open_expired, not in the reference configuration) skip here.
+KMS_FILES = functests.DEFAULT_FILES + functests.MIDDLEWARE_FILES + (
+    "test/functional/test_access_control.py",)
+#: with account_keymaster: the modules whose requests reach the keymaster
+#: in ways the account matters for (object, container and account APIs,
+#: cross-account ACLs, service tokens); the middleware modules (slo, dlo,
+#: tempurl, ...) go through the same encryption filter as with
+#: kms_keymaster, which the run above covers, at ~1 min a configuration less
+ACCOUNT_FILES = ("test/functional/test_object.py", "test/functional/tests.py",
+                 "test/functional/test_container.py", "test/functional/test_account.py",
+                 "test/functional/test_access_control.py")
+#: configuration -> the modules it runs (Swift's filters run them all)
+FILES = {"swift": KMS_FILES, "swiftcrypt": KMS_FILES, "account": ACCOUNT_FILES}
+#: module -> why none of its tests runs on the reference pipeline (they
+#: skip with Swift's filters and swiftcrypt's alike): the middleware they
+#: test is not in it
+ABSENT_MIDDLEWARE = {
+    "test/functional/test_symlink.py": "no symlink filter in the reference pipeline",
+    "test/functional/test_object_versioning.py":
+        "no symlink filter in the reference pipeline, which versioned_writes' "
+        "allow_object_versioning requires ('object versioning requires symlinks')",
+    "test/functional/test_domain_remap.py": "no domain_remap filter in the reference pipeline",
+}
+#: module -> why most of its tests skip on the reference pipeline
+MOSTLY_SKIPPED = {
+    "test/functional/test_staticweb.py":
+        "its tests by Host name need domain_remap, not in the reference pipeline",
+}
 #: tests that skip unless the cluster runs Keystone: they must pass here
 KEYSTONE_ONLY = (
     "test.functional.test_access_control.TestRBAC::test_rbac",
@@ -290,6 +314,19 @@ def test_object_encrypted_at_rest_as_swift_object_info_shows(deployment):
     assert md5_hex(body) not in info.stdout  # the etag is encrypted too
 
 
+def save(results):
+    """Counts and per-test outcomes so far to swift-keystone-functests-last.json
+    in the cache dir (what the CI note quotes; what a failure is read from)."""
+    import json
+
+    path = os.path.join(functests.cache_dir(), "swift-keystone-functests-last.json")
+    with open(path, "w") as fh:
+        json.dump({name: {"summary": result.summary(), "seconds": round(result.seconds, 1),
+                          "per_module": {p: result.counts_of([p]) for p in FILES[name]},
+                          "outcomes": result.outcomes}
+                   for name, result in results.items()}, fh, indent=1, sort_keys=True)
+
+
 @pytest.fixture(scope="module")
 def functional(deployment):
     """{configuration: functests.Result}, each run once when first asked for."""
@@ -298,40 +335,49 @@ def functional(deployment):
     def get(name):
         if name not in results:
             cluster = deployment.use(name)
-            results[name] = functests.run(cluster, files=FILES,
+            results[name] = functests.run(cluster, files=FILES[name],
                                           test_conf=kp.func_test_conf(deployment.keystone))
+            save(results)
         return results[name]
     return get
 
 
-def report(capsys, what, result):
+def report(capsys, name, what, result):
     with capsys.disabled():
         print("\nSwift %s functional tests in Keystone mode (%s) with %s: %s" % (
-            functests.SWIFT_VERSION, " ".join(os.path.basename(f) for f in FILES), what,
+            functests.SWIFT_VERSION, " ".join(os.path.basename(f) for f in FILES[name]), what,
             result.summary()))
+        for path in FILES[name]:
+            print("  %s: %s" % (os.path.basename(path), result.counts_of([path])))
 
 
 def test_swift_functional_keystone_mode_with_swifts_kms_keymaster(functional, capsys):
     own = functional("swift")
-    report(capsys, "Swift's kms_keymaster + encryption", own)
+    report(capsys, "swift", "Swift's kms_keymaster + encryption", own)
     assert set(own.failed_ids) == set(SWIFT_FAILURES), (
         "\n".join(own.failed_ids) + own.output[-6000:])
     for ident in KEYSTONE_ONLY:
         if ident not in SWIFT_FAILURES:
             assert own.outcomes.get(ident) == "passed", (ident, own.outcomes.get(ident))
-    for path in FILES:
+    for path in FILES["swift"]:
         counts = own.counts_of([path])
-        assert counts["passed"] > counts["skipped"], (path, counts)
+        if path in ABSENT_MIDDLEWARE:
+            assert counts["passed"] == 0 and counts["skipped"] > 0, (path, counts)
+        elif path in MOSTLY_SKIPPED:
+            assert counts["passed"] > 0, (path, counts)
+        else:
+            assert counts["passed"] > counts["skipped"], (path, counts)
 
 
 def assert_same_outcomes_as_swift(functional, capsys, name, what):
     own, ours = functional("swift"), functional(name)
-    report(capsys, what, ours)
-    diff = functests.differences(own.outcomes_of(FILES), ours.outcomes_of(FILES))
+    report(capsys, name, what, ours)
+    files = FILES[name]
+    diff = functests.differences(own.outcomes_of(files), ours.outcomes_of(files))
     assert not diff, "outcomes differ from Swift's:\n%s\n%s" % (
         "\n".join("%s: %s with Swift, %s here" % (i, *diff[i]) for i in sorted(diff)),
         ours.output[-6000:])
-    assert ours.outcomes_of(FILES), "no test ran"
+    assert ours.outcomes_of(files), "no test ran"
 
 
 def test_swift_functional_keystone_mode_same_outcomes_with_swiftcrypt(functional, capsys):
