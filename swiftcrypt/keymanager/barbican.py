@@ -24,6 +24,7 @@ own ERROR lines are dropped (our exceptions say the same, once, with the
 key id).
 """
 
+import contextvars
 import logging
 import os
 import time
@@ -232,18 +233,36 @@ class BarbicanOptions:
             self.auth_type, self.barbican_endpoint, self.auth_endpoint, self.project)
 
 
+class Outcome:
+    """What the key manager's responses said during one call: the status
+    of the last one (see _translate). One per call, never per session: a
+    session is shared by every request of the process, and under eventlet
+    those interleave, so a status kept on it could be another call's."""
+
+    __slots__ = ("status",)
+
+    def __init__(self):
+        self.status = None
+
+
+#: The Outcome of the call running in this thread or green thread (greenlet
+#: and threads each have their own context).
+_OUTCOME = contextvars.ContextVar("swiftcrypt_keymanager_outcome", default=None)
+
+
 def _session_class():
     from keystoneauth1 import session as ks_session
 
     class Session(ks_session.Session):
-        """Remembers the status of the last response (see _translate)."""
-
-        last_status = None
+        """Records each response's status on the current call's Outcome."""
 
         def request(self, *args, **kwargs):
-            self.last_status = None
+            outcome = _OUTCOME.get()
+            if outcome is not None:
+                outcome.status = None
             resp = super().request(*args, **kwargs)
-            self.last_status = resp.status_code
+            if outcome is not None:
+                outcome.status = resp.status_code
             return resp
 
     return Session
@@ -300,8 +319,9 @@ class BarbicanKeyManager(KeyManager):
             return "project %s" % self.options.project
         return "user %s in project %s" % (self.options.user, self.options.project)
 
-    def _translate(self, err, key_id, action, service=None):
-        """Map a barbicanclient/keystoneauth exception to KeyManagerError."""
+    def _translate(self, err, key_id, action, service=None, outcome=None):
+        """Map a barbicanclient/keystoneauth exception to KeyManagerError;
+        ``outcome`` is the failed call's own Outcome."""
         from barbicanclient import exceptions as bexc
         from keystoneauth1 import exceptions as kexc
 
@@ -321,8 +341,8 @@ class BarbicanKeyManager(KeyManager):
             # barbicanclient itself can fail reading an error body it does
             # not expect (KeyError on a 401 from keystonemiddleware): go by
             # the status of the response that came back.
-            status = self.session.last_status if (self.session.last_status or 0) >= 400 \
-                else None
+            seen = outcome.status if outcome is not None else None
+            status = seen if (seen or 0) >= 400 else None
             if status is None:
                 return None
         if status == 401 or isinstance(err, (bexc.HTTPAuthError, kexc.Unauthorized)):
@@ -357,16 +377,20 @@ class BarbicanKeyManager(KeyManager):
             return KeyManagerError(key_id, "%s: %s" % (service, " ".join(str(err).split())))
         return None
 
-    def _call(self, func, key_id, action):
+    def _call(self, func, key_id, action, service=None):
+        outcome = Outcome()
+        token = _OUTCOME.set(outcome)
         try:
             return func()
         except KeyManagerError:
             raise
         except Exception as err:
-            mapped = self._translate(err, key_id, action)
+            mapped = self._translate(err, key_id, action, service=service, outcome=outcome)
             if mapped is None:
                 raise
             raise mapped from err
+        finally:
+            _OUTCOME.reset(token)
 
     # -- connection ----------------------------------------------------------
 
@@ -378,17 +402,15 @@ class BarbicanKeyManager(KeyManager):
 
             if self.options.auth_type == "password":
                 keystone = "Keystone at %s" % self.options.auth_endpoint
-                try:
+
+                def authenticate():
                     self.session.get_token()
                     if not self.endpoint:
                         self.endpoint = self.session.get_endpoint(
                             service_type=SERVICE_TYPE, interface="public",
                             region_name=self.options.barbican_region_name)
-                except Exception as err:
-                    mapped = self._translate(err, None, "authenticate", service=keystone)
-                    if mapped is None:
-                        raise
-                    raise mapped from err
+
+                self._call(authenticate, None, "authenticate", service=keystone)
                 if not self.endpoint:
                     raise KeyManagerError(
                         None, "no %s endpoint in the Keystone catalog of %s (region %s): "
