@@ -20,8 +20,18 @@ Options: the Barbican connection options of kms_keymaster (``auth_type``,
   Either way, a write the pipeline's ``swift.authorize`` (tempauth,
   keystoneauth) denies creates nothing and gets that denial.
 - ``cache_ttl`` (seconds, default 60): how long a listing or secret is
-  used before it is fetched again; a shred takes effect within it.
+  used before it is fetched again (renewed in the background from 3/4 of
+  it on, one fetch per secret at a time); a shred takes effect within it
+  while Barbican answers.
+- ``cache_negative_ttl`` (seconds, default ``cache_ttl``): how long a
+  secret Barbican said is gone (shredded) is answered 410 without asking.
+- ``cache_stale_ttl`` (seconds, default 300): how long past its expiry a
+  cached answer keeps serving while Barbican is unreachable, times out or
+  answers 5xx (never once Barbican says the secret is gone); 0: 503 as
+  soon as it expires.
 - ``cache_size`` (default 10000): entries per cache (accounts, secrets).
+- Swift's statsd options (``log_statsd_host``, ``log_statsd_port``,
+  ``log_statsd_metric_prefix``, ...): metrics (doc/operations.md).
 
 Answers (the encryption filter alone would say 500 for all of them): an
 item whose secret is gone (shredded) 410; the key manager unreachable 503
@@ -40,17 +50,20 @@ objects written before the switch keep reading.
 
 import os
 
-from swiftcrypt import keyderivation, keyids, logs, options
+from swiftcrypt import keyderivation, keyids, logs, metrics, options
 from swiftcrypt.accountsecrets import (
     DEFAULT_CACHE_SIZE,
+    DEFAULT_STALE_TTL,
     DEFAULT_TTL,
     AccountKeyError,
     AccountSecrets,
     KeyManagerUnavailable,
     NoAccountSecret,
+    SecretGone,
     WrongAccountSecret,
     is_account_secret_id,
 )
+from swiftcrypt.audit import audit
 from swiftcrypt.errors import ConfigError, UnknownSecretIdError
 from swiftcrypt.httperrors import respond
 from swiftcrypt.keymanager import barbican
@@ -85,9 +98,12 @@ class Settings:
     """The filter's validated options (connection options excepted)."""
 
     def __init__(self, create=True, ttl=DEFAULT_TTL, cache_size=DEFAULT_CACHE_SIZE,
-                 version=keyids.DEFAULT_VERSION, retries=barbican.DEFAULT_RETRIES):
+                 version=keyids.DEFAULT_VERSION, retries=barbican.DEFAULT_RETRIES,
+                 negative_ttl=None, stale_ttl=DEFAULT_STALE_TTL):
         self.create = create
         self.ttl = ttl
+        self.negative_ttl = ttl if negative_ttl is None else negative_ttl
+        self.stale_ttl = stale_ttl
         self.cache_size = cache_size
         self.version = version
         self.retries = retries
@@ -105,9 +121,12 @@ class Settings:
             if option == "active_root_secret_id":
                 raise ConfigError(option, "is not an account_keymaster option (each "
                                   "account writes with its own canonical secret)")
+        ttl = options.as_number(conf, "cache_ttl", DEFAULT_TTL, minimum=0)
         return cls(
             create=options.as_bool(conf, "create_account_secrets", True),
-            ttl=options.as_number(conf, "cache_ttl", DEFAULT_TTL, minimum=0),
+            ttl=ttl,
+            negative_ttl=options.as_number(conf, "cache_negative_ttl", ttl, minimum=0),
+            stale_ttl=options.as_number(conf, "cache_stale_ttl", DEFAULT_STALE_TTL, minimum=0),
             cache_size=options.as_number(conf, "cache_size", DEFAULT_CACHE_SIZE, minimum=1,
                                          kind=int),
             version=meta_version(conf),
@@ -136,11 +155,12 @@ class AccountKeyMaster:
 
     log_route = SECTION
 
-    def __init__(self, app, secrets, settings, logger=None):
+    def __init__(self, app, secrets, settings, logger=None, metrics_=None):
         self.app = app
         self.secrets = secrets
         self.settings = settings
         self.logger = logger or logs.get_logger({}, self.log_route)
+        self.metrics = metrics_ or secrets.metrics
 
     def __call__(self, environ, start_response):
         method = environ.get("REQUEST_METHOD")
@@ -188,7 +208,20 @@ class AccountKeyMaster:
         log = self.logger.warning if err.status in (403, 410) else self.logger.error
         log("%s %s: %s (answered %d)", environ.get("REQUEST_METHOD"),
             environ.get("PATH_INFO"), err, err.status)
+        reason = _REFUSAL_REASONS.get(type(err), "key_error")
+        self.metrics.increment("failures." + reason)
+        audit(self.logger, "refused", err.account, secret_id=err.secret_id,
+              key_id=environ.get("PATH_INFO"), status=err.status,
+              method=environ.get("REQUEST_METHOD"), why=reason, reason=err.reason)
         return respond(start_response, err.status, err.public)
+
+
+#: metric and audit names of the refusals
+_REFUSAL_REASONS = {
+    SecretGone: "shredded",
+    KeyManagerUnavailable: "key_service_unavailable",
+    NoAccountSecret: "no_account_secret",
+}
 
 
 def _request_class():
@@ -375,14 +408,18 @@ class AccountRequestKeys:
         return keys
 
 
-def make_secrets(conf, logger=None, manager=None):
+def make_secrets(conf, logger=None, manager=None, metrics_=None):
     """AccountSecrets for the resolved options ``conf``."""
     settings = Settings.from_conf(conf)
     connection = barbican.BarbicanOptions.from_conf(conf)  # ConfigError now, not per request
     if manager is None:
         manager = PerProcess(lambda: barbican.BarbicanKeyManager(connection))
+    if metrics_ is None:
+        metrics_ = metrics.metrics_for(conf, logger)
     secrets = AccountSecrets(manager, ttl=settings.ttl, max_entries=settings.cache_size,
-                             retries=settings.retries, logger=logger)
+                             retries=settings.retries, logger=logger,
+                             negative_ttl=settings.negative_ttl, stale_ttl=settings.stale_ttl,
+                             metrics_=metrics_)
     return secrets, settings
 
 
@@ -391,7 +428,7 @@ def filter_factory(global_conf, **local_conf):
     conf = dict(global_conf, **local_conf)
     resolved = account_conf(conf)
     logger = logs.get_logger(conf, SECTION)
-    secrets, settings = make_secrets(resolved, logger)
+    secrets, settings = make_secrets(resolved, logger, metrics_=metrics.metrics_for(conf, logger))
 
     def make_filter(app):
         return AccountKeyMaster(app, secrets, settings, logger)

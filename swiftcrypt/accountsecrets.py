@@ -14,8 +14,15 @@ older of the two, while a secret added deliberately later (a rotation)
 takes over. A secret that lost a race is still listed and still read.
 
 ``AccountSecrets`` caches listings and secrets in process memory (bounded,
-with a TTL: a secret deleted in the key manager stops being used within the
-TTL). Its errors carry the HTTP status a proxy should answer with.
+see ``secretcache``): a found secret for ``ttl`` seconds, renewed in the
+background before it expires (one fetch per secret at a time), so a
+secret deleted in the key manager stops being used within the ttl; a
+secret the key manager says is gone for ``negative_ttl``; and, while the
+key manager is unreachable, times out or answers 5xx, either answer keeps
+serving up to ``stale_ttl`` seconds past its expiry. Its errors carry the
+HTTP status a proxy should answer with. It counts cache hits, misses and
+stale serves and times key-manager calls (``metrics``) and writes audit
+lines (``audit``) for secrets created, rotated, shredded and first used.
 """
 
 import logging
@@ -23,15 +30,18 @@ import os
 import re
 import time
 
-from swiftcrypt import keymanager
+from swiftcrypt import keymanager, metrics
+from swiftcrypt.audit import audit
 from swiftcrypt.errors import UnknownSecretIdError
 from swiftcrypt.keymanager.base import check_root_secret, sort_infos
+from swiftcrypt.secretcache import RefreshingCache
 from swiftcrypt.ttlcache import TTLCache
 
 NAME_PREFIX = "swiftcrypt-account:"
 GENERATION_WINDOW = 60.0  # seconds; creation races are far shorter, rotations far apart
 SECRET_BYTES = 32
 DEFAULT_TTL = 60.0
+DEFAULT_STALE_TTL = 300.0  # the filter's default; AccountSecrets' own is 0
 NO_SECRET_TTL = 5.0  # seconds an account found without a secret is not listed again
 DEFAULT_CACHE_SIZE = 10000
 BACKOFF = 0.5
@@ -134,31 +144,57 @@ def _error_for(err, account, secret_id):
     return SecretUnusable(account, secret_id, err.reason)
 
 
+class _Gone:
+    """A cached answer: the key manager said this secret does not exist."""
+
+    __slots__ = ("account", "reason")
+
+    def __init__(self, account, reason):
+        self.account = account
+        self.reason = reason
+
+
+def _unavailable(err):
+    return isinstance(err, KeyManagerUnavailable)
+
+
 class AccountSecrets:
     """Per-account root secrets from ``manager`` (a KeyManager, or a
     callable returning one, so each worker process makes its own).
 
-    ``ttl`` and ``max_entries`` bound the caches; ``retries`` retryable
-    key-manager failures per call (``sleep`` waits between them).
+    ``ttl`` (found secrets and listings), ``negative_ttl`` (secrets found
+    deleted; default ``ttl``), ``stale_ttl`` (serving past expiry while
+    the key manager is away) and ``max_entries`` bound the caches;
+    ``retries`` retryable key-manager failures per call (``sleep`` waits
+    between them). ``metrics`` counts; ``logger`` takes the audit lines.
     """
 
     def __init__(self, manager, ttl=DEFAULT_TTL, max_entries=DEFAULT_CACHE_SIZE, retries=0,
-                 window=GENERATION_WINDOW, clock=None, sleep=None, logger=None):
+                 window=GENERATION_WINDOW, clock=None, sleep=None, logger=None,
+                 negative_ttl=None, stale_ttl=0.0, metrics_=None, spawn=None):
         self._manager = manager
         self.retries = retries
         self.window = window
         self.sleep = sleep or time.sleep
         clock = clock or time.monotonic
         self.logger = logger or logging.getLogger("swiftcrypt.account_keymaster")
+        self.metrics = metrics_ or metrics.NONE
+        negative_ttl = ttl if negative_ttl is None else negative_ttl
+        extra = {} if spawn is None else {"spawn": spawn}
         # account -> (canonical id, all ids oldest first)
-        self._accounts = TTLCache(max_entries, ttl, clock)
-        # secret id -> (account, bytes)
-        self._secrets = TTLCache(max_entries, ttl, clock)
-        # secret id -> account, for ids found deleted (no repeated 404 lookups)
-        self._gone = TTLCache(max_entries, ttl, clock)
+        self._accounts = RefreshingCache(
+            max_entries, ttl, stale_ttl, _unavailable, clock=clock,
+            on_event=lambda event: self.metrics.increment("cache.listing." + event), **extra)
+        # secret id -> (account, bytes), or _Gone for ids found deleted
+        self._secrets = RefreshingCache(
+            max_entries, ttl, stale_ttl, _unavailable, clock=clock,
+            on_event=lambda event: self.metrics.increment("cache.secret." + event),
+            ttl_of=lambda value: negative_ttl if isinstance(value, _Gone) else ttl, **extra)
         # accounts listed without a secret: reads and refused writes of
         # them need no listing each (briefly: another proxy may create one)
         self._none = TTLCache(max_entries, min(ttl, NO_SECRET_TTL), clock)
+        # secret ids this process has used (for the first_use audit line)
+        self._used = TTLCache(max_entries, float("inf"), clock)
 
     @property
     def manager(self):
@@ -166,17 +202,50 @@ class AccountSecrets:
             return self._manager
         return self._manager()
 
-    def _call(self, func):
+    def _call(self, func, operation):
+        """Call the key manager (with retries), timing each call and
+        counting its errors by kind."""
+        def timed():
+            started = time.monotonic()
+            try:
+                return func()
+            except keymanager.KeyManagerError as err:
+                self.metrics.increment("keyservice.errors")
+                self.metrics.increment("keyservice.errors." + _error_kind(err))
+                raise
+            finally:
+                self.metrics.timing("keyservice." + operation, time.monotonic() - started)
+
         return keymanager.call_with_retries(
-            func, retries=self.retries, backoff=BACKOFF, max_backoff=MAX_BACKOFF,
+            timed, retries=self.retries, backoff=BACKOFF, max_backoff=MAX_BACKOFF,
             sleep=self.sleep)
 
     def _list(self, account):
         name = secret_name(account)
         try:
-            return self._call(lambda: self.manager.list_secrets(name))
+            return self._call(lambda: self.manager.list_secrets(name), "list")
         except keymanager.KeyManagerError as err:
             raise _error_for(err, account, None) from err
+
+    def _listing(self, infos):
+        chosen = canonical(infos, self.window)
+        return (chosen.key_id, tuple(info.key_id for info in sort_infos(infos)))
+
+    def _relist(self, account):
+        """A cached account's listing, fetched again (None: it has no
+        secret left, so it is forgotten)."""
+        before = self._accounts.peek(account)
+        infos = self._list(account)
+        if not infos:
+            audit(self.logger, "shredded", account,
+                  secret_id=",".join(before[1]) if before else None,
+                  reason="the key manager lists no root secret for the account")
+            return None
+        result = self._listing(infos)
+        if before is not None and before[0] != result[0]:
+            audit(self.logger, "rotated", account, secret_id=result[0],
+                  previous_secret_id=before[0])
+        return result
 
     def active(self, account, create=False):
         """``(canonical secret id, all secret ids oldest first)`` of
@@ -184,7 +253,8 @@ class AccountSecrets:
         is true (or, a callable, returns true when called then), else
         NoAccountSecret. An account found without a secret is not listed
         again for a few seconds unless a secret may be created."""
-        cached = self._accounts.get(account)
+        cached = self._accounts.get(account, lambda: self._relist(account),
+                                    load_missing=False)
         if cached is not None:
             return cached
         may_create = create if callable(create) else (lambda: create)
@@ -209,8 +279,7 @@ class AccountSecrets:
                 raise SecretUnusable(account, None, "a secret was created but the key "
                                      "manager does not list it")
         self._none.pop(account)
-        chosen = canonical(infos, self.window)
-        result = (chosen.key_id, tuple(info.key_id for info in sort_infos(infos)))
+        result = self._listing(infos)
         self._accounts.put(account, result)
         return result
 
@@ -220,34 +289,64 @@ class AccountSecrets:
             # One request, and no async order to poll: the bytes come
             # from the OS CSPRNG and go to the key manager over its TLS.
             secret_id = self._call(lambda: self.manager.store_secret(
-                payload, name=secret_name(account)))
+                payload, name=secret_name(account)), "store")
         except keymanager.KeyManagerError as err:
             raise _error_for(err, account, None) from err
         self._secrets.put(secret_id, (account, payload))
-        self.logger.info("account %s: created root secret %s", account, secret_id)
+        self._used.put(secret_id, True)
+        audit(self.logger, "created", account, secret_id=secret_id)
         return secret_id
+
+    def _fetch(self, account, secret_id):
+        """``(owner account, bytes)`` of ``secret_id``, or _Gone."""
+        try:
+            secret = self._call(lambda: self.manager.get_secret(secret_id), "get")
+        except keymanager.SecretNotFound as err:
+            before = self._secrets.peek(secret_id)
+            if isinstance(before, _Gone):
+                return _Gone(before.account, err.reason)
+            owner = before[0] if before else account
+            audit(self.logger, "shredded", owner, secret_id=secret_id,
+                  reason="the key manager says the secret does not exist")
+            return _Gone(owner, err.reason)
+        except keymanager.KeyManagerError as err:
+            raise _error_for(err, account, secret_id) from err
+        name = secret.name or ""
+        if not name.startswith(NAME_PREFIX):
+            raise WrongAccountSecret(account, secret_id, "is named %r, not %r" % (
+                secret.name, secret_name(account)))
+        try:
+            payload = check_root_secret(secret)
+        except keymanager.KeyManagerError as err:
+            raise _error_for(err, account, secret_id) from err
+        owner = name[len(NAME_PREFIX):]
+        if self._used.get(secret_id) is None:
+            self._used.put(secret_id, True)
+            audit(self.logger, "first_use", owner, secret_id=secret_id)
+        return (owner, payload)
 
     def secret(self, account, secret_id):
         """The root secret bytes of ``secret_id``, which must be one of
         ``account``'s secrets; an AccountKeyError otherwise."""
-        cached = self._secrets.get(secret_id)
-        if cached is not None:
-            owner, payload = cached
-            if owner != account:
-                raise WrongAccountSecret(account, secret_id, "is the root secret of account %s"
-                                         % owner)
-            return payload
-        if self._gone.get(secret_id) is not None:
-            raise SecretGone(account, secret_id, "no longer exists in the key manager")
-        try:
-            secret = self._call(lambda: self.manager.get_secret(secret_id))
-            if secret.name != secret_name(account):
-                raise WrongAccountSecret(account, secret_id, "is named %r, not %r" % (
-                    secret.name, secret_name(account)))
-            payload = check_root_secret(secret)
-        except keymanager.KeyManagerError as err:
-            if isinstance(err, keymanager.SecretNotFound):
-                self._gone.put(secret_id, account)
-            raise _error_for(err, account, secret_id) from err
-        self._secrets.put(secret_id, (account, payload))
+        cached = self._secrets.get(secret_id, lambda: self._fetch(account, secret_id))
+        if isinstance(cached, _Gone):
+            raise SecretGone(account, secret_id, "no longer exists in the key manager (%s)"
+                             % cached.reason)
+        owner, payload = cached
+        if owner != account:
+            raise WrongAccountSecret(account, secret_id, "is the root secret of account %s"
+                                     % owner)
         return payload
+
+
+def _error_kind(err):
+    """A metric name part for a KeyManagerError."""
+    if isinstance(err, keymanager.SecretNotFound):
+        return "not_found"
+    if isinstance(err, (keymanager.AccessDenied, keymanager.AuthenticationFailed)):
+        return "denied"
+    if isinstance(err, keymanager.Unreachable):
+        return "unreachable"
+    if isinstance(err, keymanager.ServerError):
+        return "server_error"
+    return "other"

@@ -129,7 +129,7 @@ def test_shred_makes_reads_410_and_other_accounts_read_on(km, store, caplog):
 def test_shred_reaches_a_caching_proxy_within_the_ttl(km, store):
     proxy = Proxy(km, store, cache_ttl="30")
     clock = [0.0]
-    for cache in (proxy.secrets._accounts, proxy.secrets._secrets, proxy.secrets._gone):
+    for cache in (proxy.secrets._accounts, proxy.secrets._secrets):
         cache.clock = lambda: clock[0]
     proxy.put("/v1/AUTH_a/c/o")
     cache_fill = proxy("GET", "/v1/AUTH_a/c/o")
