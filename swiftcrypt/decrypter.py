@@ -13,7 +13,8 @@ import json
 import re
 from html import escape, unescape
 
-from swiftcrypt import ciphers, cryptometa, dbmeta, keyids, tamper
+from swiftcrypt import ciphers, cryptometa, dbmeta, keyids, metrics, tamper
+from swiftcrypt.audit import audit
 from swiftcrypt.bodyencryption import BODY_META, ETAG, ETAG_MAC, OVERRIDE_ETAG
 from swiftcrypt.byteranges import ByterangesRewriter, parse_content_range
 from swiftcrypt.encrypter import TRANSIENT_META, TRANSIENT_META_PREFIX
@@ -171,7 +172,8 @@ def decrypt_object_headers(headers, keys):
         if mac_value and not hmac.compare_digest(
                 etag_mac(object_key, etag).encode(), mac_value[1].strip().encode("latin-1")):
             raise DecryptionFailed(ETAG, "decrypted etag does not match its MAC "
-                                   "(wrong root secret or tampered metadata)", body_key_id)
+                                   "(wrong root secret or tampered metadata)", body_key_id,
+                                   wrong_key=True)
         result.etag = etag
         result.headers.append(("Etag", etag))
         replaced.add("etag")
@@ -223,6 +225,8 @@ def _decrypt_user_metadata(found, keys, result, replaced):
 class Decrypter:
     """Decrypts responses on their way back to the client."""
 
+    metrics = metrics.NONE  # the Encryption filter's
+
     def __init__(self, app, logger):
         self.app = app
         self.logger = logger
@@ -246,6 +250,13 @@ class Decrypter:
         self.logger.error(
             "error decrypting object %s (header %s, key id %s): %s",
             environ.get("PATH_INFO"), err.header, _describe_key_id(err.key_id), err.reason)
+        reason = failure_reason(err)
+        self.metrics.increment("failures." + reason)
+        if reason == "wrong_key":
+            key_id = err.key_id if isinstance(err.key_id, dict) else {}
+            audit(self.logger, "refused", request_account(environ),
+                  secret_id=key_id.get("secret_id"), key_id=key_id.get("path"), status=500,
+                  method=environ.get("REQUEST_METHOD"), why=reason, reason=err.reason)
         return respond(start_response, 500, "Error decrypting object")
 
     def handle_object(self, environ, start_response):
@@ -284,13 +295,13 @@ class Decrypter:
             rewriter = ByterangesRewriter(
                 boundary, lambda start: ciphers.decryptor(key, iv, start))
             return DecryptingIter(resp.app_iter, rewriter.feed, rewriter.finish,
-                                  self.logger, environ.get("PATH_INFO"))
+                                  self.logger, environ.get("PATH_INFO"), self.metrics)
         offset = 0
         if decrypted.content_range:
             offset = parse_content_range(decrypted.content_range)[0]
         ctx = ciphers.decryptor(key, iv, offset)
         return DecryptingIter(resp.app_iter, ctx.update, None,
-                              self.logger, environ.get("PATH_INFO"))
+                              self.logger, environ.get("PATH_INFO"), self.metrics)
 
     def handle_account(self, environ, start_response):
         """Account GET/HEAD: decrypt account metadata (a listing's body
@@ -478,6 +489,18 @@ def _b64_strict(text):
     return base64.b64decode(text, validate=True)
 
 
+def failure_reason(err):
+    """The metric name of a DecryptionFailed: ``wrong_key`` when the etag
+    MAC made with the object's key does not match (not the key it was
+    written with, or tampered), else ``bad_crypto_meta``."""
+    return "wrong_key" if err.wrong_key else "bad_crypto_meta"
+
+
+def request_account(environ):
+    parts = request_parts(environ)
+    return parts[1] if parts else None
+
+
 class BodyCutShort(Exception):
     """Raised from a response body that could not be decrypted to the end."""
 
@@ -491,25 +514,34 @@ class DecryptingIter:
     stopping would leave a keep-alive client waiting for the rest).
     """
 
-    def __init__(self, app_iter, transform, finish, logger, path):
+    def __init__(self, app_iter, transform, finish, logger, path, metrics_=metrics.NONE):
         self._app_iter = app_iter
         self._transform = transform
         self._finish = finish
         self._logger = logger
         self._path = path
+        self._metrics = metrics_
 
     def __iter__(self):
+        sent = 0
         try:
             for chunk in self._app_iter:
-                yield self._transform(chunk)
+                chunk = self._transform(chunk)
+                sent += len(chunk)
+                yield chunk
             if self._finish is not None:
                 tail = self._finish()
                 if tail:
+                    sent += len(tail)
                     yield tail
         except CryptoError as err:
             self._logger.error("error decrypting body of %s: %s; response cut short",
                                self._path, err)
+            self._metrics.increment("failures.bad_crypto_meta")
             raise BodyCutShort(self._path) from err
+        finally:
+            self._metrics.increment("decrypted.requests")
+            self._metrics.increment("decrypted.bytes", sent)
 
     def close(self):
         close = getattr(self._app_iter, "close", None)

@@ -4,7 +4,7 @@ conditional GET/HEAD (etags masked with the keys' HMAC).
 
 import io
 
-from swiftcrypt import ciphers, cryptometa
+from swiftcrypt import ciphers, cryptometa, metrics
 from swiftcrypt.bodyencryption import OVERRIDE_ETAG, BodyEncrypter, listing_etag_footer
 from swiftcrypt.constraints import MAX_HEADER_SIZE, OBJECT_META_PREFIX, metadata_problem
 from swiftcrypt.environ import header_key, header_name, parse_etag_list, strip_etag
@@ -36,12 +36,17 @@ class EncryptingInput:
     def __init__(self, wsgi_input, encrypter):
         self._input = wsgi_input
         self.encrypter = encrypter
+        self.bytes = 0  # plaintext read (for the metrics)
 
     def read(self, *args, **kwargs):
-        return self.encrypter.update(self._input.read(*args, **kwargs))
+        chunk = self._input.read(*args, **kwargs)
+        self.bytes += len(chunk)
+        return self.encrypter.update(chunk)
 
     def readline(self, *args, **kwargs):
-        return self.encrypter.update(self._input.readline(*args, **kwargs))
+        chunk = self._input.readline(*args, **kwargs)
+        self.bytes += len(chunk)
+        return self.encrypter.update(chunk)
 
     def __iter__(self):
         while True:
@@ -125,6 +130,7 @@ def _update_footers(footers, updates):
 
 
 class Encrypter:
+    metrics = metrics.NONE  # the Encryption filter's
     """Encrypts object data and user metadata on the way to the backend."""
 
     def __init__(self, app, logger, disable_encryption=False, write_app=None):
@@ -167,7 +173,7 @@ class Encrypter:
         encrypt_user_metadata(environ, keys, object_cipher, meta)
         body = BodyEncrypter(keys["object"], keys["id"], object_cipher,
                              _content_length(environ))
-        environ["wsgi.input"] = EncryptingInput(environ["wsgi.input"], body)
+        encrypting = environ["wsgi.input"] = EncryptingInput(environ["wsgi.input"], body)
         client_etag = environ.get("HTTP_ETAG")
         if client_etag is not None:
             client_etag = strip_etag(client_etag)
@@ -217,6 +223,9 @@ class Encrypter:
             if any(err is refusal for refusal in refusals):
                 return respond(start_response, 422, ETAG_MISMATCH)
             raise
+        if resp.is_success:
+            self.metrics.increment("encrypted.requests")
+            self.metrics.increment("encrypted.bytes", encrypting.bytes)
         if body.started and resp.is_success:
             cipher_etag = body.ciphertext_etag
             resp.headers = [

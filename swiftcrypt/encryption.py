@@ -13,7 +13,7 @@ swift_info as Swift's filter does, and refuses object writes carrying
 SSE-C headers.
 """
 
-from swiftcrypt import logs, options, s3, tamper
+from swiftcrypt import logs, metrics, options, s3, tamper
 from swiftcrypt.dbmeta import ACCOUNT, CONTAINER
 from swiftcrypt.decrypter import Decrypter
 from swiftcrypt.encrypter import DbMetaEncrypter, Encrypter, is_strong_etag
@@ -32,8 +32,10 @@ class Encryption:
         self.logger = logger or logs.get_logger(conf, "encryption")
         self.disable_encryption = options.as_bool(conf, "disable_encryption")
         self.verify_body = options.as_bool(conf, "verify_body")
+        self.metrics = metrics.metrics_for(conf, self.logger)
         self.decrypter = Decrypter(app, self.logger)
         self.encrypter = Encrypter(self.decrypter, self.logger, self.disable_encryption, app)
+        self.decrypter.metrics = self.encrypter.metrics = self.metrics
         self.container_writes, self.account_writes = (DbMetaEncrypter(
             app, self.logger, level,
             options.as_bool(conf, "encrypt_%s_metadata" % level.kind)
@@ -67,7 +69,7 @@ class Encryption:
         if self.verify_body and method == "GET":
             return tamper.verify_body(
                 lambda env, start: self.encrypter(env, start, parts),
-                environ, start_response, self.logger)
+                environ, start_response, self.logger, self.metrics)
         if method in ("GET", "HEAD") and not (
                 environ.get("HTTP_IF_MATCH") or environ.get("HTTP_IF_NONE_MATCH")
                 or is_strong_etag(environ.get("HTTP_IF_RANGE") or "")):

@@ -30,10 +30,11 @@ class DecryptionFailed(Exception):
     """A stored item could not be decrypted; names the header at fault and
     the key id it was stored with (if it got that far), for the log."""
 
-    def __init__(self, header, reason, key_id=None):
+    def __init__(self, header, reason, key_id=None, wrong_key=False):
         self.header = header
         self.reason = reason
         self.key_id = key_id
+        self.wrong_key = wrong_key  # a MAC under the key did not match
         super().__init__("%s: %s" % (header, reason))
 
 

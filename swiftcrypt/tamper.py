@@ -35,7 +35,7 @@ class BodyCorrupt(Exception):
     """The decrypted body does not hash to the object's decrypted etag."""
 
 
-def verify_body(app, environ, start_response, logger):
+def verify_body(app, environ, start_response, logger, metrics_=None):
     """Call ``app`` (the decrypting stack) and verify a full-object body."""
     environ.pop(DECRYPTED_ETAG, None)  # never trust a note we did not see set
     resp = call_app(app, environ)
@@ -44,7 +44,7 @@ def verify_body(app, environ, start_response, logger):
         return resp.send(start_response)
     expected = environ.pop(DECRYPTED_ETAG)
     resp.app_iter = VerifyingIter(resp.app_iter, expected, logger,
-                                  environ.get("PATH_INFO"))
+                                  environ.get("PATH_INFO"), metrics_)
     return resp.send(start_response)
 
 
@@ -52,11 +52,12 @@ class VerifyingIter:
     """Passes a body on, one chunk behind, hashing it; the last chunk goes
     out only if the MD5 of the whole body equals ``expected``."""
 
-    def __init__(self, app_iter, expected, logger, path):
+    def __init__(self, app_iter, expected, logger, path, metrics_=None):
         self._app_iter = app_iter
         self._expected = expected
         self._logger = logger
         self._path = path
+        self._metrics = metrics_
         self.verified = False
 
     def __iter__(self):
@@ -81,6 +82,8 @@ class VerifyingIter:
                 "object %s is corrupt: its decrypted body (%d bytes) does not match "
                 "its %s etag; response cut short",
                 self._path, length, "missing" if expected is None else "decrypted")
+            if self._metrics is not None:
+                self._metrics.increment("failures.verify_body_mismatch")
             raise BodyCorrupt("body of %s does not match its etag" % self._path)
         self.verified = True
         if held is not None:
