@@ -15,11 +15,20 @@ symmetric AES key of at least 256 bits stored as raw bytes. Any failure
 stops start-up with a ``ConfigError`` of one line naming the option, the
 key id and the reason. From then on this is the ``keymaster`` filter: the
 secrets become a ``RootSecrets`` handed to ``keymaster.KeyMaster``.
+
+Reloads: Swift's proxy rebuilds its pipeline on a reload, so new
+``key_id*`` options (a rotation) are fetched then. On a seamless reload
+(SIGUSR1: the proxy re-executes itself) with Barbican unreachable, the
+secrets the previous program had are taken from memory it handed over
+(see ``handover``; never from disk) and the proxy keeps serving; a
+configured key id it did not have, or a fresh start, still needs
+Barbican and fails fast. Key-service latency and errors are counted with
+Swift's statsd options (``metrics``).
 """
 
 import time
 
-from swiftcrypt import keymanager, logs, options
+from swiftcrypt import handover, keymanager, logs, metrics, options
 from swiftcrypt.errors import ConfigError
 from swiftcrypt.keymanager import barbican
 from swiftcrypt.keymanager.base import check_root_secret
@@ -101,14 +110,19 @@ def make_key_manager(conf):
     return barbican.BarbicanKeyManager(barbican.BarbicanOptions.from_conf(conf))
 
 
-def fetch_secret(manager, option, key_id, retries=0, sleep=time.sleep):
+def fetch_secret(manager, option, key_id, retries=0, sleep=time.sleep, metrics_=metrics.NONE):
     """Fetch and check one root secret; KmsError naming ``option`` and
     ``key_id`` on failure."""
     attempts = [0]
 
     def get():
         attempts[0] += 1
-        return manager.get_secret(key_id)
+        with metrics_.timer("keyservice.get"):
+            try:
+                return manager.get_secret(key_id)
+            except keymanager.KeyManagerError:
+                metrics_.increment("keyservice.errors")
+                raise
 
     try:
         secret = keymanager.call_with_retries(
@@ -123,11 +137,24 @@ def fetch_secret(manager, option, key_id, retries=0, sleep=time.sleep):
         raise KmsError(option, key_id, problem) from err
 
 
-def fetch_root_secrets(conf, manager=None, sleep=time.sleep, logger=None):
-    """Fetch every configured root secret; return a RootSecrets."""
+def handover_scope(conf):
+    """Whose secrets a handover holds: the endpoint and project of ``conf``."""
+    return "%s|%s|%s" % (conf.get("barbican_endpoint") or conf.get("auth_endpoint") or "",
+                         conf.get("project_id") or conf.get("project_name") or "",
+                         conf.get("barbican_region_name") or "")
+
+
+def fetch_root_secrets(conf, manager=None, sleep=time.sleep, logger=None, metrics_=None,
+                       reloadable=False):
+    """Fetch every configured root secret; return a RootSecrets. With
+    ``reloadable`` (the proxy's filter) they are handed over to a
+    re-executed program, and with the key manager unreachable the
+    secrets handed over to this one stand in if they cover every key id."""
     key_ids = configured_key_ids(conf)
     active = active_secret_id(conf)
     retries = options.as_number(conf, "retries", barbican.DEFAULT_RETRIES, minimum=0, kind=int)
+    metrics_ = metrics_ or metrics.NONE
+    scope = handover_scope(conf)
     own_manager = manager is None
     if own_manager:
         manager = make_key_manager(conf)
@@ -135,15 +162,40 @@ def fetch_root_secrets(conf, manager=None, sleep=time.sleep, logger=None):
         secrets = {}
         for secret_id in sorted(key_ids, key=str):
             option, key_id = key_ids[secret_id]
-            secrets[secret_id] = fetch_secret(manager, option, key_id, retries, sleep)
+            secrets[secret_id] = fetch_secret(manager, option, key_id, retries, sleep,
+                                              metrics_)
+    except KmsError as err:
+        handed = _handed_over(scope, key_ids, err) if reloadable else None
+        if handed is None:
+            raise
+        if logger is not None:
+            logger.warning(
+                "kms_keymaster: %s; serving with the %d root secret(s) handed over by the "
+                "program before this reload (key ids %s) until Barbican answers at the next "
+                "reload", err, len(handed), ", ".join(sorted(k for _o, k in key_ids.values())))
+        metrics_.increment("keyservice.reload_handover")
+        return RootSecrets(handed, active)
     finally:
         if own_manager:
             manager.close()
+    if reloadable:
+        handover.publish(scope, {key_ids[sid][1]: payload for sid, payload in secrets.items()})
     if logger is not None:
         logger.info("kms_keymaster: fetched %d root secret(s) from %s (active %s)",
                     len(secrets), manager.description,
                     key_ids[active][1] if active in key_ids else None)
     return RootSecrets(secrets, active)
+
+
+def _handed_over(scope, key_ids, err):
+    """``{secret id: bytes}`` from the handover if ``err`` is the key
+    manager being away and every key id was handed over, else None."""
+    if not getattr(err.__cause__, "retryable", False):
+        return None  # Barbican answered (gone, refused, unusable): obey it
+    taken = handover.take(scope, [key_id for _option, key_id in key_ids.values()])
+    if len(taken) != len({key_id for _option, key_id in key_ids.values()}):
+        return None
+    return {secret_id: taken[key_id] for secret_id, (_option, key_id) in key_ids.items()}
 
 
 class KmsKeyMaster(KeyMaster):
@@ -158,7 +210,8 @@ def filter_factory(global_conf, **local_conf):
     resolved = kms_conf(conf)
     version = meta_version(resolved)
     logger = logs.get_logger(conf, "kms_keymaster")
-    secrets = fetch_root_secrets(resolved, logger=logger)
+    secrets = fetch_root_secrets(resolved, logger=logger,
+                                 metrics_=metrics.metrics_for(conf, logger), reloadable=True)
 
     def make_filter(app):
         return KmsKeyMaster(app, secrets, version, logger)

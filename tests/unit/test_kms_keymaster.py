@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from swiftcrypt import keymaster, kms_keymaster
+from swiftcrypt import handover, keymaster, kms_keymaster
 from swiftcrypt.errors import ConfigError
 from swiftcrypt.keymanager.base import KeyManager, Secret, SecretNotFound, Unreachable
 
@@ -45,6 +45,13 @@ class FakeKeyManager(KeyManager):
 
     def close(self):
         self.closed = True
+
+
+@pytest.fixture(autouse=True)
+def no_handover(monkeypatch):
+    """Each test starts as a fresh program (filter_factory hands its secrets
+    over in os.environ for a re-exec; see test_kms_reload.py)."""
+    monkeypatch.setenv(handover.ENV, "")
 
 
 @pytest.fixture
