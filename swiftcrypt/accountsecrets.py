@@ -33,7 +33,7 @@ import time
 from swiftcrypt import keymanager, metrics
 from swiftcrypt.audit import audit
 from swiftcrypt.errors import UnknownSecretIdError
-from swiftcrypt.keymanager.base import check_root_secret, sort_infos
+from swiftcrypt.keymanager.base import check_root_secret, error_kind, sort_infos
 from swiftcrypt.secretcache import RefreshingCache
 from swiftcrypt.ttlcache import TTLCache
 
@@ -211,7 +211,7 @@ class AccountSecrets:
                 return func()
             except keymanager.KeyManagerError as err:
                 self.metrics.increment("keyservice.errors")
-                self.metrics.increment("keyservice.errors." + _error_kind(err))
+                self.metrics.increment("keyservice.errors." + error_kind(err))
                 raise
             finally:
                 self.metrics.timing("keyservice." + operation, time.monotonic() - started)
@@ -338,15 +338,3 @@ class AccountSecrets:
                                      % owner)
         return payload
 
-
-def _error_kind(err):
-    """A metric name part for a KeyManagerError."""
-    if isinstance(err, keymanager.SecretNotFound):
-        return "not_found"
-    if isinstance(err, (keymanager.AccessDenied, keymanager.AuthenticationFailed)):
-        return "denied"
-    if isinstance(err, keymanager.Unreachable):
-        return "unreachable"
-    if isinstance(err, keymanager.ServerError):
-        return "server_error"
-    return "other"

@@ -31,7 +31,7 @@ import time
 from swiftcrypt import handover, keymanager, logs, metrics, options
 from swiftcrypt.errors import ConfigError
 from swiftcrypt.keymanager import barbican
-from swiftcrypt.keymanager.base import check_root_secret
+from swiftcrypt.keymanager.base import check_root_secret, error_kind
 from swiftcrypt.keymaster import KeyMaster, RootSecrets, active_secret_id, meta_version
 
 SECTION = "kms_keymaster"
@@ -120,8 +120,9 @@ def fetch_secret(manager, option, key_id, retries=0, sleep=time.sleep, metrics_=
         with metrics_.timer("keyservice.get"):
             try:
                 return manager.get_secret(key_id)
-            except keymanager.KeyManagerError:
+            except keymanager.KeyManagerError as err:
                 metrics_.increment("keyservice.errors")
+                metrics_.increment("keyservice.errors." + error_kind(err))
                 raise
 
     try:

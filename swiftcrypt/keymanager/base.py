@@ -68,6 +68,19 @@ class ServerError(KeyManagerError):
     retryable = True
 
 
+def error_kind(err):
+    """A short name for the kind of a KeyManagerError (for metrics)."""
+    if isinstance(err, SecretNotFound):
+        return "not_found"
+    if isinstance(err, (AccessDenied, AuthenticationFailed)):
+        return "denied"
+    if isinstance(err, Unreachable):
+        return "unreachable"
+    if isinstance(err, ServerError):
+        return "server_error"
+    return "other"
+
+
 class Secret:
     """A secret fetched from a key manager.
 
