@@ -12,6 +12,7 @@ or started the fixture raises, so the tests using it fail: they never skip.
 
 import pytest
 
+from swiftcrypt import handover
 from tests.integration.servers.barbican import BarbicanServer
 from tests.integration.servers.keystone import KeystoneServer
 
@@ -36,3 +37,12 @@ def barbican_keystone(tmp_path_factory, keystone):
                             keystone=keystone)
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_program(monkeypatch):
+    """Each test starts as a fresh program: kms_keymaster hands the secrets
+    it fetched over in os.environ for a re-exec of this process (see
+    test_kms_reload.py), which would otherwise stand in for a Barbican a
+    later test stops on purpose."""
+    monkeypatch.setenv(handover.ENV, "")
