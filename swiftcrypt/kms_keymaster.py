@@ -29,6 +29,7 @@ Swift's statsd options (``metrics``).
 import time
 
 from swiftcrypt import handover, keymanager, logs, metrics, options
+from swiftcrypt.audit import audit
 from swiftcrypt.errors import ConfigError
 from swiftcrypt.keymanager import barbican
 from swiftcrypt.keymanager.base import check_root_secret, error_kind
@@ -182,6 +183,9 @@ def fetch_root_secrets(conf, manager=None, sleep=time.sleep, logger=None, metric
     if reloadable:
         handover.publish(scope, {key_ids[sid][1]: payload for sid, payload in secrets.items()})
     if logger is not None:
+        for secret_id in sorted(secrets, key=str):
+            option, key_id = key_ids[secret_id]
+            audit(logger, "first_use", secret_id=key_id, key_id=option)
         logger.info("kms_keymaster: fetched %d root secret(s) from %s (active %s)",
                     len(secrets), manager.description,
                     key_ids[active][1] if active in key_ids else None)

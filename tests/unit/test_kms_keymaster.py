@@ -158,3 +158,15 @@ def test_real_manager_needs_connection_options():
     with pytest.raises(ConfigError) as info:
         kms_keymaster.filter_factory({}, key_id=A)
     assert info.value.option == "auth_endpoint"
+
+
+def test_first_use_is_audited_without_material(fake, caplog):
+    import logging
+    caplog.set_level(logging.INFO)
+    kms_keymaster.filter_factory({}, **dict(CONN, key_id=A, key_id_b=B))
+    lines = [r.getMessage() for r in caplog.records if "swiftcrypt audit" in r.getMessage()]
+    assert len(lines) == 2
+    assert any("event=first_use" in line and "secret_id=%s" % A in line and
+               "key_id=key_id " in line + " " for line in lines)
+    assert any("secret_id=%s" % B in line and "key_id=key_id_b" in line for line in lines)
+    assert (b"a" * 32).hex() not in caplog.text and "aaaaaaaa" not in caplog.text
