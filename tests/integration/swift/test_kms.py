@@ -5,12 +5,18 @@ configure inline, so data written with the Barbican-backed keymaster reads
 back with swiftcrypt's and Swift's plain keymasters, and the other way round.
 """
 
+import socket
+import time
+
 import pytest
+import swiftclient
 
 from tests.integration.swift.conftest import (
     kms_crypto,
+    make_body,
     swift_crypto,
     swiftcrypt_crypto,
+    unique,
 )
 from tests.integration.swift.test_interchange import BOTH, NEW_SECRET, DataSet
 
@@ -46,3 +52,40 @@ def test_kms_keymaster_rotation(cluster, barbican, plaintexts):
     cluster.use(swift_crypto(secrets=BOTH, active="next"))
     old.check(cluster)
     new.check(cluster)
+
+
+def test_metrics_through_swifts_logger(cluster, barbican):
+    """Swift's statsd options in the filter sections: Swift's logger sends
+    our counters and timings, named under the proxy's log_name."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    statsd = {"log_statsd_host": "127.0.0.1", "log_statsd_port": str(sock.getsockname()[1]),
+              "log_statsd_metric_prefix": "kmscluster"}
+    crypto = kms_crypto(barbican)
+    crypto.options.update(statsd)
+    crypto.encryption_options.update(statsd)
+    try:
+        cluster.use(crypto)
+        url, token = cluster.auth()
+        container, body = unique(), make_body("metrics", 5000)
+        swiftclient.put_container(url, token, container)
+        swiftclient.put_object(url, token, container, "o", body)
+        assert swiftclient.get_object(url, token, container, "o")[1] == body
+        lines, deadline = [], time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                lines.append(sock.recv(65536).decode())
+            except socket.timeout:
+                if any("decrypted.bytes" in line for line in lines):
+                    break
+    finally:
+        sock.close()
+        cluster.use(swiftcrypt_crypto())
+    prefix = "kmscluster.proxy-server.swiftcrypt."
+    assert prefix + "encrypted.requests:1|c" in lines
+    assert prefix + "encrypted.bytes:%d|c" % len(body) in lines
+    assert prefix + "decrypted.bytes:%d|c" % len(body) in lines
+    # kms_keymaster's fetch when the proxy loaded its pipeline, timed
+    assert any(line.startswith(prefix + "keyservice.get:") and line.endswith("|ms")
+               for line in lines)
