@@ -290,6 +290,16 @@ LEGACY_SCRIPTS = {"swift.account.server": "swift-account-server",
                   "swift.proxy.server": "swift-proxy-server"}
 
 
+LAUNCHER_SCRIPT = """\
+import importlib, sys
+sys.path.insert(0, %(root)r)
+from tests.integration.swift_cluster import use_swift_conf
+sys.path.remove(%(root)r)
+use_swift_conf(%(swift_conf)r)
+sys.exit(importlib.import_module(%(module)r).main())
+"""
+
+
 class SwiftCluster:
     """Build, run and tear down a one-node Swift cluster."""
 
@@ -658,7 +668,30 @@ class SwiftCluster:
         conf = os.path.join(self.etc, "%s-server.conf" % kind)
         module = {"account": "swift.account.server", "container": "swift.container.server",
                   "object": "swift.obj.server", "proxy": "swift.proxy.server"}[kind]
-        self._spawn(kind, self.python_argv(module, conf, "--verbose"))
+        if kind == "proxy":  # a program file, so that it can re-exec itself (SIGUSR1)
+            self._spawn(kind, [self._launcher(module), conf, "--verbose"])
+        else:
+            self._spawn(kind, self.python_argv(module, conf, "--verbose"))
+
+    def _launcher(self, module):
+        """An executable script running ``module.main()`` as python_argv
+        does. Swift's proxy reloads seamlessly (SIGUSR1) by exec'ing its
+        own ``sys.argv[0]``, which must therefore be a program file."""
+        path = os.path.join(self.root, "bin", module)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as fh:
+            fh.write("#!%s\n" % sys.executable + LAUNCHER_SCRIPT % {
+                "root": REPO_ROOT, "swift_conf": self.swift_conf, "module": module})
+        os.chmod(path, 0o755)
+        return path
+
+    def reload_proxy_seamless(self):
+        """SIGUSR1 to the proxy (``swift-init proxy reload-seamless``): it
+        re-execs itself, loading its pipeline again, and keeps its pid."""
+        proc = self.procs["proxy"]
+        before = os.path.getsize(os.path.join(self.logs, "proxy.log"))
+        os.kill(proc.pid, signal.SIGUSR1)
+        return before
 
     def _stop_proc(self, name):
         proc = self.procs.pop(name, None)

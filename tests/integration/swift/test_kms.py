@@ -5,6 +5,7 @@ configure inline, so data written with the Barbican-backed keymaster reads
 back with swiftcrypt's and Swift's plain keymasters, and the other way round.
 """
 
+import os
 import socket
 import time
 
@@ -89,3 +90,44 @@ def test_metrics_through_swifts_logger(cluster, barbican):
     # kms_keymaster's fetch when the proxy loaded its pipeline, timed
     assert any(line.startswith(prefix + "keyservice.get:") and line.endswith("|ms")
                for line in lines)
+
+
+def test_seamless_reload_with_barbican_frozen_keeps_serving(cluster, barbican):
+    """Swift's proxy reloads seamlessly (SIGUSR1: it re-execs itself and
+    every worker loads the pipeline again) while Barbican is frozen: the
+    proxy keeps serving with the root secret it had (handed over in
+    memory), where it used to fail to load and stop."""
+    crypto = kms_crypto(barbican)
+    crypto.options.update({"timeout": "1", "retries": "0"})
+    cluster.use(crypto)
+    url, token = cluster.auth()
+    container, body = unique(), make_body("reload", 3000)
+    swiftclient.put_container(url, token, container)
+    swiftclient.put_object(url, token, container, "o", body)
+    pid = cluster.procs["proxy"].pid
+    barbican.server.pause()
+    try:
+        start = cluster.reload_proxy_seamless()
+        log = lambda: open(os.path.join(cluster.logs, "proxy.log"), "rb").read()[start:]  # noqa: E731
+        deadline = time.monotonic() + 60
+        while log().count(b"handed over by the program before this reload") < 2:
+            assert cluster.procs["proxy"].poll() is None, cluster.log_tail("proxy")
+            assert time.monotonic() < deadline, cluster.log_tail("proxy")
+            time.sleep(0.2)
+        # the re-exec'd parent and its new worker both loaded the pipeline
+        assert cluster.procs["proxy"].pid == pid and cluster.procs["proxy"].poll() is None
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                got = swiftclient.get_object(url, token, container, "o")[1]
+                break
+            except Exception:  # the old worker's idle connections are closed once
+                assert time.monotonic() < deadline, cluster.log_tail("proxy")
+                time.sleep(0.2)
+        assert got == body
+        swiftclient.put_object(url, token, container, "during", b"written meanwhile")
+        assert swiftclient.get_object(url, token, container, "during")[1] == \
+            b"written meanwhile"
+    finally:
+        barbican.server.resume()
+        cluster.restart_proxy(swiftcrypt_crypto())
