@@ -276,6 +276,9 @@ def test_logs_name_ids_never_secret_bytes(km, store, caplog):
     ({"cache_ttl": "-1"}, "cache_ttl"),
     ({"cache_ttl": "soon"}, "cache_ttl"),
     ({"cache_size": "0"}, "cache_size"),
+    ({"cache_negative_ttl": "-5"}, "cache_negative_ttl"),
+    ({"cache_stale_ttl": "forever"}, "cache_stale_ttl"),
+    ({"log_statsd_host": "127.0.0.1", "log_statsd_port": "0"}, "log_statsd_port"),
     ({"meta_version_to_write": "9"}, "meta_version_to_write"),
     ({"key_id": "x"}, "key_id"),
     ({"encryption_root_secret": "x"}, "encryption_root_secret"),
@@ -289,6 +292,16 @@ def test_config_errors_name_the_option_in_one_line(conf, option):
         account_keymaster.filter_factory({}, **full)
     assert err.value.option == option
     assert "\n" not in str(err.value) and str(err.value).startswith(option + ":")
+
+
+def test_lifetimes_are_read(monkeypatch):
+    app = account_keymaster.filter_factory(
+        {}, **dict(CONN, cache_ttl="30", cache_stale_ttl="120"))(lambda e, s: [b""])
+    assert (app.settings.ttl, app.settings.negative_ttl, app.settings.stale_ttl) == (30, 30, 120)
+    app = account_keymaster.filter_factory(
+        {}, **dict(CONN, cache_negative_ttl="7"))(lambda e, s: [b""])
+    assert (app.settings.ttl, app.settings.negative_ttl, app.settings.stale_ttl) == (60, 7, 300)
+    assert app.secrets._secrets.stale_ttl == 300
 
 
 def test_filter_factory_makes_no_request_at_start(monkeypatch):
