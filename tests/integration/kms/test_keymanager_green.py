@@ -36,7 +36,7 @@ _SCRIPT = textwrap.dedent("""\
     endpoint, project, cases = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     manager = barbican.BarbicanKeyManager(barbican.BarbicanOptions.from_conf({
         "auth_type": "noauth", "barbican_endpoint": endpoint, "project_id": project,
-        "timeout": "1.5", "retries": "0"}))
+        "timeout": "5", "retries": "0"}))
     manager.client  # connect once, before the crowd
 
     def call(name, key_id):

@@ -104,7 +104,11 @@ class FaultProxy:
     def stop(self):
         self._released.set()
         if self._server is not None:
-            self._server.shutdown()
+            # shutdown() waits for the serving thread without a timeout;
+            # bound it, so a stuck handler cannot hang the test run
+            stopper = threading.Thread(target=self._server.shutdown, daemon=True)
+            stopper.start()
+            stopper.join(10)
             self._server.server_close()
 
     def __enter__(self):
