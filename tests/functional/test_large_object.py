@@ -1,11 +1,11 @@
 """A 512 MiB object streamed through the pipeline in bounded memory."""
 
-import hashlib
 import random
 import threading
 
 import psutil
 import pytest
+from swiftcrypt.checksums import md5
 
 SIZE = 512 * 1024 * 1024
 CHUNK = 1024 * 1024
@@ -53,7 +53,7 @@ def test_512mib_streamed_put_and_get(server, container, http, markers):
     markers.add(first[1000:1032])
     baseline = psutil.Process(server.proc.pid).memory_info().rss
 
-    expected = hashlib.md5()
+    expected = md5()
 
     def body():
         for chunk in _chunks(7):
@@ -65,7 +65,7 @@ def test_512mib_streamed_put_and_get(server, container, http, markers):
     assert put.status_code == 201, put.text
     assert put.headers["Etag"].strip('"') == expected.hexdigest()
 
-    got = hashlib.md5()
+    got = md5()
     received = 0
     with PeakRSS(server.proc.pid) as get_rss:
         with http.get(url, stream=True) as resp:

@@ -8,6 +8,7 @@ import uuid
 
 import requests
 
+from swiftcrypt.checksums import md5
 from tests.functional.conftest import start_server
 from tests.functional.test_serve_cli import _one_error_line, _run_refused
 
@@ -104,7 +105,6 @@ def test_workers_stay_consistent_under_concurrent_writes(tmp_path):
     """Two processes writing, posting, reading and deleting the same objects:
     every read is a whole body that was written, with its own etag, and the
     listing ends up agreeing with the objects."""
-    import hashlib
     import threading
 
     srv = start_server(tmp_path / "data", tmp_path / "w.log", "--workers", "2")
@@ -123,7 +123,7 @@ def test_workers_stay_consistent_under_concurrent_writes(tmp_path):
                     action = (seed * 7 + step) % 5
                     if action <= 1:
                         body = os.urandom(70000 + seed * 100 + step)
-                        written[name].add(hashlib.md5(body).hexdigest())
+                        written[name].add(md5(body).hexdigest())
                         if http.put(url, data=body).status_code != 201:
                             problems.append("PUT %s failed" % name)
                     elif action == 2:
@@ -135,10 +135,10 @@ def test_workers_stay_consistent_under_concurrent_writes(tmp_path):
                     else:
                         resp = http.get(url)
                         if resp.status_code == 200:
-                            md5 = hashlib.md5(resp.content).hexdigest()
-                            if md5 != resp.headers["Etag"].strip('"'):
+                            digest = md5(resp.content).hexdigest()
+                            if digest != resp.headers["Etag"].strip('"'):
                                 problems.append("GET %s: body and etag disagree" % name)
-                            if md5 not in written[name]:
+                            if digest not in written[name]:
                                 problems.append("GET %s: a body nobody wrote" % name)
                         elif resp.status_code != 404:
                             problems.append("GET %s: %s" % (name, resp.status_code))
@@ -156,7 +156,7 @@ def test_workers_stay_consistent_under_concurrent_writes(tmp_path):
             if resp.status_code == 404:
                 assert name not in listing
             else:
-                assert listing[name]["hash"] == hashlib.md5(resp.content).hexdigest()
+                assert listing[name]["hash"] == md5(resp.content).hexdigest()
                 assert listing[name]["bytes"] == len(resp.content)
     finally:
         assert srv.stop() == 0

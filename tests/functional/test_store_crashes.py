@@ -4,7 +4,6 @@ every readable object is listed, the counts agree, and no temp file is
 left. Random kills under load, and a kill at each named crash point of
 swiftcrypt.store.crashpoints (random kills rarely land in those windows)."""
 
-import hashlib
 import random
 import signal
 import threading
@@ -17,6 +16,7 @@ from swiftcrypt.store import crashpoints
 from tests.functional import test_faults
 from tests.functional.conftest import temp_files
 from tests.functional.test_faults import ACCOUNT, body_of
+from swiftcrypt.checksums import md5
 
 own_server = test_faults.own_server
 
@@ -47,7 +47,7 @@ def check_consistent(srv, containers, names=NAMES):
                 assert resp.status_code == 200, (container, name, "listed, not readable")
                 assert resp.headers["Etag"] == entry["hash"], (container, name)
                 assert len(resp.content) == entry["bytes"], (container, name)
-                assert hashlib.md5(resp.content).hexdigest() == entry["hash"]
+                assert md5(resp.content).hexdigest() == entry["hash"]
                 assert resp.headers["Content-Type"] == entry["content_type"], (container, name)
         head = http.head("%s/v1/%s" % (srv.url, ACCOUNT))
         assert int(head.headers["X-Account-Object-Count"]) == total_count

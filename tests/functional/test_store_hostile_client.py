@@ -3,13 +3,13 @@ over raw sockets where an HTTP library would not send what it sends:
 bad transfer codings, a malformed chunk, a huge Content-Length, and
 Content-Type parameters only Swift itself may set."""
 
-import hashlib
 import os
 import socket
 import time
 from urllib.parse import urlsplit
 
 import pytest
+from swiftcrypt.checksums import md5
 
 
 def _raw(server, request, timeout=10):
@@ -64,11 +64,11 @@ def test_malformed_chunk_is_499_with_one_line_and_no_traceback(server, container
 
 
 def test_content_length_over_5gib_is_413_without_waiting_for_the_body(server, container):
-    started = time.monotonic()
+    # no body is sent: a server that waited for it would answer nothing
+    # before the read times out, and the status would be None
     got, response = _raw(server, _put_head(container, "huge",
                                            "Content-Length: %d" % (6 * 10 ** 9)), timeout=5)
     assert got == 413, response
-    assert time.monotonic() - started < 5
 
 
 @pytest.mark.parametrize("ctype", [
@@ -105,7 +105,7 @@ def test_server_side_copy_through_serve(server, container, http, markers):
         got = http.get(container + "/" + name)
         assert got.content == body
         assert got.headers["X-Object-Meta-M"] == meta
-        assert got.headers["Etag"] == hashlib.md5(body).hexdigest()
+        assert got.headers["Etag"] == md5(body).hexdigest()
 
 
 @pytest.mark.parametrize("params,headers", [
