@@ -8,7 +8,10 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.9",
-    packages=find_packages(include=["swiftcrypt", "swiftcrypt.*", "bench", "bench.*"]),
+    # bench/ stays at the top of the repository but installs as
+    # swiftcrypt_bench: no generic top-level "bench" in users' site-packages
+    packages=find_packages(include=["swiftcrypt", "swiftcrypt.*"]) + ["swiftcrypt_bench"],
+    package_dir={"swiftcrypt_bench": "bench"},
     data_files=[("share/swiftcrypt/etc", ["etc/standalone.conf", "etc/standalone-kms.conf",
                                           "etc/rekey-standalone.conf-sample",
                                           "etc/rekey-swift.conf-sample"])],
@@ -42,10 +45,10 @@ setup(
     },
     entry_points={
         "paste.filter_factory": [
-            "keymaster = swiftcrypt.keymaster:filter_factory",
-            "kms_keymaster = swiftcrypt.kms_keymaster:filter_factory",
-            "account_keymaster = swiftcrypt.account_keymaster:filter_factory",
-            "encryption = swiftcrypt.encryption:filter_factory",
+            "keymaster = swiftcrypt.keymasters.config_keymaster:filter_factory",
+            "kms_keymaster = swiftcrypt.keymasters.kms_keymaster:filter_factory",
+            "account_keymaster = swiftcrypt.keymasters.account_keymaster:filter_factory",
+            "encryption = swiftcrypt.middleware.encryption:filter_factory",
         ],
         "paste.app_factory": [
             "store = swiftcrypt.store.app:app_factory",

@@ -1,7 +1,7 @@
 import argparse
 import sys
 
-from bench import harness
+from . import harness
 
 
 def main(argv=None):

@@ -12,7 +12,7 @@ cluster runs in another process): the bare backend should cost ~nothing.
 
 import itertools
 import json
-from swiftcrypt.checksums import md5
+from swiftcrypt.common.checksums import md5
 
 FOOTERS_CALLBACK = "swift.callback.update_footers"
 _STORED_PREFIXES = ("HTTP_X_OBJECT_SYSMETA_", "HTTP_X_OBJECT_TRANSIENT_SYSMETA_",

@@ -3,7 +3,7 @@ proxy with no encryption, Swift's own filters, and swiftcrypt's."""
 
 import os
 
-from bench import httpload
+from . import httpload
 
 
 def _repo_on_path():

@@ -13,9 +13,9 @@ import statistics
 import sys
 import time
 
-from bench import inprocess, pipelines, report
-from swiftcrypt import exitcodes
-from bench.progress import Progress
+from . import inprocess, pipelines, report
+from swiftcrypt.cli import exitcodes
+from .progress import Progress
 
 DEFAULT_SIZES = [1 << 10, 16 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20,
                  256 << 20]
@@ -121,7 +121,7 @@ def check_requirements(args, names):
         raise Missing("matplotlib is not installed, so no plot can be drawn: %s, or pass "
                       "--no-plot" % INSTALL_HINT)
     if args.cluster:
-        from bench import cluster
+        from . import cluster
 
         if not cluster.available():
             raise Missing("--cluster needs the integration fixture of a repository checkout "
@@ -162,7 +162,7 @@ def run(args):
                                   "seconds": inprocess.measure_listing(
                                       names, args.listing_entries, args.rounds, progress)}
         if args.rss_size:
-            from bench import rss
+            from . import rss
 
             results["rss"] = []
             for name in names:
@@ -174,7 +174,7 @@ def run(args):
             results["http_clients"] = args.clients
             results["http_size"] = args.http_size
         if args.serve:
-            from bench import serve
+            from . import serve
 
             samples = serve.measure(names, args.http_size, args.clients, args.rounds, progress)
             results["serve_samples"] = samples
@@ -182,7 +182,7 @@ def run(args):
                 results["http"][name] = {key: statistics.median(r[key] for r in rounds)
                                          for key in rounds[0]}
         if args.http_url:
-            from bench import httpload
+            from . import httpload
 
             data = os.urandom(args.http_size)
             for spec in args.http_url:
@@ -192,7 +192,7 @@ def run(args):
                     url, args.http_token, "bench", data, args.clients)
                 progress.step("http %s" % label)
         if args.cluster:
-            from bench import cluster
+            from . import cluster
 
             results["cluster"] = cluster.measure(cluster_sizes, args.rounds,
                                                  progress=progress)

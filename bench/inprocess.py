@@ -8,9 +8,9 @@ import os
 import statistics
 import time
 
-from bench import client, pipelines
-from bench.backend import json_listing
-from swiftcrypt.checksums import md5_hex
+from . import client, pipelines
+from .backend import json_listing
+from swiftcrypt.common.checksums import md5_hex
 
 OBJ = "/v1/a/c/o"
 CONTAINER = "/v1/a/listing"
@@ -71,8 +71,8 @@ def encrypted_listing(entries):
     """A JSON listing of ``entries`` objects whose hashes are encrypted as
     swiftcrypt writes them (Swift writes the same format); returns
     ``(listing bytes, [plaintext etags])``."""
-    from swiftcrypt import cryptometa
-    from swiftcrypt.keymaster import CALLBACK
+    from swiftcrypt.crypto import cryptometa
+    from swiftcrypt.keymasters.config_keymaster import CALLBACK
 
     seen = {}
 

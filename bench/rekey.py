@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 
-from bench.harness import parse_size
+from .harness import parse_size
 
 SECRETS = {"A": bytes(range(32)), "B": bytes(range(1, 33))}
 
@@ -81,7 +81,7 @@ def _parallel(work, items, concurrency):
 
 def populate(app, account, container, count, size, concurrency=16):
     """``count`` objects of ``size`` random bytes under the writer's secret."""
-    from swiftcrypt.wsgiclient import call
+    from swiftcrypt.common.wsgiclient import call
     from tests.support.rekeying import request
 
     call(app, "PUT", "/v1/%s/%s" % (account, container)).close()
@@ -97,7 +97,7 @@ def populate(app, account, container, count, size, concurrency=16):
 def copy_all(app, account, container, names, concurrency):
     """Server-side copy of every object (GET decrypted, PUT encrypted),
     streamed, through ``app``; the seconds it took."""
-    from swiftcrypt.wsgiclient import IterReader, call
+    from swiftcrypt.common.wsgiclient import IterReader, call
 
     call(app, "PUT", "/v1/%s/%s-copy" % (account, container)).close()
 
@@ -116,9 +116,9 @@ def copy_all(app, account, container, names, concurrency):
 
 def rekey_all(app, account, container, concurrency, throttle=None):
     """``(seconds, counts)`` of re-keying ``container``."""
-    from swiftcrypt import rekeyrun
+    from swiftcrypt.rekey import run
 
-    rekeyer = rekeyrun.Rekeyer(app, account, throttle=throttle)
+    rekeyer = run.Rekeyer(app, account, throttle=throttle)
     started, cpu = time.monotonic(), time.process_time()
     counts = rekeyer.run(container, concurrency=concurrency)
     seconds = time.monotonic() - started
@@ -128,9 +128,9 @@ def rekey_all(app, account, container, concurrency, throttle=None):
 
 def measure(writer, tool, objects, sizes, concurrency, max_ops, ops_objects):
     """The figures (a JSON-able dict)."""
-    from swiftcrypt import rekeyrun
-    from swiftcrypt.rekeycli import load_pipeline
-    from swiftcrypt.tokenbucket import TokenBucket
+    from swiftcrypt.rekey import run
+    from swiftcrypt.cli.rekey import load_pipeline
+    from swiftcrypt.rekey.tokenbucket import TokenBucket
 
     account = "AUTH_bench%d" % os.getpid()
     writer_app, app = load_pipeline(writer), load_pipeline(tool)
@@ -142,7 +142,7 @@ def measure(writer, tool, objects, sizes, concurrency, max_ops, ops_objects):
             names = populate(writer_app, account, cont, count, size)
             copy_s = copy_all(app, account, cont, names, conc)
             rekey_s, counts = rekey_all(app, account, cont, conc)
-            assert counts[rekeyrun.REKEYED] == count, counts
+            assert counts[run.REKEYED] == count, counts
             cpu_share = counts.pop("_cpu_share")
             run = {"size": size, "count": count, "concurrency": conc, "tool_cpu": cpu_share,
                    "copy_objects_s": count / copy_s, "rekey_objects_s": count / rekey_s,
@@ -213,7 +213,7 @@ def main(argv=None):
                 writer, tool = cluster_confs(cluster, tmp)
                 results = measure(writer, tool, args.objects, sizes, args.concurrency,
                                   args.max_ops, args.ops_objects)
-    from bench import report
+    from . import report
 
     results.update(backend=args.backend, machine=report.machine(),
                    started=time.strftime("%Y-%m-%dT%H:%M:%S"))

@@ -11,7 +11,7 @@ import resource
 import sys
 import time
 
-from bench import client, pipelines
+from . import client, pipelines
 
 
 def _rss_kib():
@@ -84,7 +84,10 @@ def measure(name, size, timeout=900):
     """Run ``stream`` in a fresh interpreter; returns its dict."""
     import subprocess
 
-    out = subprocess.run([sys.executable, "-m", "bench.rss", name, str(size)],
+    # this module by the name it was imported as: bench.rss in a checkout,
+    # swiftcrypt_bench.rss when installed
+    module = __spec__.name if __name__ == "__main__" else __name__
+    out = subprocess.run([sys.executable, "-m", module, name, str(size)],
                          capture_output=True, text=True, timeout=timeout, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 

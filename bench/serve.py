@@ -13,8 +13,8 @@ import sys
 import tempfile
 import time
 
-from bench import httpload, pipelines
-from swiftcrypt.server import serving_url
+from . import httpload, pipelines
+from swiftcrypt.cli.serve import serving_url
 
 START_TIMEOUT = 60
 

@@ -29,7 +29,7 @@ import logging
 import os
 import time
 
-from swiftcrypt.errors import ConfigError
+from swiftcrypt.common.errors import ConfigError
 from swiftcrypt.keymanager.base import (
     AccessDenied,
     AuthenticationFailed,
@@ -42,7 +42,7 @@ from swiftcrypt.keymanager.base import (
     Unreachable,
     sort_infos,
 )
-from swiftcrypt.options import as_number
+from swiftcrypt.common.options import as_number
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 3

@@ -6,8 +6,8 @@ import os
 import sqlite3
 import time
 
-from swiftcrypt.constraints import metadata_problem, set_problem
-from swiftcrypt.errors import ConfigError
+from swiftcrypt.middleware.constraints import metadata_problem, set_problem
+from swiftcrypt.common.errors import ConfigError
 from swiftcrypt.store import diskfile, expiry, listing
 from swiftcrypt.store.db import BadDatabase, ListingDB
 from swiftcrypt.store.headers import (

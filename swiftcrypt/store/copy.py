@@ -20,12 +20,12 @@ Left out (Swift's): ``?heartbeat=on``, copying large-object manifests
 import io
 from urllib.parse import quote, unquote
 
-from swiftcrypt.environ import header_key
-from swiftcrypt.httperrors import respond
+from swiftcrypt.common.environ import header_key
+from swiftcrypt.common.httperrors import respond
 from swiftcrypt.store.creation import MAX_FILE_SIZE
-from swiftcrypt.swiftpath import split_wsgi_path
-from swiftcrypt.wsgiclient import IterReader
-from swiftcrypt.wsgicontext import call_app
+from swiftcrypt.common.swiftpath import split_wsgi_path
+from swiftcrypt.common.wsgiclient import IterReader
+from swiftcrypt.common.wsgicontext import call_app
 
 # Source headers a copy never takes (the PUT makes its own; X-Timestamp and
 # X-Backend-* would be trusted by the store as an internal tool's);

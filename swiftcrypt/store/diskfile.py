@@ -33,7 +33,7 @@ import struct
 import tempfile
 import time
 import uuid
-from swiftcrypt.checksums import md5
+from swiftcrypt.common.checksums import md5
 
 MAGIC = b"SWCSTOR1"
 META_FORMAT = 1

@@ -9,7 +9,7 @@ On disk we keep them as real text, with undecodable bytes kept through
 import mimetypes
 from collections.abc import ItemsView, KeysView, MutableMapping, ValuesView
 
-from swiftcrypt.options import is_true
+from swiftcrypt.common.options import is_true
 
 # Swift's proxy marks the answer it makes up for an account that does not
 # exist (account_autocreate) with this; the store does too, so internal

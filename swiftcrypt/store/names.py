@@ -1,6 +1,6 @@
 """Account, container and object names from a request path."""
 
-from swiftcrypt.swiftpath import split_wsgi_path
+from swiftcrypt.common.swiftpath import split_wsgi_path
 
 API_VERSION = "v1"
 MAX_ACCOUNT_NAME_BYTES = 256

@@ -6,7 +6,7 @@ import math
 import os
 import time
 
-from swiftcrypt import timestamps
+from swiftcrypt.common import timestamps
 from swiftcrypt.store import conditional, crashpoints, creation, diskfile, expiry, ranges
 from swiftcrypt.store.headers import (
     HeaderDict, listing_etag_and_bytes, object_post_metadata, object_put_metadata,

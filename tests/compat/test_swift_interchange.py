@@ -17,8 +17,8 @@ from swift.common.middleware.crypto import filter_factory as swift_encryption
 from swift.common.middleware.crypto.keymaster import filter_factory as swift_keymaster
 from webob import Request
 
-from swiftcrypt.encryption import filter_factory as our_encryption
-from swiftcrypt.keymaster import filter_factory as our_keymaster
+from swiftcrypt.middleware.encryption import filter_factory as our_encryption
+from swiftcrypt.keymasters.config_keymaster import filter_factory as our_keymaster
 from tests.compat.backends import make_backend
 
 SECRETS = {

@@ -88,7 +88,7 @@ def test_the_tier_fails_on_code_that_asks_for_md5_without_the_flag(tmp_path):
     # The same run with swiftcrypt's one MD5 home dropping the flag (as the
     # code did before checksums.py): refused at import time already.
     bare = ("import hashlib, runpy, sys, types\n"
-            "import swiftcrypt.checksums as c\n"
+            "import swiftcrypt.common.checksums as c\n"
             "c.hashlib = types.SimpleNamespace("
             "md5=lambda data=b'', usedforsecurity=False: hashlib.md5(data))\n"
             "sys.argv = [%r, %r]\n"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from swiftcrypt.server import serving_url
+from swiftcrypt.cli.serve import serving_url
 
 START_TIMEOUT = 60
 SCAN_TEST = "test_no_plaintext_under_data_dir"

@@ -15,7 +15,7 @@ import psutil
 import pytest
 import requests
 
-from swiftcrypt.server import default_config_path
+from swiftcrypt.cli.serve import default_config_path
 from swiftcrypt.store import diskfile
 from tests.functional.conftest import start_server, temp_files
 

@@ -5,7 +5,7 @@ import threading
 
 import psutil
 import pytest
-from swiftcrypt.checksums import md5
+from swiftcrypt.common.checksums import md5
 
 SIZE = 512 * 1024 * 1024
 CHUNK = 1024 * 1024

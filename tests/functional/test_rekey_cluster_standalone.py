@@ -20,9 +20,11 @@ import time
 
 import pytest
 
-from swiftcrypt import cli, rekey
-from swiftcrypt.dbmeta import ACCOUNT as ACCOUNT_LEVEL
-from swiftcrypt.dbmeta import CONTAINER
+from swiftcrypt import cli
+
+from swiftcrypt.rekey import plan
+from swiftcrypt.crypto.account_container_metadata import ACCOUNT as ACCOUNT_LEVEL
+from swiftcrypt.crypto.account_container_metadata import CONTAINER
 from tests.functional.test_rekey_standalone import SECRETS, Setup  # noqa: F401
 from tests.support.rekeying import request, summary_counts
 
@@ -79,14 +81,14 @@ def secrets_in_use(app, written):
     found = set()
     for account in account_names():
         resp = request(app, "HEAD", account, environ=OVERRIDE)
-        found |= set(rekey.meta_secret_ids(resp.headers, ACCOUNT_LEVEL.crypto_prefix).values())
+        found |= set(plan.meta_secret_ids(resp.headers, ACCOUNT_LEVEL.crypto_prefix).values())
         for c in range(3):
             resp = request(app, "HEAD", account, "c%d" % c, environ=OVERRIDE)
-            found |= set(rekey.meta_secret_ids(resp.headers, CONTAINER.crypto_prefix).values())
+            found |= set(plan.meta_secret_ids(resp.headers, CONTAINER.crypto_prefix).values())
     for account, cont, name in written:
         resp = request(app, "HEAD", account, cont, name, environ=OVERRIDE)
         assert resp.status == 200, (account, cont, name)
-        found |= set(rekey.secret_ids(resp.headers).values())
+        found |= set(plan.secret_ids(resp.headers).values())
     return found
 
 
@@ -299,8 +301,8 @@ def test_racing_client_writes_win_at_concurrency(setup):
     """At --concurrency 8, a client write landing between the tool's read
     and its rewrite of an object wins (a conflict, counted once), for
     every such object, and the others are re-keyed."""
-    from swiftcrypt import rekeyrun
-    from swiftcrypt.rekeycli import load_pipeline
+    from swiftcrypt.rekey import run
+    from swiftcrypt.cli.rekey import load_pipeline
 
     written = populate(setup)
     account = account_names()[0]
@@ -320,9 +322,9 @@ def test_racing_client_writes_win_at_concurrency(setup):
                 written[key] = body
         return tool(environ, start_response)
 
-    counts = rekeyrun.Rekeyer(racing, account).run(concurrency=8)
-    assert counts[rekeyrun.CONFLICT] == len(raced)
-    assert counts[rekeyrun.FAILED] == 0 and counts[rekeyrun.REKEYED] > len(raced)
+    counts = run.Rekeyer(racing, account).run(concurrency=8)
+    assert counts[run.CONFLICT] == len(raced)
+    assert counts[run.FAILED] == 0 and counts[run.REKEYED] > len(raced)
     only_b = setup.client(["B"], "B")
     for key, body in written.items():
         if key[0] == account:

@@ -13,9 +13,13 @@ import uuid
 import pytest
 from paste.deploy import loadapp
 
-from swiftcrypt import cli, rekey, rekeyrun
-from swiftcrypt.dbmeta import CONTAINER
-from swiftcrypt.wsgiclient import call
+from swiftcrypt import cli
+
+from swiftcrypt.rekey import plan
+
+from swiftcrypt.rekey import run
+from swiftcrypt.crypto.account_container_metadata import CONTAINER
+from swiftcrypt.common.wsgiclient import call
 from tests.functional.conftest import found_in_files
 from tests.support.racing import RaceFirst
 from tests.support.rekeying import request, summary_counts
@@ -91,7 +95,7 @@ def raw_ids(app, *parts):
     resp = req(app, "HEAD", *parts, environ=OVERRIDE)
     assert resp.status == 200, resp.reason
     assert resp.header("X-Backend-Timestamp")  # not filtered by a gatekeeper
-    return set(rekey.secret_ids(resp.headers).values())
+    return set(plan.secret_ids(resp.headers).values())
 
 
 @pytest.fixture
@@ -211,7 +215,7 @@ def container_meta_ids(app, cont):
     resp = req(app, "HEAD", cont, environ=OVERRIDE)
     assert resp.status == 204, resp.reason
     return {name[len(CONTAINER.crypto_prefix):]: secret_id for name, secret_id in
-            rekey.meta_secret_ids(resp.headers, CONTAINER.crypto_prefix).items()}
+            plan.meta_secret_ids(resp.headers, CONTAINER.crypto_prefix).items()}
 
 
 def test_container_metadata_is_re_keyed(setup, capsys):
@@ -287,9 +291,9 @@ def test_concurrent_client_write_wins(setup):
                    headers=[("X-Object-Meta-Color", "red")])
         assert resp.status == 201
 
-    rekeyer = rekeyrun.Rekeyer(RaceFirst(tool_app, client_put), ACCOUNT)
+    rekeyer = run.Rekeyer(RaceFirst(tool_app, client_put), ACCOUNT)
     result = rekeyer.rekey_object("c1", "with-meta")
-    assert (result.outcome, result.detail) == (rekeyrun.CONFLICT, "a newer write won")
+    assert (result.outcome, result.detail) == (run.CONFLICT, "a newer write won")
     got = req(client, "GET", "c1", "with-meta")
     assert got.data == newer and got.header("X-Object-Meta-Color") == "red"
     listing = json.loads(req(client, "GET", "c1", query="format=json&prefix=with-meta").data)
@@ -304,9 +308,9 @@ def test_concurrent_client_delete_is_not_undone(setup):
     def client_delete():
         assert req(client, "DELETE", "c1", "plain").status == 204
 
-    result = rekeyrun.Rekeyer(RaceFirst(tool_app, client_delete), ACCOUNT).rekey_object(
+    result = run.Rekeyer(RaceFirst(tool_app, client_delete), ACCOUNT).rekey_object(
         "c1", "plain")
-    assert result.outcome == rekeyrun.CONFLICT
+    assert result.outcome == run.CONFLICT
     assert req(client, "HEAD", "c1", "plain").status == 404
 
 
@@ -381,14 +385,14 @@ def test_bodies_are_streamed(setup):
                 body=Zeros(size))
     resp.close()
     assert resp.status == 201
-    rekeyer = rekeyrun.Rekeyer(loadapp("config:" + setup.rekey_conf()), ACCOUNT)
+    rekeyer = run.Rekeyer(loadapp("config:" + setup.rekey_conf()), ACCOUNT)
     tracemalloc.start()
     try:
         result = rekeyer.rekey_object("big", "obj")
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert result.outcome == rekeyrun.REKEYED, result.detail
+    assert result.outcome == run.REKEYED, result.detail
     assert peak < 8 * 1024 * 1024, peak  # the body is 48 MiB
     got = call(setup.client(["B"], "B"), "GET", "/v1/%s/big/obj" % ACCOUNT)
     assert got.status == 200 and got.header("Etag").strip('"') == hashlib.md5(

@@ -8,7 +8,7 @@ import uuid
 
 import requests
 
-from swiftcrypt.checksums import md5
+from swiftcrypt.common.checksums import md5
 from tests.functional.conftest import start_server
 from tests.functional.test_serve_cli import _one_error_line, _run_refused
 

@@ -20,7 +20,7 @@ import uuid
 import psutil
 import requests
 
-from swiftcrypt.server import default_config_path
+from swiftcrypt.cli.serve import default_config_path
 from tests.functional.conftest import start_server, temp_files
 from tests.functional.conftest_soak import soak_seconds
 

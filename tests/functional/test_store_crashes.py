@@ -16,7 +16,7 @@ from swiftcrypt.store import crashpoints
 from tests.functional import test_faults
 from tests.functional.conftest import temp_files
 from tests.functional.test_faults import ACCOUNT, body_of
-from swiftcrypt.checksums import md5
+from swiftcrypt.common.checksums import md5
 
 own_server = test_faults.own_server
 

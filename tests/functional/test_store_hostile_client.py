@@ -9,7 +9,7 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
-from swiftcrypt.checksums import md5
+from swiftcrypt.common.checksums import md5
 
 
 def _raw(server, request, timeout=10):

@@ -17,9 +17,9 @@ from webob import Request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
-from swiftcrypt import cryptometa  # noqa: E402
-from swiftcrypt.encryption import filter_factory as encryption_factory  # noqa: E402
-from swiftcrypt.keymaster import filter_factory as keymaster_factory  # noqa: E402
+from swiftcrypt.crypto import cryptometa# noqa: E402
+from swiftcrypt.middleware.encryption import filter_factory as encryption_factory  # noqa: E402
+from swiftcrypt.keymasters.config_keymaster import filter_factory as keymaster_factory  # noqa: E402
 from tests.fuzz import targets  # noqa: E402
 from tests.support.dbstore import DbStore  # noqa: E402
 from tests.support.memstore import MemStore  # noqa: E402

@@ -14,20 +14,28 @@ from collections import Counter
 
 from webob import Request
 
-from swiftcrypt import byteranges, cryptometa, dbmeta, keyderivation, keyids
-from swiftcrypt.byteranges import ByterangesRewriter
-from swiftcrypt.decrypter import (
+from swiftcrypt.middleware import byteranges
+
+from swiftcrypt.crypto import cryptometa
+
+from swiftcrypt.crypto import account_container_metadata as acmeta
+
+from swiftcrypt.crypto import derivation
+
+from swiftcrypt.crypto import keyids
+from swiftcrypt.middleware.byteranges import ByterangesRewriter
+from swiftcrypt.middleware.decrypter import (
     Decrypter,
     DecryptionFailed,
     ListingDecrypter,
     ObjectKeys,
     decrypt_object_headers,
 )
-from swiftcrypt.encrypter import DbMetaEncrypter
-from swiftcrypt.errors import CryptoError
-from swiftcrypt.keymaster import CALLBACK, KeyMaster, RootSecrets
-from swiftcrypt.keys import KeysUnavailable
-from swiftcrypt.swiftpath import split_path, str_to_wsgi, wsgi_to_str
+from swiftcrypt.middleware.encrypter import DbMetaEncrypter
+from swiftcrypt.common.errors import CryptoError
+from swiftcrypt.keymasters.config_keymaster import CALLBACK, KeyMaster, RootSecrets
+from swiftcrypt.middleware.keycallback import KeysUnavailable
+from swiftcrypt.common.swiftpath import split_path, str_to_wsgi, wsgi_to_str
 
 ROOT_SECRET = b"F" * 32  # fixed, so seeds made with it decrypt
 OTHER_SECRET = b"G" * 32
@@ -240,7 +248,7 @@ def listing_body(data):
 
 # -- encrypted account and container metadata (dbmeta.py) --------------------
 
-LEVELS = {"account": dbmeta.ACCOUNT, "container": dbmeta.CONTAINER}
+LEVELS = {"account": acmeta.ACCOUNT, "container": acmeta.CONTAINER}
 ROOTS = {None: ROOT_SECRET, "other": OTHER_SECRET}
 EXTRA_PLAIN = "plain_*"  # an option pattern written with "_" (32a6bfc)
 
@@ -307,7 +315,7 @@ def _expected_plaintext(value, want):
     secret_id = key_id.get("secret_id")
     if secret_id not in ROOTS:  # None (absent) is the default secret
         return None
-    key = keyderivation.derive_key(ROOTS[secret_id], want)
+    key = derivation.derive_key(ROOTS[secret_id], want)
     try:
         plaintext = cryptometa.decrypt_value(ciphertext, key, meta)
         plaintext.decode("utf-8")
@@ -422,7 +430,7 @@ def db_key_id(data):
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/v1" + str_to_wsgi(want)}
     _db_keymaster(lambda env, start: None)(environ, None)
     keys = environ[CALLBACK](key_id=key_id)
-    if keys[level_kind(container)] != keyderivation.derive_key(
+    if keys[level_kind(container)] != derivation.derive_key(
             ROOTS[key_id.get("secret_id")], want):
         raise Invariant("keymaster derived the key of another path")
 
@@ -435,8 +443,8 @@ def _plain_name(short, level):
     """Kept plain at ``level``? From the documented names, not from
     PlainNames."""
     lname = short.lower()
-    names = dbmeta.ACCOUNT_PLAIN_NAMES if level is dbmeta.ACCOUNT \
-        else dbmeta.CONTAINER_PLAIN_NAMES
+    names = acmeta.ACCOUNT_PLAIN_NAMES if level is acmeta.ACCOUNT \
+        else acmeta.CONTAINER_PLAIN_NAMES
     for pattern in names + ("plain-*",):
         if lname == pattern or (pattern.endswith("*") and lname.startswith(pattern[:-1])):
             return True
@@ -532,7 +540,7 @@ def db_meta_rewrite(data):
     if status != 204 or len(reached) != 1:
         raise Invariant("status %d, %d backend requests" % (status, len(reached)))
     got = reached[0]
-    key = keyderivation.derive_key(ROOT_SECRET, want)
+    key = derivation.derive_key(ROOT_SECRET, want)
     set_names = {k[len(meta_key):] for k, v in sent.items() if k.startswith(meta_key) and v}
     for env_key, value in got.items():
         if env_key.startswith(meta_key) and value:

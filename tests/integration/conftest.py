@@ -12,7 +12,7 @@ or started the fixture raises, so the tests using it fail: they never skip.
 
 import pytest
 
-from swiftcrypt import handover
+from swiftcrypt.keymasters import handover
 from tests.integration.servers.barbican import BarbicanServer
 from tests.integration.servers.keystone import KeystoneServer
 

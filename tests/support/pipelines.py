@@ -4,8 +4,8 @@ pipeline has them, and a one-line request helper for tests that drive them.
 
 from webob import Request
 
-from swiftcrypt.encryption import filter_factory as encryption_factory
-from swiftcrypt.keymaster import filter_factory as keymaster_factory
+from swiftcrypt.middleware.encryption import filter_factory as encryption_factory
+from swiftcrypt.keymasters.config_keymaster import filter_factory as keymaster_factory
 
 OBJECT_PATH = "/v1/a/c/o"
 

@@ -3,7 +3,7 @@ in-process request with a body, and the counts of the tool's summary line."""
 
 import io
 
-from swiftcrypt.wsgiclient import call
+from swiftcrypt.common.wsgiclient import call
 
 
 def request(app, method, account, *parts, headers=(), body=None, query="", environ=None):

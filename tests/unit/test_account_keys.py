@@ -1,4 +1,4 @@
-"""Per-account root secrets (swiftcrypt.accountsecrets) against an
+"""Per-account root secrets (swiftcrypt.keymasters.account_secrets) against an
 in-memory key manager: names, the canonical choice, creation and its race,
 the caches and their TTL, and the errors with their statuses."""
 
@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from swiftcrypt import accountsecrets as acs
-from swiftcrypt.errors import UnknownSecretIdError
+from swiftcrypt.keymasters import account_secrets as acs
+from swiftcrypt.common.errors import UnknownSecretIdError
 from swiftcrypt.keymanager.base import (
     KeyManager,
     Secret,
@@ -19,7 +19,7 @@ from swiftcrypt.keymanager.base import (
     Unreachable,
     sort_infos,
 )
-from swiftcrypt.ttlcache import TTLCache
+from swiftcrypt.common.ttlcache import TTLCache
 
 T0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
 

@@ -9,9 +9,15 @@ import logging
 
 import pytest
 
-from swiftcrypt import account_keymaster, cryptometa, keyderivation, keymaster
-from swiftcrypt.encryption import filter_factory as encryption_factory
-from swiftcrypt.errors import ConfigError
+from swiftcrypt.keymasters import account_keymaster
+
+from swiftcrypt.crypto import cryptometa
+
+from swiftcrypt.crypto import derivation
+
+from swiftcrypt.keymasters import config_keymaster
+from swiftcrypt.middleware.encryption import filter_factory as encryption_factory
+from swiftcrypt.common.errors import ConfigError
 from swiftcrypt.keymanager.base import Unreachable
 from tests.support.memstore import MemStore
 from tests.support.pipelines import call
@@ -32,7 +38,7 @@ class Proxy:
         app = account_keymaster.AccountKeyMaster(encryption_factory({})(store), secrets,
                                                  settings)
         if fallback_conf is not None:
-            app = keymaster.filter_factory({}, **fallback_conf)(app)
+            app = config_keymaster.filter_factory({}, **fallback_conf)(app)
         self.app = app
 
     def __call__(self, method, path, body=None, headers=None, **environ):
@@ -85,15 +91,15 @@ def test_keys_are_the_swift_derivation_from_the_account_secret(km, store):
     fetch = {}
 
     def app(environ, start_response):
-        fetch["keys"] = environ[keymaster.CALLBACK]()
+        fetch["keys"] = environ[config_keymaster.CALLBACK]()
         start_response("204 No Content", [])
         return [b""]
 
     secrets, settings = account_keymaster.make_secrets(dict(CONN), manager=km)
     call(account_keymaster.AccountKeyMaster(app, secrets, settings), "/v1/AUTH_a/c/o", "GET")
     keys = fetch["keys"]
-    assert keys["object"] == keyderivation.derive_key(root, "/AUTH_a/c/o")
-    assert keys["container"] == keyderivation.derive_key(root, "/AUTH_a/c")
+    assert keys["object"] == derivation.derive_key(root, "/AUTH_a/c/o")
+    assert keys["container"] == derivation.derive_key(root, "/AUTH_a/c")
     assert keys["id"] == key_id and keys["all_ids"] == [key_id]
 
 
@@ -227,7 +233,7 @@ def test_rotation_new_writes_use_it_and_old_objects_read(km, store):
     seen = {}
 
     def app(environ, start_response):
-        seen.update(environ[keymaster.CALLBACK](key_id=None))
+        seen.update(environ[config_keymaster.CALLBACK](key_id=None))
         start_response("204 No Content", [])
         return [b""]
 
@@ -241,7 +247,7 @@ def test_rotation_new_writes_use_it_and_old_objects_read(km, store):
 def test_a_keymaster_before_it_reads_objects_written_before_the_switch(km, store):
     import base64
     conf = {"encryption_root_secret": base64.b64encode(b"r" * 32).decode()}
-    before = keymaster.filter_factory({}, **conf)(encryption_factory({})(store))
+    before = config_keymaster.filter_factory({}, **conf)(encryption_factory({})(store))
     assert call(before, "/v1/AUTH_a/c", "PUT").status_int in (201, 202, 204)
     assert call(before, "/v1/AUTH_a/c/legacy", "PUT", BODY).status_int == 201
     proxy = Proxy(km, store, fallback_conf=conf)

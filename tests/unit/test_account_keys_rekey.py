@@ -10,7 +10,15 @@ import datetime
 import pytest
 from webob import Request
 
-from swiftcrypt import account_keymaster, cryptometa, encryption, keymaster, rekeyrun
+from swiftcrypt.keymasters import account_keymaster
+
+from swiftcrypt.crypto import cryptometa
+
+from swiftcrypt.middleware import encryption
+
+from swiftcrypt.keymasters import config_keymaster
+
+from swiftcrypt.rekey import run
 from swiftcrypt.store.app import app_factory
 from tests.unit.test_account_keys import FakeAccountKeyManager
 
@@ -61,16 +69,16 @@ def test_rotate_rekey_then_shred_the_old_secret(tmp_path):
     new = km.add("swiftcrypt-account:AUTH_a", created=later)
 
     assert container_meta_secret_id(store, "/v1/AUTH_a/c") == old
-    counts = rekeyrun.Rekeyer(app, "AUTH_a").run()
+    counts = run.Rekeyer(app, "AUTH_a").run()
     # the objects and the container's metadata
-    assert counts[rekeyrun.REKEYED] == len(names) + 1 and counts[rekeyrun.FAILED] == 0
+    assert counts[run.REKEYED] == len(names) + 1 and counts[run.FAILED] == 0
     for name in names:
         assert secret_id(store, "/v1/AUTH_a/c/%s" % name) == new
         assert secret_id(store, "/v1/AUTH_b/c/%s" % name) == other
     assert container_meta_secret_id(store, "/v1/AUTH_a/c") == new
     assert container_meta_secret_id(store, "/v1/AUTH_b/c") == other
-    again = rekeyrun.Rekeyer(app, "AUTH_a").run()
-    assert again[rekeyrun.CURRENT] == len(names) + 1 and again[rekeyrun.REKEYED] == 0
+    again = run.Rekeyer(app, "AUTH_a").run()
+    assert again[run.CURRENT] == len(names) + 1 and again[run.REKEYED] == 0
 
     km.delete_secret(old)  # keys shred --secret-id OLD
     for account in ("AUTH_a", "AUTH_b"):
@@ -86,7 +94,7 @@ KM_CONF = {"encryption_root_secret": "A" * 44}
 
 
 def _old_objects(store, names):
-    old_app = keymaster.filter_factory({}, **KM_CONF)(encryption.filter_factory({})(store))
+    old_app = config_keymaster.filter_factory({}, **KM_CONF)(encryption.filter_factory({})(store))
     assert call(old_app, "PUT", "/v1/AUTH_a/c").status_int in (201, 202)
     for name in names:
         assert call(old_app, "PUT", "/v1/AUTH_a/c/" + name, name.encode() * 10,
@@ -108,15 +116,15 @@ def test_migrate_from_keymaster_to_account_keymaster(tmp_path, create):
         dict(CONN, create_account_secrets=create), manager=km)
     new_app = account_keymaster.AccountKeyMaster(encryption.filter_factory({})(store), secrets,
                                                  settings)
-    app = keymaster.filter_factory({}, **KM_CONF)(new_app)
+    app = config_keymaster.filter_factory({}, **KM_CONF)(new_app)
     if create == "false":
-        with pytest.raises(rekeyrun.StopRun) as err:
-            rekeyrun.Rekeyer(app, "AUTH_a").run()
+        with pytest.raises(run.StopRun) as err:
+            run.Rekeyer(app, "AUTH_a").run()
         assert "no root secret" in str(err.value) and "\n" not in str(err.value)
         assert not km.secrets
         return
-    counts = rekeyrun.Rekeyer(app, "AUTH_a").run()
-    assert counts[rekeyrun.REKEYED] == len(names) and counts[rekeyrun.FAILED] == 0
+    counts = run.Rekeyer(app, "AUTH_a").run()
+    assert counts[run.REKEYED] == len(names) and counts[run.FAILED] == 0
     (new,) = km.secrets
     assert km.secrets[new][0] == "swiftcrypt-account:AUTH_a"
     for name in names:
@@ -126,7 +134,7 @@ def test_migrate_from_keymaster_to_account_keymaster(tmp_path, create):
         resp = call(new_app, "GET", "/v1/AUTH_a/c/" + name)
         assert resp.status_int == 200 and resp.body == name.encode() * 10
         assert resp.headers["X-Object-Meta-Color"] == name
-    assert rekeyrun.Rekeyer(new_app, "AUTH_a").run()[rekeyrun.CURRENT] == len(names)
+    assert run.Rekeyer(new_app, "AUTH_a").run()[run.CURRENT] == len(names)
 
 
 def test_rekey_without_a_fallback_and_no_secret_stops_with_one_line(tmp_path):
@@ -139,10 +147,10 @@ def test_rekey_without_a_fallback_and_no_secret_stops_with_one_line(tmp_path):
             self.app = app
 
         def __call__(self, environ, start_response):
-            environ[rekeyrun.KEYS_CALLBACK] = lambda key_id=None, **kw: {"all_ids": []}
+            environ[run.KEYS_CALLBACK] = lambda key_id=None, **kw: {"all_ids": []}
             return self.app(environ, start_response)
 
-    with pytest.raises(rekeyrun.StopRun) as err:
-        rekeyrun.Rekeyer(ReadKeysOnly(store), "AUTH_a").run()
+    with pytest.raises(run.StopRun) as err:
+        run.Rekeyer(ReadKeysOnly(store), "AUTH_a").run()
     assert "no key id to write with" in str(err.value)
     assert not km.secrets

@@ -9,9 +9,17 @@ import logging
 import pytest
 from swift.common.middleware.crypto import keymaster as swift_keymaster
 
-from swiftcrypt import account_keymaster, accountsecrets, cryptometa, dbmeta, keyderivation
-from swiftcrypt.encryption import filter_factory as encryption_factory
-from swiftcrypt.errors import ConfigError
+from swiftcrypt.keymasters import account_keymaster
+
+from swiftcrypt.keymasters import account_secrets
+
+from swiftcrypt.crypto import cryptometa
+
+from swiftcrypt.crypto import account_container_metadata as acmeta
+
+from swiftcrypt.crypto import derivation
+from swiftcrypt.middleware.encryption import filter_factory as encryption_factory
+from swiftcrypt.common.errors import ConfigError
 from tests.support.dbstore import DbStore
 from tests.support.pipelines import call, encrypting_pipeline
 from tests.unit.test_account_keys import FakeAccountKeyManager
@@ -37,7 +45,7 @@ def test_the_account_key_and_its_key_id(store):
     call(pipeline(store), ACCOUNT, "POST", headers={"X-Account-Meta-Color": "blue"})
     ciphertext, meta = cryptometa.extract(store.meta[CRYPTO + "Color"])
     assert meta["key_id"] == {"v": "2", "path": "/a"}
-    key = keyderivation.derive_key(b"A" * 32, "/a")
+    key = derivation.derive_key(b"A" * 32, "/a")
     assert cryptometa.decrypt_value(ciphertext, key, meta) == b"blue"
 
 
@@ -72,7 +80,7 @@ def test_what_swift_reads_from_account_info_stays_plain(store, name):
 
 
 def test_default_account_plain_names():
-    names = dbmeta.ACCOUNT.plain_names()
+    names = acmeta.ACCOUNT.plain_names()
     for name in ("temp-url-key", "TEMP-URL-KEY-2", "quota-bytes"):
         assert name in names
     # container-only names are encrypted at the account level
@@ -202,9 +210,9 @@ def test_account_keymaster_write_whose_active_secret_is_gone_is_410_not_a_traceb
     app = account_keymaster.AccountKeyMaster(encryption, secrets, settings)
 
     def gone(self, account, secret_id):
-        raise accountsecrets.SecretGone(account, secret_id, "no longer exists")
+        raise account_secrets.SecretGone(account, secret_id, "no longer exists")
 
-    monkeypatch.setattr(accountsecrets.AccountSecrets, "secret", gone)
+    monkeypatch.setattr(account_secrets.AccountSecrets, "secret", gone)
     with caplog.at_level(logging.WARNING):
         resp = call(app, path, "POST", headers={header: "blue"})
     assert resp.status_int == 410

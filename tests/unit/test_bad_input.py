@@ -11,7 +11,7 @@ import os
 import pytest
 from webob import Request, Response
 
-from swiftcrypt import cryptometa
+from swiftcrypt.crypto import cryptometa
 from tests.support.memstore import MemStore
 from tests.support.pipelines import OBJECT_PATH as PATH
 from tests.support.pipelines import call, encrypting_pipeline

@@ -5,8 +5,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swiftcrypt import ciphers
-from swiftcrypt.errors import CryptoError
+from swiftcrypt.crypto import ciphers
+from swiftcrypt.common.errors import CryptoError
 
 # NIST SP 800-38A, appendix F.5.5 (CTR-AES256.Encrypt) and F.5.6
 # (CTR-AES256.Decrypt).

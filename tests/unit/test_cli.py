@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
-from swiftcrypt import __version__, cli, exitcodes
+from swiftcrypt import __version__, cli
+
+from swiftcrypt.cli import exitcodes
 
 COMMANDS = list(cli.SUBCOMMANDS)
 NO_DEFAULT = (None, False, [], argparse.SUPPRESS)

@@ -6,9 +6,11 @@ import pytest
 
 from webob import Response
 
-from swiftcrypt import account_keymaster, dbmeta
-from swiftcrypt.encryption import filter_factory as encryption_factory
-from swiftcrypt.errors import ConfigError
+from swiftcrypt.keymasters import account_keymaster
+
+from swiftcrypt.crypto import account_container_metadata as acmeta
+from swiftcrypt.middleware.encryption import filter_factory as encryption_factory
+from swiftcrypt.common.errors import ConfigError
 from tests.support.dbstore import DbStore
 from tests.support.pipelines import call
 from tests.unit.test_account_keys import FakeAccountKeyManager
@@ -38,7 +40,7 @@ def test_operational_metadata_stays_plain(store, name):
 
 
 def test_default_plain_names_are_what_swift_reads():
-    names = dbmeta.PlainNames()
+    names = acmeta.PlainNames()
     for name in ("temp-url-key", "TEMP-URL-KEY-2", "quota-bytes", "quota-count", "web-index",
                  "web-listings-label", "access-control-allow-origin", "access-control-max-age"):
         assert name in names
@@ -54,7 +56,7 @@ def test_plain_container_metadata_adds_names(store):
     assert store.meta["X-Container-Meta-Owner"] == "me"
     assert store.meta["X-Container-Meta-Build-Id"] == "7"
     assert "X-Container-Meta-Secret" not in store.meta
-    assert "temp-url-key" in dbmeta.PlainNames.from_option("owner")
+    assert "temp-url-key" in acmeta.PlainNames.from_option("owner")
 
 
 def test_plain_name_patterns_match_underscore_spellings(store):

@@ -10,8 +10,10 @@ from hypothesis import strategies as st
 from swift.common.middleware.crypto import crypto_utils as swift_cu
 from swift.common.middleware.crypto.encrypter import encrypt_header_val
 
-from swiftcrypt import ciphers, cryptometa
-from swiftcrypt.errors import CryptoError
+from swiftcrypt.crypto import ciphers
+
+from swiftcrypt.crypto import cryptometa
+from swiftcrypt.common.errors import CryptoError
 
 # --- strategies ---------------------------------------------------------------
 

@@ -10,9 +10,12 @@ import logging
 
 import pytest
 
-from swiftcrypt import cryptometa, keyderivation
-from swiftcrypt.constraints import MAX_META_COUNT, MAX_META_OVERALL_SIZE, MAX_META_VALUE_LENGTH
-from swiftcrypt.encryption import filter_factory as encryption_factory
+from swiftcrypt.crypto import cryptometa
+
+from swiftcrypt.crypto import derivation
+from swiftcrypt.middleware.constraints import (
+    MAX_META_COUNT, MAX_META_OVERALL_SIZE, MAX_META_VALUE_LENGTH)
+from swiftcrypt.middleware.encryption import filter_factory as encryption_factory
 from tests.support.dbstore import DbStore
 from tests.support.pipelines import call, encrypting_pipeline
 
@@ -316,7 +319,7 @@ def test_a_key_id_of_any_json_is_refused_not_raised_nor_borrowed(lv, store, capl
     id: the first raised TypeError, the second got the other value's key
     unchecked (found by fuzzing, db_meta_decrypt)."""
     app = pipeline(lv, store)
-    key = keyderivation.derive_key(b"A" * 32, lv.key_path)
+    key = derivation.derive_key(b"A" * 32, lv.key_path)
     nested = {"path": lv.key_path, "v": "2", "x": []}  # extra fields are allowed
     store.meta[lv.crypto + "A"] = cryptometa.encrypt_value(b"nested", key, key_id=nested)
     assert call(app, lv.path, "HEAD").headers[lv.meta + "A"] == "nested"

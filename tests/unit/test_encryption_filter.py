@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from webob import Request
 
-from swiftcrypt import ciphers
-from swiftcrypt.byteranges import ByterangesRewriter
-from swiftcrypt.encryption import filter_factory as encryption_factory
+from swiftcrypt.crypto import ciphers
+from swiftcrypt.middleware.byteranges import ByterangesRewriter
+from swiftcrypt.middleware.encryption import filter_factory as encryption_factory
 from tests.support.memstore import MemStore
 from tests.support.pipelines import call, encrypting_pipeline
 
@@ -344,8 +344,8 @@ def test_chunked_reads_produce_same_object(store, app):
 
 
 def test_body_failing_mid_stream_is_logged_and_raised(caplog):
-    from swiftcrypt.decrypter import BodyCutShort, DecryptingIter
-    from swiftcrypt.errors import CryptoError
+    from swiftcrypt.middleware.decrypter import BodyCutShort, DecryptingIter
+    from swiftcrypt.common.errors import CryptoError
 
     def transform(chunk):
         if chunk == b"bad":
@@ -404,9 +404,9 @@ _env_values = st.sampled_from(["", "v", "x" * 256, "x" * 257, "y" * 8193, "z" * 
 @settings(max_examples=300, deadline=None)
 @given(environ=st.dictionaries(_env_keys, _env_values, max_size=30))
 def test_object_metadata_scan_agrees_with_request_headers(environ):
-    from swiftcrypt.constraints import metadata_problem
-    from swiftcrypt.encrypter import object_metadata
-    from swiftcrypt.environ import headers_with_prefix, request_headers
+    from swiftcrypt.middleware.constraints import metadata_problem
+    from swiftcrypt.middleware.encrypter import object_metadata
+    from swiftcrypt.common.environ import headers_with_prefix, request_headers
 
     meta, checked = object_metadata(environ)
     assert (metadata_problem(checked) if checked else None) == \
@@ -431,7 +431,7 @@ def test_header_keystone_authtoken_sets_to_none_is_no_header(store, app, method)
 
 
 def test_metadata_with_unusual_spelling_is_counted_as_before():
-    from swiftcrypt.encrypter import object_metadata
+    from swiftcrypt.middleware.encrypter import object_metadata
 
     environ = {"HTTP_X-OBJECT-META-A": "x" * 257, "HTTP_HOST": "h"}
     meta, checked = object_metadata(environ)
@@ -442,8 +442,8 @@ def test_metadata_with_unusual_spelling_is_counted_as_before():
 # --- routing shortcuts: writes skip the decrypter, plain reads skip the encrypter ----------
 
 def test_writes_skip_the_decrypter_and_plain_reads_skip_the_encrypter(store, monkeypatch):
-    from swiftcrypt.decrypter import Decrypter
-    from swiftcrypt.encrypter import Encrypter
+    from swiftcrypt.middleware.decrypter import Decrypter
+    from swiftcrypt.middleware.encrypter import Encrypter
 
     seen = []
     original = Encrypter.handle_get_or_head

@@ -41,7 +41,7 @@ def test_targets_refuse_quietly_and_report_invariants():
 def test_header_seeds_really_decrypt():
     """The seeds reach the deep paths: real headers decrypt with the
     targets' keys (else the fuzzer would only ever explore refusals)."""
-    from swiftcrypt.decrypter import ObjectKeys, decrypt_object_headers
+    from swiftcrypt.middleware.decrypter import ObjectKeys, decrypt_object_headers
 
     folder = os.path.join(CORPUS, "decrypt_headers")
     decrypted = []

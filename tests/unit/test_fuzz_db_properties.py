@@ -15,8 +15,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from swiftcrypt import cryptometa, dbmeta, keyderivation, keyids
-from swiftcrypt.constraints import MAX_META_COUNT, MAX_META_OVERALL_SIZE
+from swiftcrypt.crypto import cryptometa
+
+from swiftcrypt.crypto import account_container_metadata as acmeta
+
+from swiftcrypt.crypto import derivation
+
+from swiftcrypt.crypto import keyids
+from swiftcrypt.middleware.constraints import MAX_META_COUNT, MAX_META_OVERALL_SIZE
 from tests.fuzz import targets
 from tests.support.dbstore import DbStore
 from tests.support.pipelines import call, encrypting_pipeline
@@ -57,8 +63,8 @@ values = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")),
 
 
 def _not_plain(kind):
-    plain = dbmeta.ACCOUNT.plain_names() if kind == "account" \
-        else dbmeta.CONTAINER.plain_names()
+    plain = acmeta.ACCOUNT.plain_names() if kind == "account" \
+        else acmeta.CONTAINER.plain_names()
     return lambda item: fold(item[0]) not in plain
 
 
@@ -87,7 +93,7 @@ def test_any_names_and_values_round_trip_and_are_stored_encrypted(kind, data):
     crypto_prefix = "x-%s-sysmeta-crypto-meta-" % kind
     ciphertexts = [v.split(";")[0] for n, v in store.meta.items()
                    if n.lower().startswith(crypto_prefix)]
-    key = keyderivation.derive_key(SECRET, KEY_PATHS[kind])
+    key = derivation.derive_key(SECRET, KEY_PATHS[kind])
     for name, value in items:
         assert not stored_plain.get(fold(name))  # never in the clear
         [stored] = [v for n, v in store.meta.items()
@@ -186,10 +192,10 @@ def accumulated_case(min_stored):
 
 
 @SETTINGS
-@given(st.sampled_from([dbmeta.ACCOUNT, dbmeta.CONTAINER]), accumulated_case(70))
-@example(dbmeta.CONTAINER,  # 3725 characters, 7325 bytes: Swift takes it (3e8bba9)
+@given(st.sampled_from([acmeta.ACCOUNT, acmeta.CONTAINER]), accumulated_case(70))
+@example(acmeta.CONTAINER,  # 3725 characters, 7325 bytes: Swift takes it (3e8bba9)
          ({"n%d" % i: w("\u00e9" * 80) for i in range(45)}, {"n0": w("\u00e9" * 80)}, set()))
-@example(dbmeta.ACCOUNT,  # 91 items, one set beside its own removal
+@example(acmeta.ACCOUNT,  # 91 items, one set beside its own removal
          ({"n%d" % i: "v" for i in range(90)}, {"n90": "v"}, {"n90"}))
 def test_accumulated_refusal_is_swifts_rule(level, case):
     stored, sets, removals = case
@@ -209,7 +215,7 @@ def test_a_post_is_refused_exactly_when_swift_would_refuse_it(kind, case, encryp
     stored, sets, removals = case
     title = kind.title()
     store = DbStore(kind, PATHS[kind])
-    key = keyderivation.derive_key(SECRET, KEY_PATHS[kind])
+    key = derivation.derive_key(SECRET, KEY_PATHS[kind])
     key_id = keyids.make_key_id(KEY_PATHS[kind], None, keyids.DEFAULT_VERSION)
     for name, value in stored.items():
         if encrypted:
@@ -236,7 +242,7 @@ def test_a_post_is_refused_exactly_when_swift_would_refuse_it(kind, case, encryp
     assert after == {n: v for n, v in expected.items() if v}
 
 
-@pytest.mark.parametrize("level", [dbmeta.ACCOUNT, dbmeta.CONTAINER], ids=lambda lv: lv.kind)
+@pytest.mark.parametrize("level", [acmeta.ACCOUNT, acmeta.CONTAINER], ids=lambda lv: lv.kind)
 def test_the_model_refuses_what_swift_refuses(level):
     """The model itself, at Swift's boundaries."""
     assert swift_accepts({"n%d" % i: "v" for i in range(90)}, {}, set())

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from webob import Request
 
-from swiftcrypt import tamper
-from swiftcrypt.encryption import filter_factory as encryption_factory
-from swiftcrypt.keymaster import filter_factory as keymaster_factory
+from swiftcrypt.middleware import verify_body
+from swiftcrypt.middleware.encryption import filter_factory as encryption_factory
+from swiftcrypt.keymasters.config_keymaster import filter_factory as keymaster_factory
 from tests.fuzz import targets
 from tests.support.memstore import MemStore
 
@@ -45,7 +45,7 @@ def wsgi_call(app, method="GET", path=PATH, headers=None, body=None):
     try:
         for chunk in app(req.environ, lambda s, h, e=None: got.update(status=s, headers=h)):
             chunks.append(chunk)
-    except tamper.BodyCorrupt as err:
+    except verify_body.BodyCorrupt as err:
         error = err
     return int(got["status"][:3]), dict(got["headers"]), b"".join(chunks), error
 
@@ -63,7 +63,7 @@ def test_load_and_extract_refuse_only_with_crypto_error(value):
 @given(text, st.binary(max_size=40), st.binary(max_size=40), st.binary(max_size=40),
        st.dictionaries(st.sampled_from(["v", "path", "secret_id"]), text, max_size=3))
 def test_dump_load_round_trip(cipher, iv, wrapped, wrap_iv, key_id):
-    from swiftcrypt import cryptometa
+    from swiftcrypt.crypto import cryptometa
 
     meta = {"cipher": cipher, "iv": iv, "body_key": {"key": wrapped, "iv": wrap_iv},
             "key_id": key_id}

@@ -16,7 +16,7 @@ _SCRIPT = textwrap.dedent("""\
     import eventlet
     patch = json.loads(sys.argv[1])
     eventlet.monkey_patch(all=False, **patch)
-    from swiftcrypt.secretcache import RefreshingCache
+    from swiftcrypt.keymasters.secretcache import RefreshingCache
 
     now = [0.0]
     loads = []

@@ -6,10 +6,10 @@ import base64
 
 import pytest
 
-from swiftcrypt.encrypter import is_strong_etag
-from swiftcrypt.encryption import filter_factory as encryption_factory
-from swiftcrypt.keyderivation import etag_mac
-from swiftcrypt.keymaster import filter_factory as keymaster_factory
+from swiftcrypt.middleware.encrypter import is_strong_etag
+from swiftcrypt.middleware.encryption import filter_factory as encryption_factory
+from swiftcrypt.crypto.derivation import etag_mac
+from swiftcrypt.keymasters.config_keymaster import filter_factory as keymaster_factory
 
 SECRET = base64.b64encode(bytes(range(32))).decode("ascii")
 ETAG = "0123456789abcdef0123456789abcdef"
@@ -56,7 +56,7 @@ def test_an_if_range_etag_is_masked_for_the_backend(sent_etag):
 
 
 def test_the_mask_is_the_object_keys_mac():
-    from swiftcrypt.keyderivation import derive_key
+    from swiftcrypt.crypto.derivation import derive_key
 
     seen, _environ = _get({"HTTP_IF_RANGE": '"%s"' % ETAG})
     sent = [item.strip().strip('"') for item in seen["HTTP_IF_RANGE"].split(",")]

@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 from swift.common.middleware.crypto import keymaster as swift_keymaster
 from swift.common.middleware.crypto.encrypter import _hmac_etag as swift_hmac_etag
 
-from swiftcrypt import keyderivation, keymaster
-from swiftcrypt.swiftpath import str_to_wsgi
+from swiftcrypt.crypto import derivation
+
+from swiftcrypt.keymasters import config_keymaster
+from swiftcrypt.common.swiftpath import str_to_wsgi
 from tests.support.keymasters import CALLBACK, passed_on
 
 SECRET_A = bytes(range(32))
@@ -34,7 +36,7 @@ def b64(secret):
 def test_derive_key_is_hmac_sha256_of_utf8_path():
     path = "/AUTH_test/cont/obj"
     expected = hmac.new(SECRET_A, path.encode("utf-8"), hashlib.sha256).digest()
-    assert keyderivation.derive_key(SECRET_A, path) == expected
+    assert derivation.derive_key(SECRET_A, path) == expected
     assert len(expected) == 32
 
 
@@ -45,21 +47,21 @@ def test_derive_key_known_value():
     opad = bytes(b ^ 0x5C for b in key)
     path = "/a/c/\u00e9"
     inner = hashlib.sha256(ipad + path.encode("utf-8")).digest()
-    assert keyderivation.derive_key(SECRET_A, path) == hashlib.sha256(opad + inner).digest()
+    assert derivation.derive_key(SECRET_A, path) == hashlib.sha256(opad + inner).digest()
 
 
 def test_derive_key_non_ascii_uses_utf8_not_latin1():
     path = "/a/c/caf\u00e9"
-    assert keyderivation.derive_key(SECRET_A, path) == hmac.new(
+    assert derivation.derive_key(SECRET_A, path) == hmac.new(
         SECRET_A, b"/a/c/caf\xc3\xa9", hashlib.sha256).digest()
     # the WSGI form of the same path is a different path, so a different key
-    assert keyderivation.derive_key(SECRET_A, str_to_wsgi(path)) != \
-        keyderivation.derive_key(SECRET_A, path)
+    assert derivation.derive_key(SECRET_A, str_to_wsgi(path)) != \
+        derivation.derive_key(SECRET_A, path)
 
 
 def test_derive_key_depends_on_secret_and_path():
     keys = {
-        keyderivation.derive_key(s, p)
+        derivation.derive_key(s, p)
         for s in (SECRET_A, SECRET_B)
         for p in ("/a/c", "/a/c/o", "/a/c2/o")
     }
@@ -69,7 +71,7 @@ def test_derive_key_depends_on_secret_and_path():
 @settings(max_examples=100, deadline=None)
 @given(secret=st.binary(min_size=32, max_size=64), path=st.text(max_size=50))
 def test_derive_key_property(secret, path):
-    assert keyderivation.derive_key(secret, path) == hmac.new(
+    assert derivation.derive_key(secret, path) == hmac.new(
         secret, path.encode("utf-8"), hashlib.sha256).digest()
 
 
@@ -78,10 +80,10 @@ def test_etag_mac_known_computation():
     etag = "d41d8cd98f00b204e9800998ecf8427e"
     expected = base64.b64encode(
         hmac.new(key, etag.encode("ascii"), hashlib.sha256).digest()).decode("ascii")
-    assert keyderivation.etag_mac(key, etag) == expected
-    assert keyderivation.etag_mac(key, etag.encode("ascii")) == expected
+    assert derivation.etag_mac(key, etag) == expected
+    assert derivation.etag_mac(key, etag.encode("ascii")) == expected
     assert isinstance(expected, str) and len(base64.b64decode(expected)) == 32
-    assert keyderivation.etag_mac(b"\x01" * 32, etag) != expected
+    assert derivation.etag_mac(b"\x01" * 32, etag) != expected
 
 
 @pytest.mark.parametrize("etag", [
@@ -93,14 +95,14 @@ def test_etag_mac_known_computation():
 ])
 def test_etag_mac_matches_swift(etag):
     key = bytes(range(32))
-    assert keyderivation.etag_mac(key, etag) == swift_hmac_etag(key, etag)
+    assert derivation.etag_mac(key, etag) == swift_hmac_etag(key, etag)
 
 
 def test_etag_mac_real_text_falls_back_to_utf8():
     key = bytes(32)
     expected = base64.b64encode(
         hmac.new(key, "\u2603".encode("utf-8"), hashlib.sha256).digest()).decode()
-    assert keyderivation.etag_mac(key, "\u2603") == expected
+    assert derivation.etag_mac(key, "\u2603") == expected
 
 
 # --- cross-check with Swift's keymaster -----------------------------------------------
@@ -110,7 +112,7 @@ def swift_fetch(conf, path_info):
 
 
 def our_fetch(conf, path_info):
-    return passed_on(keymaster.filter_factory, conf, path_info).get(CALLBACK)
+    return passed_on(config_keymaster.filter_factory, conf, path_info).get(CALLBACK)
 
 
 def wsgi_path(*parts):
@@ -159,13 +161,13 @@ def expected_keys(conf, names, secret_id, version, level="object"):
     """The keys an item's key id stands for, computed from first principles."""
     secret = _secrets(conf)[secret_id]
     account, container, obj = names
-    keys = {"container": keyderivation.derive_key(secret, "/%s/%s" % (account, container))}
+    keys = {"container": derivation.derive_key(secret, "/%s/%s" % (account, container))}
     if level == "object":
         if version == "1" and obj.startswith("/"):
             opath = obj
         else:
             opath = "/%s/%s/%s" % (account, container, obj)
-        keys["object"] = keyderivation.derive_key(secret, opath)
+        keys["object"] = derivation.derive_key(secret, opath)
     return keys
 
 
@@ -277,8 +279,8 @@ def test_hand_made_key_ids_same_as_swift(names, version, as_wsgi):
     key_id = {"v": version, "path": stored, "secret_id": "22"}
     path = wsgi_path(*names)
     mine = our_fetch(conf, path)(key_id)
-    assert mine["object"] == keyderivation.derive_key(SECRET_B, opath)
-    assert mine["container"] == keyderivation.derive_key(
+    assert mine["object"] == derivation.derive_key(SECRET_B, opath)
+    assert mine["container"] == derivation.derive_key(
         SECRET_B, "/%s/%s" % (account, container))
     if swift_reads(key_id, "object"):
         _same_keys(mine, swift_fetch(conf, path)(key_id))
@@ -315,5 +317,5 @@ def test_hmac_sha256_equals_the_hmac_module(key, message):
     # the C fast path must be HMAC-SHA256 for every key length (keys over
     # the 64-byte block size are hashed first)
     expected = hmac.new(key, message, hashlib.sha256).digest()
-    assert keyderivation.hmac_sha256(key, message) == expected
-    assert keyderivation.etag_mac(key, message) == base64.b64encode(expected).decode("ascii")
+    assert derivation.hmac_sha256(key, message) == expected
+    assert derivation.etag_mac(key, message) == base64.b64encode(expected).decode("ascii")

@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from swiftcrypt import keyids
-from swiftcrypt.errors import CryptoError
-from swiftcrypt.swiftpath import str_to_wsgi
+from swiftcrypt.crypto import keyids
+from swiftcrypt.common.errors import CryptoError
+from swiftcrypt.common.swiftpath import str_to_wsgi
 
 ACCT, CONT, OBJ = "AUTH_t\u00e9st", "c\u2603", "o\U0001f600/x"
 OPATH = "/%s/%s/%s" % (ACCT, CONT, OBJ)
@@ -221,7 +221,7 @@ def test_make_resolve_round_trip_slash_names(acct, cont, rest, version):
 # --- split_path and the split shared through the environ ----------------------------
 
 def _split_slowly(path_info):
-    from swiftcrypt.swiftpath import split_wsgi_path, wsgi_to_str
+    from swiftcrypt.common.swiftpath import split_wsgi_path, wsgi_to_str
 
     parts = split_wsgi_path(path_info)
     if parts is None:
@@ -240,13 +240,13 @@ _wsgi_paths = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(path=_wsgi_paths)
 def test_split_path_ascii_shortcut_agrees(path):
-    from swiftcrypt.swiftpath import split_path
+    from swiftcrypt.common.swiftpath import split_path
 
     assert split_path(path) == _split_slowly(path)
 
 
 def test_request_parts_split_once_and_follow_path_changes():
-    from swiftcrypt import swiftpath
+    from swiftcrypt.common import swiftpath
 
     environ = {"PATH_INFO": "/v1/a/c/o"}
     first = swiftpath.request_parts(environ)

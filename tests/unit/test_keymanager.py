@@ -3,7 +3,7 @@ Barbican option parsing and error mapping (no server)."""
 
 import pytest
 
-from swiftcrypt.errors import ConfigError
+from swiftcrypt.common.errors import ConfigError
 from swiftcrypt.keymanager import barbican
 from swiftcrypt.keymanager.base import (
     AccessDenied,

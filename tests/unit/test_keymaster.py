@@ -10,8 +10,12 @@ from hypothesis import strategies as st
 from swift.common import exceptions as swift_exceptions
 from swift.common.middleware.crypto import keymaster as swift_keymaster
 
-from swiftcrypt import keyderivation, keyids, keymaster
-from swiftcrypt.errors import ConfigError, CryptoError, UnknownSecretIdError
+from swiftcrypt.crypto import derivation
+
+from swiftcrypt.crypto import keyids
+
+from swiftcrypt.keymasters import config_keymaster
+from swiftcrypt.common.errors import ConfigError, CryptoError, UnknownSecretIdError
 from tests.support.keymasters import CALLBACK, Capture, environ, passed_on
 
 SECRET_A = bytes(range(32))
@@ -22,7 +26,7 @@ B64_B = base64.b64encode(SECRET_B).decode()
 B64_C = base64.b64encode(SECRET_C).decode()
 
 
-def run(conf, path_info, method="GET", factory=keymaster.filter_factory, **extra):
+def run(conf, path_info, method="GET", factory=config_keymaster.filter_factory, **extra):
     return passed_on(factory, conf, path_info, method, **extra)
 
 
@@ -35,7 +39,7 @@ def fetcher(conf, path_info="/v1/a/c/o", **kw):
 def config_error(conf, secrets=()):
     """filter_factory must refuse ``conf``; return the error, checked."""
     with pytest.raises(ConfigError) as info:
-        keymaster.filter_factory({}, **conf)
+        config_keymaster.filter_factory({}, **conf)
     err = info.value
     message = str(err)
     assert "\n" not in message and "\r" not in message
@@ -154,7 +158,7 @@ def test_meta_version_defaults_to_2():
 def test_secret_may_be_wrapped_over_lines():
     wrapped = B64_B[:20] + "\n  " + B64_B[20:]
     fetch = fetcher({"encryption_root_secret": wrapped})
-    assert fetch()["container"] == keyderivation.derive_key(SECRET_B, "/a/c")
+    assert fetch()["container"] == derivation.derive_key(SECRET_B, "/a/c")
 
 
 # --- keymaster_config_path --------------------------------------------------------------
@@ -213,8 +217,8 @@ def test_config_path_works(tmp_path, caplog):
         fetch = fetcher({"keymaster_config_path": path, "meta_version_to_write": "3"})
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
     keys = fetch()
-    assert keys["container"] == keyderivation.derive_key(SECRET_B, "/a/c")
-    assert keys["object"] == keyderivation.derive_key(SECRET_B, "/a/c/o")
+    assert keys["container"] == derivation.derive_key(SECRET_B, "/a/c")
+    assert keys["object"] == derivation.derive_key(SECRET_B, "/a/c/o")
     assert keys["id"] == {"v": "3", "path": "/a/c/o", "secret_id": "new"}
     assert [k.get("secret_id") for k in keys["all_ids"]] == ["new", None]
 
@@ -229,7 +233,7 @@ def test_config_path_readable_by_others_warns(tmp_path, caplog, mode):
     assert any(path in r.getMessage() for r in warnings)
     assert all(B64_A not in r.getMessage() for r in caplog.records)
     # it still works
-    assert fetch()["container"] == keyderivation.derive_key(SECRET_A, "/a/c")
+    assert fetch()["container"] == derivation.derive_key(SECRET_A, "/a/c")
 
 
 def test_config_path_same_as_swift(tmp_path):
@@ -239,7 +243,7 @@ def test_config_path_same_as_swift(tmp_path):
     conf = {"keymaster_config_path": path}
     ours = fetcher(conf)()
     theirs = fetcher(conf, factory=swift_keymaster.filter_factory)()
-    assert ours["object"] == theirs["object"] == keyderivation.derive_key(SECRET_C, "/a/c/o")
+    assert ours["object"] == theirs["object"] == derivation.derive_key(SECRET_C, "/a/c/o")
     assert ours["id"] == theirs["id"]
 
 
@@ -259,8 +263,8 @@ def test_all_ids_lists_every_secret_active_first():
     assert keys["all_ids"][0] == keys["id"]
     assert [k.get("secret_id") for k in keys["all_ids"]] == ["c", None, "b"]
     assert all(k["path"] == "/a/c/o" and k["v"] == "2" for k in keys["all_ids"])
-    assert keys["object"] == keyderivation.derive_key(SECRET_C, "/a/c/o")
-    assert keys["container"] == keyderivation.derive_key(SECRET_C, "/a/c")
+    assert keys["object"] == derivation.derive_key(SECRET_C, "/a/c/o")
+    assert keys["container"] == derivation.derive_key(SECRET_C, "/a/c")
 
 
 def test_all_ids_unnamed_active():
@@ -279,8 +283,8 @@ def test_fetch_with_stored_id_of_any_secret(secret_id, secret):
     if secret_id is not None:
         key_id["secret_id"] = secret_id
     keys = fetch(key_id)
-    assert keys["object"] == keyderivation.derive_key(secret, "/a/c/o")
-    assert keys["container"] == keyderivation.derive_key(secret, "/a/c")
+    assert keys["object"] == derivation.derive_key(secret, "/a/c/o")
+    assert keys["container"] == derivation.derive_key(secret, "/a/c")
     assert keys["id"] == key_id
     # the ids of all the others are still listed
     assert len(keys["all_ids"]) == 3
@@ -293,7 +297,7 @@ def test_fetch_returns_independent_dicts():
     fetch = fetcher(MULTI)
     first = fetch()
     first["object"] = b"tampered"
-    assert fetch()["object"] == keyderivation.derive_key(SECRET_C, "/a/c/o")
+    assert fetch()["object"] == derivation.derive_key(SECRET_C, "/a/c/o")
 
 
 def test_unknown_secret_id():
@@ -335,12 +339,12 @@ def test_chains_to_callback_already_in_environ():
     assert fetch is not earlier
     # our own ids are ours
     keys = fetch()
-    assert keys["object"] == keyderivation.derive_key(SECRET_C, "/a/c/o")
+    assert keys["object"] == derivation.derive_key(SECRET_C, "/a/c/o")
     # readers learn about the earlier keymaster's secrets too
     assert [k.get("secret_id") for k in keys["all_ids"]] == ["c", None, "b", "kms"]
     calls.clear()
     assert fetch({"v": "2", "path": "/a/c/o", "secret_id": "b"})["object"] == \
-        keyderivation.derive_key(SECRET_B, "/a/c/o")
+        derivation.derive_key(SECRET_B, "/a/c/o")
     assert {"v": "2", "path": "/a/c/o", "secret_id": "b"} not in calls
     # ids we do not know go to the earlier keymaster
     calls.clear()
@@ -359,15 +363,15 @@ def test_chained_with_swift_keymaster_both_ways():
     ours_id = {"v": "2", "path": "/a/c/o", "secret_id": "ours"}
     swift_id = {"v": "2", "path": "/a/c/o", "secret_id": "swift"}
     for first, second, first_conf, second_conf in (
-        (swift_keymaster.filter_factory, keymaster.filter_factory, swift_conf, ours_conf),
-        (keymaster.filter_factory, swift_keymaster.filter_factory, ours_conf, swift_conf),
+        (swift_keymaster.filter_factory, config_keymaster.filter_factory, swift_conf, ours_conf),
+        (config_keymaster.filter_factory, swift_keymaster.filter_factory, ours_conf, swift_conf),
     ):
         app = Capture()
         pipeline = first({}, **first_conf)(second({}, **second_conf)(app))
         list(pipeline(environ("/v1/a/c/o"), lambda *a, **kw: None))
         fetch = app.environ[CALLBACK]
-        assert fetch(ours_id)["object"] == keyderivation.derive_key(SECRET_A, "/a/c/o")
-        assert fetch(swift_id)["object"] == keyderivation.derive_key(SECRET_B, "/a/c/o")
+        assert fetch(ours_id)["object"] == derivation.derive_key(SECRET_A, "/a/c/o")
+        assert fetch(swift_id)["object"] == derivation.derive_key(SECRET_B, "/a/c/o")
         ids = [k["secret_id"] for k in fetch()["all_ids"]]
         assert sorted(ids) == ["ours", "swift"]
 
@@ -398,13 +402,13 @@ def test_other_methods_get_no_callback(method):
 @pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "POST"])
 def test_key_methods_get_callback(method):
     env = run({"encryption_root_secret": B64_A}, "/v1/a/c/o", method)
-    assert env[CALLBACK]()["object"] == keyderivation.derive_key(SECRET_A, "/a/c/o")
+    assert env[CALLBACK]()["object"] == derivation.derive_key(SECRET_A, "/a/c/o")
 
 
 def test_utf8_wsgi_path_gives_keys_of_real_text():
     env = run({"encryption_root_secret": B64_A}, "/v1/\xc3\xa9/c/\xe2\x98\x83")
     keys = env[CALLBACK]()
-    assert keys["object"] == keyderivation.derive_key(SECRET_A, "/\u00e9/c/\u2603")
+    assert keys["object"] == derivation.derive_key(SECRET_A, "/\u00e9/c/\u2603")
     assert keys["id"] == {"v": "2", "path": "/\xc3\xa9/c/\xe2\x98\x83"}
 
 
@@ -413,7 +417,7 @@ def test_container_and_account_requests():
     assert set(cont) == {"container", "id", "all_ids"}
     assert cont["id"] == {"v": "2", "path": "/a/c"}
     acct = run({"encryption_root_secret": B64_A}, "/v1/a")[CALLBACK]()
-    assert acct == {"account": keyderivation.derive_key(SECRET_A, "/a"),
+    assert acct == {"account": derivation.derive_key(SECRET_A, "/a"),
                     "id": {"v": "2", "path": "/a"}, "all_ids": [{"v": "2", "path": "/a"}]}
 
 
@@ -421,14 +425,14 @@ def test_account_keys_for_stored_key_ids():
     conf = dict(MULTI)
     fetch = run(conf, "/v1/\xc3\xa9")[CALLBACK]
     active = fetch()
-    assert active["account"] == keyderivation.derive_key(
-        keymaster.root_secrets_from_conf(conf).get(active["id"].get("secret_id")), "/\u00e9")
-    assert len(active["all_ids"]) == len(keymaster.root_secrets_from_conf(conf).ids())
+    assert active["account"] == derivation.derive_key(
+        config_keymaster.root_secrets_from_conf(conf).get(active["id"].get("secret_id")), "/\u00e9")
+    assert len(active["all_ids"]) == len(config_keymaster.root_secrets_from_conf(conf).ids())
     for key_id in active["all_ids"]:
         again = fetch(key_id=key_id)
         assert again["id"] == key_id
-        assert again["account"] == keyderivation.derive_key(
-            keymaster.root_secrets_from_conf(conf).get(key_id.get("secret_id")), "/\u00e9")
+        assert again["account"] == derivation.derive_key(
+            config_keymaster.root_secrets_from_conf(conf).get(key_id.get("secret_id")), "/\u00e9")
     # a v3 id (real text) derives the same key as the v2 one (WSGI string)
     v3 = dict(active["id"], v="3", path="/\u00e9")
     assert fetch(key_id=v3)["account"] == active["account"]
@@ -439,7 +443,7 @@ def test_account_keys_for_stored_key_ids():
 
 
 def test_root_secrets_repr_hides_secrets():
-    secrets = keymaster.root_secrets_from_conf(MULTI)
+    secrets = config_keymaster.root_secrets_from_conf(MULTI)
     text = repr(secrets)
     assert SECRET_A.hex() not in text and repr(SECRET_A) not in text
     assert repr(SECRET_C) not in text and B64_C not in text
@@ -450,7 +454,7 @@ def test_root_secrets_repr_hides_secrets():
 
 
 def test_filter_passes_response_through():
-    km = keymaster.filter_factory({}, encryption_root_secret=B64_A)(Capture())
+    km = config_keymaster.filter_factory({}, encryption_root_secret=B64_A)(Capture())
     started = []
     body = km(environ("/v1/a/c/o"), lambda status, headers, *a: started.append(status))
     assert list(body) == [b""]
@@ -461,10 +465,10 @@ def test_filter_passes_response_through():
 
 def _resolved_keys(roots, key_id, account, container, obj):
     secret_id, version, cpath, opath = keyids.resolve_key_paths(key_id, account, container, obj)
-    keys = {"container": keyderivation.derive_key(roots.get(secret_id), cpath),
+    keys = {"container": derivation.derive_key(roots.get(secret_id), cpath),
             "id": keyids.make_key_id(opath if opath is not None else cpath, secret_id, version)}
     if opath is not None:
-        keys["object"] = keyderivation.derive_key(roots.get(secret_id), opath)
+        keys["object"] = derivation.derive_key(roots.get(secret_id), opath)
     return keys
 
 
@@ -476,9 +480,9 @@ _names = st.text(alphabet="ab/\u00e9 ~", min_size=1, max_size=5).filter(lambda s
        obj=st.none() | st.text(alphabet="ab/\u00e9", min_size=1, max_size=6),
        version=st.sampled_from(keyids.VERSIONS), active=st.sampled_from([None, "b"]))
 def test_active_id_shortcut_agrees_with_resolving(account, container, obj, version, active):
-    roots = keymaster.RootSecrets({None: SECRET_A, "b": SECRET_B}, active)
-    km = keymaster.KeyMaster(None, roots, version)
-    keys = keymaster.RequestKeys(km, account, container, obj)
+    roots = config_keymaster.RootSecrets({None: SECRET_A, "b": SECRET_B}, active)
+    km = config_keymaster.KeyMaster(None, roots, version)
+    keys = config_keymaster.RequestKeys(km, account, container, obj)
     active_keys = keys.fetch()
     stored = keys.fetch(key_id=active_keys["id"])
     assert stored == active_keys
@@ -492,7 +496,7 @@ def test_active_id_shortcut_agrees_with_resolving(account, container, obj, versi
 
 
 def test_path_split_once_for_the_filters_after_the_keymaster():
-    from swiftcrypt.swiftpath import PARTS_KEY
+    from swiftcrypt.common.swiftpath import PARTS_KEY
 
     seen = {}
 
@@ -500,6 +504,6 @@ def test_path_split_once_for_the_filters_after_the_keymaster():
         seen.update(environ)
         return []
 
-    km = keymaster.KeyMaster(app, keymaster.RootSecrets({None: SECRET_A}))
+    km = config_keymaster.KeyMaster(app, config_keymaster.RootSecrets({None: SECRET_A}))
     km({"REQUEST_METHOD": "GET", "PATH_INFO": "/v1/a/c/o"}, None)
     assert seen[PARTS_KEY] == ("/v1/a/c/o", ("v1", "a", "c", "o"))

@@ -6,19 +6,21 @@ import io
 
 import pytest
 
-from swiftcrypt import keyscli, kms_keymaster
+from swiftcrypt.cli import keys
+
+from swiftcrypt.keymasters import kms_keymaster
 from tests.unit.test_kms_keymaster import A, FakeKeyManager
 
 
 def parse(argv):
     parser = argparse.ArgumentParser()
-    keyscli.configure(parser)
+    keys.configure(parser)
     return parser.parse_args(argv)
 
 
 def run(argv):
     out, err = io.StringIO(), io.StringIO()
-    status = keyscli.run(parse(argv), out, err)
+    status = keys.run(parse(argv), out, err)
     return status, out.getvalue(), err.getvalue()
 
 

@@ -5,8 +5,12 @@ import os
 
 import pytest
 
-from swiftcrypt import handover, keymaster, kms_keymaster
-from swiftcrypt.errors import ConfigError
+from swiftcrypt.keymasters import handover
+
+from swiftcrypt.keymasters import config_keymaster
+
+from swiftcrypt.keymasters import kms_keymaster
+from swiftcrypt.common.errors import ConfigError
 from swiftcrypt.keymanager.base import KeyManager, Secret, SecretNotFound, Unreachable
 
 A = "6e1f0a62-0000-4000-8000-00000000000a"
@@ -63,7 +67,7 @@ def fake(monkeypatch):
 
 def test_filter_is_a_keymaster_with_those_secrets(fake):
     app = kms_keymaster.filter_factory({}, key_id=A, key_id_b=B, **CONN)(lambda e, s: None)
-    assert isinstance(app, keymaster.KeyMaster)
+    assert isinstance(app, config_keymaster.KeyMaster)
     assert app.root_secrets.get(None) == b"a" * 32
     assert app.root_secrets.get("b") == b"b" * 48
     assert app.root_secrets.active_id is None
@@ -76,10 +80,10 @@ def test_keys_match_the_inline_keymaster(fake, path):
 
     env = {"REQUEST_METHOD": "GET", "PATH_INFO": path}
     kms = kms_keymaster.filter_factory({}, key_id=A, **CONN)(lambda e, s: e)
-    inline = keymaster.filter_factory(
+    inline = config_keymaster.filter_factory(
         {}, encryption_root_secret=base64.b64encode(b"a" * 32).decode())(lambda e, s: e)
-    fetch = kms(dict(env), None)[keymaster.CALLBACK]
-    assert fetch() == inline(dict(env), None)[keymaster.CALLBACK]()
+    fetch = kms(dict(env), None)[config_keymaster.CALLBACK]
+    assert fetch() == inline(dict(env), None)[config_keymaster.CALLBACK]()
     assert ("account" in fetch()) == (path == "/v1/a")
 
 

@@ -10,8 +10,16 @@ import time
 
 import pytest
 
-from swiftcrypt import account_keymaster, encryption, logs, metrics, tamper
-from swiftcrypt.errors import ConfigError
+from swiftcrypt.keymasters import account_keymaster
+
+from swiftcrypt.middleware import encryption
+
+from swiftcrypt.common import logs
+
+from swiftcrypt.common import metrics
+
+from swiftcrypt.middleware import verify_body
+from swiftcrypt.common.errors import ConfigError
 from swiftcrypt.keymanager.base import Unreachable
 from tests.support.memstore import MemStore
 from tests.support.pipelines import call
@@ -104,7 +112,7 @@ def test_statsd_lines_on_a_real_udp_socket(udp, log_name):
     clock.now += 30  # fetched again
     flip_byte(store, 3, PATH)  # verify_body catches it
     resp = call(app, PATH)
-    with pytest.raises(tamper.BodyCorrupt):
+    with pytest.raises(verify_body.BodyCorrupt):
         _ = resp.body
     flip_byte(store, 3, PATH)
     km.delete_secret(next(iter(km.secrets)))

@@ -11,11 +11,11 @@ import textwrap
 
 # Each check runs in a fresh interpreter, prints a JSON result.
 CHECKS = {
-    "errors": "import swiftcrypt.errors as m; "
+    "errors": "import swiftcrypt.common.errors as m; "
               "out = [c.__module__ + '.' + c.__name__ for c in m.CryptoError.__mro__]",
-    "httperrors": "from swiftcrypt.httperrors import error_exception; "
+    "httperrors": "from swiftcrypt.common.httperrors import error_exception; "
                   "out = type(error_exception(422, 'x')).__module__",
-    "logs": "from swiftcrypt.logs import get_logger; "
+    "logs": "from swiftcrypt.common.logs import get_logger; "
             "out = type(get_logger({'log_name': 'proxy'}, 'encryption')).__name__",
 }
 
@@ -58,7 +58,7 @@ def _run(check, mode, tmp_path):
 
 def test_without_swift_the_filters_use_their_own_classes(tmp_path):
     assert _run("errors", "absent", tmp_path) == {
-        "ok": ["swiftcrypt.errors.CryptoError", "builtins.Exception",
+        "ok": ["swiftcrypt.common.errors.CryptoError", "builtins.Exception",
                "builtins.BaseException", "builtins.object"]}
     assert _run("httperrors", "absent", tmp_path) == {"ok": "webob.exc"}
     assert _run("logs", "absent", tmp_path) == {"ok": "Logger"}

@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from swiftcrypt import options
-from swiftcrypt.errors import ConfigError
+from swiftcrypt.common import options
+from swiftcrypt.common.errors import ConfigError
 
 
 # --- as_bool ------------------------------------------------------------------------

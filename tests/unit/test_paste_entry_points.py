@@ -52,3 +52,33 @@ def test_every_entry_point_resolves():
                       and ep.value.startswith("swiftcrypt.")}.values())
         assert len(found) == 1, (group, name)
         assert callable(found[0].load())
+
+
+def test_old_module_paths_still_load_with_a_deprecation_warning(tmp_path, caplog):
+    # configs written before the subpackages name the filters by module path
+    import importlib
+    import sys
+    import warnings
+
+    moved = {"keymaster": "swiftcrypt.keymasters.config_keymaster",
+             "kms_keymaster": "swiftcrypt.keymasters.kms_keymaster",
+             "account_keymaster": "swiftcrypt.keymasters.account_keymaster",
+             "encryption": "swiftcrypt.middleware.encryption"}
+    for old, new in moved.items():
+        sys.modules.pop("swiftcrypt." + old, None)
+        with warnings.catch_warnings(record=True) as caught, \
+                caplog.at_level("WARNING", logger="swiftcrypt"):
+            warnings.simplefilter("always")
+            shim = importlib.import_module("swiftcrypt." + old)
+        assert shim.filter_factory is importlib.import_module(new).filter_factory
+        assert any(issubclass(w.category, DeprecationWarning) and new in str(w.message)
+                   for w in caught), old
+        assert any("swiftcrypt.%s is deprecated" % old in r.getMessage()
+                   for r in caplog.records), old
+    # and through paste.deploy, as a proxy-server.conf would say it
+    app = _load(tmp_path, "paste.filter_factory = swiftcrypt.keymaster:filter_factory\n"
+                "encryption_root_secret = %s\n" % SECRET)
+    assert Request.blank("/v1/a/c", method="PUT").get_response(app).status_int == 201
+    put = Request.blank("/v1/a/c/o", method="PUT", body=b"hello")
+    assert put.get_response(app).status_int == 201
+    assert Request.blank("/v1/a/c/o").get_response(app).body == b"hello"

@@ -4,7 +4,7 @@ the parent may read it in pieces."""
 import logging
 import os
 
-from swiftcrypt.prefork import Supervisor
+from swiftcrypt.cli.prefork import Supervisor
 
 
 def _supervisor():

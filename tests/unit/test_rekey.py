@@ -5,7 +5,13 @@ import os
 
 import pytest
 
-from swiftcrypt import cryptometa, keyids, rekey, timestamps
+from swiftcrypt.crypto import cryptometa
+
+from swiftcrypt.crypto import keyids
+
+from swiftcrypt.rekey import plan
+
+from swiftcrypt.common import timestamps
 
 PATH = "/AUTH_a/c/o"
 
@@ -45,51 +51,51 @@ def raw(body=None, listing=None, metadata=None, length="10"):
 
 
 def test_secret_ids_of_each_part():
-    assert rekey.secret_ids(raw("A", "B", "C")) == {
-        rekey.BODY: "A", rekey.LISTING: "B", rekey.METADATA: "C"}
-    assert rekey.secret_ids(raw(None, None, False)) == {rekey.BODY: None, rekey.LISTING: None}
+    assert plan.secret_ids(raw("A", "B", "C")) == {
+        plan.BODY: "A", plan.LISTING: "B", plan.METADATA: "C"}
+    assert plan.secret_ids(raw(None, None, False)) == {plan.BODY: None, plan.LISTING: None}
 
 
 def test_header_names_are_case_insensitive_and_pairs_work():
     pairs = [(n.lower(), v) for n, v in raw("A", "A", "A").items()]
-    assert set(rekey.secret_ids(pairs).values()) == {"A"}
+    assert set(plan.secret_ids(pairs).values()) == {"A"}
 
 
 def test_empty_object_plain_listing_etag_has_no_ids():
     headers = raw(False, False, False, length="0")
     headers["X-Object-Sysmeta-Container-Update-Override-Etag"] = \
         "d41d8cd98f00b204e9800998ecf8427e"
-    assert rekey.secret_ids(headers) == {}
-    assert rekey.classify(headers, "B") == (rekey.CURRENT, {})
+    assert plan.secret_ids(headers) == {}
+    assert plan.classify(headers, "B") == (plan.CURRENT, {})
 
 
 def test_empty_object_with_metadata_is_stale_until_rekeyed():
     headers = raw(False, False, "A", length="0")
-    assert rekey.classify(headers, "B") == (rekey.STALE, {rekey.METADATA: "A"})
-    assert rekey.classify(headers, "A")[0] == rekey.CURRENT
+    assert plan.classify(headers, "B") == (plan.STALE, {plan.METADATA: "A"})
+    assert plan.classify(headers, "A")[0] == plan.CURRENT
 
 
 def test_unencrypted_body_is_left_alone():
-    assert rekey.classify(raw(False, False, False), "B") == (rekey.UNENCRYPTED, {})
+    assert plan.classify(raw(False, False, False), "B") == (plan.UNENCRYPTED, {})
 
 
 @pytest.mark.parametrize("ids, active, state", [
-    (("A", "A", "A"), "A", rekey.CURRENT),
-    (("A", "A", "A"), "B", rekey.STALE),
-    (("B", "B", "A"), "B", rekey.STALE),   # metadata POSTed by a proxy not yet rotated
-    (("B", "A", "B"), "B", rekey.STALE),
-    ((None, None, None), None, rekey.CURRENT),
-    ((None, None, None), "B", rekey.STALE),
-    (("B", None, "B"), None, rekey.STALE),
+    (("A", "A", "A"), "A", plan.CURRENT),
+    (("A", "A", "A"), "B", plan.STALE),
+    (("B", "B", "A"), "B", plan.STALE),   # metadata POSTed by a proxy not yet rotated
+    (("B", "A", "B"), "B", plan.STALE),
+    ((None, None, None), None, plan.CURRENT),
+    ((None, None, None), "B", plan.STALE),
+    (("B", None, "B"), None, plan.STALE),
 ])
 def test_classify(ids, active, state):
-    assert rekey.classify(raw(*ids), active)[0] == state
+    assert plan.classify(raw(*ids), active)[0] == state
 
 
 def test_listing_etag_without_key_id_uses_the_body_key_id():
     headers = raw("A", False, False)
     headers["X-Object-Sysmeta-Container-Update-Override-Etag"] = encrypted(with_key_id=False)
-    assert rekey.secret_ids(headers) == {rekey.BODY: "A", rekey.LISTING: "A"}
+    assert plan.secret_ids(headers) == {plan.BODY: "A", plan.LISTING: "A"}
 
 
 @pytest.mark.parametrize("mangle", [
@@ -104,14 +110,14 @@ def test_listing_etag_without_key_id_uses_the_body_key_id():
 def test_malformed_crypto_meta_is_an_error(mangle):
     headers = raw("A", "A", "A")
     mangle(headers)
-    with pytest.raises(rekey.RekeyError):
-        rekey.secret_ids(headers)
+    with pytest.raises(plan.RekeyError):
+        plan.secret_ids(headers)
 
 
 def test_describe_ids():
-    assert rekey.describe_ids({rekey.BODY: "A", rekey.LISTING: "A"}) == "A"
-    assert rekey.describe_ids({rekey.BODY: None}) == "(default)"
-    assert rekey.describe_ids({rekey.BODY: "B", rekey.METADATA: "A"}) == "body B, metadata A"
+    assert plan.describe_ids({plan.BODY: "A", plan.LISTING: "A"}) == "A"
+    assert plan.describe_ids({plan.BODY: None}) == "(default)"
+    assert plan.describe_ids({plan.BODY: "B", plan.METADATA: "A"}) == "body B, metadata A"
 
 
 def test_rewrite_headers_keep_what_makes_the_object():
@@ -127,7 +133,7 @@ def test_rewrite_headers_keep_what_makes_the_object():
         ("X-Timestamp", "1700000000.00000"), ("X-Backend-Timestamp", "1700000000.00000"),
         ("Last-Modified", "whenever"), ("Accept-Ranges", "bytes"),
     ]
-    out = rekey.rewrite_headers(got, "1700000000.00000_0000000000000001")
+    out = plan.rewrite_headers(got, "1700000000.00000_0000000000000001")
     assert out == [
         ("Content-Type", "text/plain"), ("X-Object-Meta-Color", "blue"),
         ("X-Delete-At", "1900000000"), ("X-Object-Manifest", "segs/x"),
@@ -153,7 +159,7 @@ def test_rewrite_headers_keep_headers_of_a_custom_allowed_headers():
         ("X-Trans-Id", "tx1"), ("X-Openstack-Request-Id", "tx1"), ("Connection", "close"),
         ("Transfer-Encoding", "chunked"), ("Content-Range", "bytes 0-9/10"),
     ]
-    out = rekey.rewrite_headers(got, "1700000000.00000_0000000000000001")
+    out = plan.rewrite_headers(got, "1700000000.00000_0000000000000001")
     assert out == [
         ("Content-Type", "text/plain"), ("X-Custom-Thing", "kept"), ("X-Fancy", "too"),
         ("Etag", "abc"), ("X-Timestamp", "1700000000.00000_0000000000000001"),
@@ -163,11 +169,11 @@ def test_rewrite_headers_keep_headers_of_a_custom_allowed_headers():
 def test_rewrite_of_slo_manifest_restores_swift_bytes():
     got = {"Content-Type": "application/json", "X-Static-Large-Object": "True",
            "X-Object-Sysmeta-Slo-Size": "3145728", "X-Object-Sysmeta-Slo-Etag": "e"}
-    out = dict(rekey.rewrite_headers(got, "1.00000_0000000000000001"))
+    out = dict(plan.rewrite_headers(got, "1.00000_0000000000000001"))
     assert out["Content-Type"] == "application/json;swift_bytes=3145728"
     assert out["X-Static-Large-Object"] == "True"
     got["Content-Type"] = "application/json;swift_bytes=3145728"
-    assert dict(rekey.rewrite_headers(got, "1"))["Content-Type"] == got["Content-Type"]
+    assert dict(plan.rewrite_headers(got, "1"))["Content-Type"] == got["Content-Type"]
 
 
 def test_timestamps_offsets():
@@ -198,14 +204,14 @@ def test_a_short_body_whose_ciphertext_equals_its_plaintext_is_not_undecrypted()
     raw = _encrypted_raw(1, "6f8f57715090da2632453988d9a1501b")
     got = [("Content-Length", "1"), ("Etag", "6f8f57715090da2632453988d9a1501b"),
            ("X-Backend-Crypto-Cipher", "AES_CTR_256")]
-    assert rekey.undecrypted(raw, got) is None
+    assert plan.undecrypted(raw, got) is None
 
 
 def test_an_undecrypted_get_is_caught_whatever_the_body_length():
     for length in (1, 7, 8, 5000):
         raw = _encrypted_raw(length, "e" * 32)
         # no decrypter: the stored headers come back as they are
-        assert rekey.undecrypted(raw, raw) == "body", length
+        assert plan.undecrypted(raw, raw) == "body", length
         # one that strips the crypto meta but keeps the etag: long bodies only
         stripped = [(n, v) for n, v in raw if "Crypto" not in n]
-        assert rekey.undecrypted(raw, stripped) == ("body" if length >= 8 else None)
+        assert plan.undecrypted(raw, stripped) == ("body" if length >= 8 else None)

@@ -8,9 +8,15 @@ import json
 import eventlet
 import pytest
 
-from swiftcrypt import accountselect, rekeycli, rekeyrun, rekeystate
-from swiftcrypt.rekeyprogress import Progress
-from swiftcrypt.tokenbucket import TokenBucket
+from swiftcrypt.cli import accountselect
+
+from swiftcrypt.cli import rekey as rekeycli
+
+from swiftcrypt.rekey import run as rekeyrun
+
+from swiftcrypt.rekey import state as rekeystate
+from swiftcrypt.rekey.progress import Progress
+from swiftcrypt.rekey.tokenbucket import TokenBucket
 from tests.unit.test_rekey_run import Backend
 
 NAMES = ["o%03d" % i for i in range(40)]
@@ -221,7 +227,7 @@ def test_progress_line_and_quiet_when_off():
 
 
 def test_usage_says_unused_only_after_a_complete_scan():
-    from swiftcrypt import keyusage
+    from swiftcrypt.rekey import usage as keyusage
 
     usage = keyusage.Usage(["B", "A"])
     usage.add(["B", "B"], keyusage.OBJECTS)  # one object, two parts under B
@@ -239,7 +245,7 @@ def test_usage_says_unused_only_after_a_complete_scan():
 
 
 def test_usage_of_a_scripted_account_reads_raw_headers_only():
-    from swiftcrypt import keyusage
+    from swiftcrypt.rekey import usage as keyusage
 
     backend = SlowBackend()
     usage = keyusage.Usage(["A", "B"])

@@ -9,10 +9,12 @@ import base64
 import pytest
 from swift.common.middleware.crypto import keymaster as swift_keymaster
 
-from swiftcrypt import cryptometa, rekeyrun
-from swiftcrypt.dbmeta import ACCOUNT, CONTAINER
-from swiftcrypt.encryption import filter_factory as encryption_factory
-from swiftcrypt.rekeycli import _line
+from swiftcrypt.crypto import cryptometa
+
+from swiftcrypt.rekey import run
+from swiftcrypt.crypto.account_container_metadata import ACCOUNT, CONTAINER
+from swiftcrypt.middleware.encryption import filter_factory as encryption_factory
+from swiftcrypt.cli.rekey import _line
 from tests.support.dbstore import DbStore
 from tests.support.pipelines import call, encrypting_pipeline
 
@@ -64,7 +66,7 @@ def store(case):
 def tool(app, **encryption_conf):
     """The tool: rotated keymaster, encryption (by default with the
     metadata options off), ``app``."""
-    return rekeyrun.Rekeyer(encrypting_pipeline(app, ROTATED, **encryption_conf), "AUTH_a")
+    return run.Rekeyer(encrypting_pipeline(app, ROTATED, **encryption_conf), "AUTH_a")
 
 
 def test_stale_values_are_re_encrypted_under_the_active_secret(case, store):
@@ -72,7 +74,7 @@ def test_stale_values_are_re_encrypted_under_the_active_secret(case, store):
     before = dict(store.meta)
     result = tool(store).rekey_metadata(case.container)
     assert (result.container, result.name) == (case.container, None)
-    assert (result.outcome, result.detail) == (rekeyrun.REKEYED, "old -> new")
+    assert (result.outcome, result.detail) == (run.REKEYED, "old -> new")
     assert _line(result) == "re-keyed %s (old -> new)" % case.line
     assert case.secret_ids(store) == {"Color": "new", "Owner": "new"}
     assert store.meta[case.crypto + "Color"] != before[case.crypto + "Color"]
@@ -84,14 +86,14 @@ def test_stale_values_are_re_encrypted_under_the_active_secret(case, store):
     assert (resp.headers[case.user + "Color"], resp.headers[case.user + "Owner"]) == (
         "blue", "me")
     # and a second run has nothing to do
-    assert tool(store).rekey_metadata(case.container).outcome == rekeyrun.CURRENT
+    assert tool(store).rekey_metadata(case.container).outcome == run.CURRENT
 
 
 def test_only_values_under_another_secret_are_rewritten(case, store):
     case.post(store, ROTATED, Owner="you")  # written under the active secret already
     owner = store.meta[case.crypto + "Owner"]
     result = tool(store).rekey_metadata(case.container)
-    assert (result.outcome, result.detail) == (rekeyrun.REKEYED, "old -> new")
+    assert (result.outcome, result.detail) == (run.REKEYED, "old -> new")
     assert case.secret_ids(store) == {"Color": "new", "Owner": "new"}
     assert store.meta[case.crypto + "Owner"] == owner
     resp = call(encrypting_pipeline(store, NEW_ONLY), case.path, "HEAD")
@@ -104,7 +106,7 @@ def test_dry_run_writes_nothing(case, store):
     rekeyer = tool(store)
     rekeyer.dry_run = True
     result = rekeyer.rekey_metadata(case.container)
-    assert (result.outcome, result.detail) == (rekeyrun.WOULD_REKEY, "old -> new")
+    assert (result.outcome, result.detail) == (run.WOULD_REKEY, "old -> new")
     assert store.meta == before
 
 
@@ -131,7 +133,7 @@ def test_a_value_changed_between_the_reads_is_left_alone(case, store):
             return self.app(environ, start_response)
 
     result = tool(Racing(store)).rekey_metadata(case.container)
-    assert result.outcome == rekeyrun.CONFLICT
+    assert result.outcome == run.CONFLICT
     assert case.secret_ids(store) == {"Color": "new", "Owner": "old"}
 
 
@@ -141,8 +143,8 @@ def test_swifts_keymaster_gives_no_account_key_a_failure_not_a_stop():
     case.post(store, OLD_ONLY, Color="blue")
     app = swift_keymaster.filter_factory({}, encryption_root_secret=NEW)(
         encryption_factory({})(store))
-    result = rekeyrun.Rekeyer(app, "AUTH_a").rekey_metadata()
-    assert result.outcome == rekeyrun.FAILED
+    result = run.Rekeyer(app, "AUTH_a").rekey_metadata()
+    assert result.outcome == run.FAILED
     assert "no account key" in result.detail
     assert case.secret_ids(store) == {"Color": "old"}
 
@@ -155,8 +157,8 @@ def test_swifts_keymaster_re_keys_container_metadata():
     app = swift_keymaster.filter_factory(
         {}, encryption_root_secret_old=OLD, encryption_root_secret_new=NEW,
         active_root_secret_id="new")(encryption_factory({})(store))
-    result = rekeyrun.Rekeyer(app, "AUTH_a").rekey_metadata("c")
-    assert (result.outcome, result.detail) == (rekeyrun.REKEYED, "old -> new")
+    result = run.Rekeyer(app, "AUTH_a").rekey_metadata("c")
+    assert (result.outcome, result.detail) == (run.REKEYED, "old -> new")
     resp = call(encrypting_pipeline(store, NEW_ONLY), case.path, "HEAD")
     assert resp.headers["X-Container-Meta-Color"] == "blue"
 
@@ -181,7 +183,7 @@ def test_the_run_reports_account_then_container_metadata_before_objects():
     assert [_line(r) for r in reported[:2]] == [
         "re-keyed account metadata (old -> new)", "re-keyed container metadata c (old -> new)"]
     assert [r.name for r in reported[2:]] == ["o"]  # then the container's objects
-    assert counts[rekeyrun.REKEYED] == 2
+    assert counts[run.REKEYED] == 2
     assert Case(ACCOUNT).secret_ids(account) == Case(CONTAINER).secret_ids(container) == {
         "Color": "new"}
 
@@ -191,20 +193,20 @@ def test_container_runs_re_key_only_that_containers_metadata():
     reported = []
     counts = tool(app).run(container="c", report=reported.append)
     assert [(r.container, r.name, r.outcome) for r in reported[:1]] == [
-        ("c", None, rekeyrun.REKEYED)]
-    assert counts[rekeyrun.REKEYED] == 1
+        ("c", None, run.REKEYED)]
+    assert counts[run.REKEYED] == 1
     # the account's metadata is left to full runs
     assert Case(ACCOUNT).secret_ids(account) == {"Color": "old"}
 
 
 def test_limit_counts_metadata_and_later_runs_make_progress():
     app, (account, container) = two_levels()
-    assert tool(app).run(limit=1)[rekeyrun.REKEYED] == 1
+    assert tool(app).run(limit=1)[run.REKEYED] == 1
     assert Case(ACCOUNT).secret_ids(account) == {"Color": "new"}
     assert Case(CONTAINER).secret_ids(container) == {"Color": "old"}
     # current metadata does not count towards the limit
     counts = tool(app).run(limit=1)
-    assert (counts[rekeyrun.CURRENT], counts[rekeyrun.REKEYED]) == (1, 1)
+    assert (counts[run.CURRENT], counts[run.REKEYED]) == (1, 1)
     assert Case(CONTAINER).secret_ids(container) == {"Color": "new"}
 
 
@@ -213,5 +215,5 @@ def test_dry_run_of_both_levels_counts_them_and_writes_nothing():
     before = [dict(store.meta) for store in stores]
     rekeyer = tool(app)
     rekeyer.dry_run = True
-    assert rekeyer.run()[rekeyrun.WOULD_REKEY] == 2
+    assert rekeyer.run()[run.WOULD_REKEY] == 2
     assert [store.meta for store in stores] == before

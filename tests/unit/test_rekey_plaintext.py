@@ -9,9 +9,11 @@ import os
 import pytest
 from webob import Response
 
-from swiftcrypt import rekey, rekeyrun
-from swiftcrypt.dbmeta import ACCOUNT, CONTAINER
-from swiftcrypt.rekeycli import _line, summary
+from swiftcrypt.rekey import plan
+
+from swiftcrypt.rekey import run
+from swiftcrypt.crypto.account_container_metadata import ACCOUNT, CONTAINER
+from swiftcrypt.cli.rekey import _line, summary
 from tests.support.dbstore import DbStore
 from tests.support.memstore import MemStore
 from tests.support.pipelines import call, encrypting_pipeline
@@ -19,7 +21,7 @@ from tests.unit.test_rekey import raw
 from tests.unit.test_rekey_db_metadata import NEW_ONLY, OLD_ONLY, ROTATED, Case
 
 MD5_EMPTY = "d41d8cd98f00b204e9800998ecf8427e"
-BODY, LISTING, METADATA = rekey.BODY, rekey.LISTING, rekey.METADATA
+BODY, LISTING, METADATA = plan.BODY, plan.LISTING, plan.METADATA
 
 
 # the pure decision
@@ -43,17 +45,17 @@ BODY, LISTING, METADATA = rekey.BODY, rekey.LISTING, rekey.METADATA
 ], ids=["body", "body+meta", "empty+meta", "empty", "removed-meta", "symlink",
         "empty-etag", "slo"])
 def test_plaintext_parts(headers, parts):
-    assert rekey.plaintext_parts(headers) == parts
+    assert plan.plaintext_parts(headers) == parts
 
 
 def test_encrypted_parts_are_not_plaintext():
-    assert rekey.plaintext_parts(raw("A", "A", "A")) == []
-    assert rekey.plaintext_parts(raw("A", "A", False, length="0")) == []
+    assert plan.plaintext_parts(raw("A", "A", "A")) == []
+    assert plan.plaintext_parts(raw("A", "A", False, length="0")) == []
     # user metadata POSTed through a proxy without encryption, over an
     # encrypted body
     posted = dict(raw("A", "A", False))
     posted["X-Object-Meta-Later"] = "plain"
-    assert rekey.plaintext_parts(posted) == [METADATA]
+    assert plan.plaintext_parts(posted) == [METADATA]
 
 
 # the loop, objects
@@ -109,7 +111,7 @@ def plain_store():
 
 
 def tool(app, **kw):
-    return rekeyrun.Rekeyer(encrypting_pipeline(app, ROTATED), "AUTH_a", **kw)
+    return run.Rekeyer(encrypting_pipeline(app, ROTATED), "AUTH_a", **kw)
 
 
 def visible(resp):
@@ -129,13 +131,13 @@ def test_plaintext_objects_are_encrypted_and_read_back_unchanged():
                      "encrypted c/empty-meta (plaintext -> new)",
                      "encrypted c/link (plaintext -> new)",
                      "encrypted c/meta (plaintext -> new)"]
-    assert (counts[rekeyrun.ENCRYPTED], counts[rekeyrun.CURRENT]) == (4, 1)
+    assert (counts[run.ENCRYPTED], counts[run.CURRENT]) == (4, 1)
     assert summary("AUTH_a", counts, False, True).endswith(", encrypted 4")
 
     for name in ("big", "meta", "empty-meta", "link"):
         meta, body = store.objects["/v1/AUTH_a/c/" + name]
-        assert rekey.plaintext_parts(meta | {"Content-Length": str(len(body))}) == [], name
-        assert set(rekey.secret_ids(meta).values()) == {"new"}, name
+        assert plan.plaintext_parts(meta | {"Content-Length": str(len(body))}) == [], name
+        assert set(plan.secret_ids(meta).values()) == {"new"}, name
         assert not any(n.lower().startswith("x-object-meta-") for n in meta), name
     assert PLAIN_OBJECTS["meta"][0] not in store.objects["/v1/AUTH_a/c/meta"][1]
 
@@ -149,7 +151,7 @@ def test_plaintext_objects_are_encrypted_and_read_back_unchanged():
         (e["name"], e["hash"], e["bytes"], e["content_type"]) for e in listing_before]
 
     counts = tool(store, encrypt_plaintext=True).run("c")
-    assert counts[rekeyrun.CURRENT] == 5 and counts[rekeyrun.ENCRYPTED] == 0
+    assert counts[run.CURRENT] == 5 and counts[run.ENCRYPTED] == 0
 
 
 def test_by_default_plaintext_objects_are_left_as_they_are():
@@ -161,7 +163,7 @@ def test_by_default_plaintext_objects_are_left_as_they_are():
     # the symlink and the empty object with metadata count as unencrypted
     # too (the same 4 --encrypt-plaintext would encrypt): "unencrypted 0"
     # means nothing is left in plaintext; only the bare empty object is current
-    assert (counts[rekeyrun.UNENCRYPTED], counts[rekeyrun.CURRENT]) == (4, 1)
+    assert (counts[run.UNENCRYPTED], counts[run.CURRENT]) == (4, 1)
     assert store.objects == before
     assert not summary("AUTH_a", counts, False).endswith("encrypted 0")
 
@@ -171,14 +173,14 @@ def test_dry_run_and_limit():
     before = {path: (dict(meta), body) for path, (meta, body) in store.objects.items()}
     reported = []
     counts = tool(store, encrypt_plaintext=True, dry_run=True).run("c", report=reported.append)
-    assert counts[rekeyrun.WOULD_ENCRYPT] == 4
+    assert counts[run.WOULD_ENCRYPT] == 4
     assert "would encrypt c/big (plaintext -> new)" in [_line(r) for r in reported]
     assert summary("AUTH_a", counts, True, True).endswith(", would encrypt 4")
     assert store.objects == before
-    assert tool(store, encrypt_plaintext=True).run("c", limit=1)[rekeyrun.ENCRYPTED] == 1
+    assert tool(store, encrypt_plaintext=True).run("c", limit=1)[run.ENCRYPTED] == 1
     counts = tool(store, encrypt_plaintext=True).run("c", limit=2)
     # big (done) and empty are current and do not count
-    assert counts[rekeyrun.ENCRYPTED] == 2 and counts[rekeyrun.CURRENT] == 2
+    assert counts[run.ENCRYPTED] == 2 and counts[run.CURRENT] == 2
 
 
 def test_stale_object_with_plaintext_metadata_is_encrypted_and_re_keyed():
@@ -190,7 +192,7 @@ def test_stale_object_with_plaintext_metadata_is_encrypted_and_re_keyed():
     assert call(store, path, "POST", headers={"X-Object-Meta-Later": "plain"}).status_int == 202
     result = tool(store, encrypt_plaintext=True).rekey_object("c", "o")
     # counted as re-keyed: a part was under the old secret
-    assert (result.outcome, result.detail) == (rekeyrun.REKEYED, "plaintext, old -> new")
+    assert (result.outcome, result.detail) == (run.REKEYED, "plaintext, old -> new")
     got = call(encrypting_pipeline(store, NEW_ONLY), path)
     assert got.body == b"under old" and got.headers["X-Object-Meta-Later"] == "plain"
 
@@ -209,7 +211,7 @@ def test_a_racing_client_write_wins():
             return self.app(environ, start_response)
 
     result = tool(Racing(store), encrypt_plaintext=True).rekey_object("c", "big")
-    assert (result.outcome, result.detail) == (rekeyrun.CONFLICT, "a newer write won")
+    assert (result.outcome, result.detail) == (run.CONFLICT, "a newer write won")
     assert store.objects["/v1/AUTH_a/c/big"][1] == newer
 
 
@@ -228,14 +230,14 @@ def plain_db(case):
 
 
 def meta_tool(app, case, **kw):
-    return rekeyrun.Rekeyer(encrypting_pipeline(app, ROTATED, **case.option), "AUTH_a",
+    return run.Rekeyer(encrypting_pipeline(app, ROTATED, **case.option), "AUTH_a",
                             encrypt_plaintext=True, **kw)
 
 
 def test_plain_metadata_is_encrypted_where_the_filter_encrypts_it(case):
     store = plain_db(case)
     result = meta_tool(store, case).rekey_metadata(case.container)
-    assert (result.outcome, result.detail) == (rekeyrun.ENCRYPTED, "plaintext -> new")
+    assert (result.outcome, result.detail) == (run.ENCRYPTED, "plaintext -> new")
     assert _line(result) == "encrypted %s (plaintext -> new)" % case.line
     assert case.secret_ids(store) == {"Color": "new"}
     assert case.user + "Color" not in store.meta
@@ -243,7 +245,7 @@ def test_plain_metadata_is_encrypted_where_the_filter_encrypts_it(case):
     assert store.meta[case.user + "Temp-Url-Key"] == "plain-key"
     resp = call(encrypting_pipeline(store, NEW_ONLY), case.path, "HEAD")
     assert resp.headers[case.user + "Color"] == "blue"
-    assert meta_tool(store, case).rekey_metadata(case.container).outcome == rekeyrun.CURRENT
+    assert meta_tool(store, case).rekey_metadata(case.container).outcome == run.CURRENT
 
 
 def test_plain_metadata_is_left_without_the_option_or_the_flag(case):
@@ -251,7 +253,7 @@ def test_plain_metadata_is_left_without_the_option_or_the_flag(case):
     before = dict(store.meta)
     assert tool(store, encrypt_plaintext=True).rekey_metadata(case.container) is None
     assert meta_tool(store, case, dry_run=True).rekey_metadata(case.container).outcome == \
-        rekeyrun.WOULD_ENCRYPT
+        run.WOULD_ENCRYPT
     rekeyer = meta_tool(store, case)
     rekeyer.encrypt_plaintext, rekeyer.plain_names = False, {}
     assert rekeyer.rekey_metadata(case.container) is None
@@ -262,7 +264,7 @@ def test_plain_and_stale_values_in_one_post(case):
     store = plain_db(case)
     case.post(store, OLD_ONLY, Owner="me")
     result = meta_tool(store, case).rekey_metadata(case.container)
-    assert (result.outcome, result.detail) == (rekeyrun.REKEYED, "plaintext, old -> new")
+    assert (result.outcome, result.detail) == (run.REKEYED, "plaintext, old -> new")
     assert case.secret_ids(store) == {"Color": "new", "Owner": "new"}
     assert [m for m, _h in store.requests].count("POST") == 3  # two writes, one tool POST
 
@@ -277,7 +279,7 @@ def test_a_plain_value_changed_meanwhile_is_left_alone(case):
         return store(environ, start_response)
 
     result = meta_tool(racing, case).rekey_metadata(case.container)
-    assert result.outcome == rekeyrun.CONFLICT
+    assert result.outcome == run.CONFLICT
     assert store.meta[case.user + "Color"] == "red" and case.secret_ids(store) == {}
 
 
@@ -298,9 +300,9 @@ def stale_store():
 def test_a_tool_whose_filter_does_not_encrypt_stops(make_store, run_options):
     store = make_store()
     before = {path: (dict(meta), body) for path, (meta, body) in store.objects.items()}
-    rekeyer = rekeyrun.Rekeyer(encrypting_pipeline(store, ROTATED, disable_encryption="true"),
+    rekeyer = run.Rekeyer(encrypting_pipeline(store, ROTATED, disable_encryption="true"),
                                "AUTH_a", **run_options)
-    with pytest.raises(rekeyrun.StopRun, match="disable_encryption"):
+    with pytest.raises(run.StopRun, match="disable_encryption"):
         rekeyer.run("c")
     assert store.objects == before
 
@@ -311,12 +313,12 @@ def test_swifts_encryption_with_disable_encryption_stops_too():
 
     store = stale_store()
     before = {path: (dict(meta), body) for path, (meta, body) in store.objects.items()}
-    from swiftcrypt.keymaster import filter_factory as keymaster_factory
+    from swiftcrypt.keymasters.config_keymaster import filter_factory as keymaster_factory
     pipeline = keymaster_factory({}, **ROTATED)(
         swift_encryption({}, disable_encryption="true")(store))
     for flag in (False, True):
-        with pytest.raises(rekeyrun.StopRun, match="disable_encryption"):
-            rekeyrun.Rekeyer(pipeline, "AUTH_a", encrypt_plaintext=flag).rekey_object("c", "o")
+        with pytest.raises(run.StopRun, match="disable_encryption"):
+            run.Rekeyer(pipeline, "AUTH_a", encrypt_plaintext=flag).rekey_object("c", "o")
     assert store.objects == before
 
 
@@ -329,14 +331,14 @@ def test_swifts_encryption_with_disable_encryption_stops_too():
 def test_a_pipeline_without_a_decrypter_rewrites_nothing(body, headers):
     # its GET returns the stored ciphertext: rewritten without the crypto
     # sysmeta, it would be served as the object's plaintext
-    from swiftcrypt.keymaster import filter_factory as keymaster_factory
+    from swiftcrypt.keymasters.config_keymaster import filter_factory as keymaster_factory
 
     store = TimedStore()
     assert call(encrypting_pipeline(store, OLD_ONLY), "/v1/AUTH_a/c/o", "PUT",
                 body=body, headers=headers).status_int == 201
     before = {path: (dict(meta), data) for path, (meta, data) in store.objects.items()}
-    rekeyer = rekeyrun.Rekeyer(keymaster_factory({}, **ROTATED)(store), "AUTH_a")
-    with pytest.raises(rekeyrun.StopRun, match="not decrypted"):
+    rekeyer = run.Rekeyer(keymaster_factory({}, **ROTATED)(store), "AUTH_a")
+    with pytest.raises(run.StopRun, match="not decrypted"):
         rekeyer.rekey_object("c", "o")
     assert store.objects == before
 
@@ -361,25 +363,25 @@ def test_a_stale_object_with_plaintext_parts_counts_as_re_keyed():
         "dry run: account AUTH_a: scanned 1, already current 0, would re-key 1,")
     counts = tool(store, encrypt_plaintext=True).run("c", report=reported.append)
     assert _line(reported[-1]) == "re-keyed c/o (plaintext, old -> new)"
-    assert (counts[rekeyrun.REKEYED], counts[rekeyrun.ENCRYPTED]) == (1, 0)
+    assert (counts[run.REKEYED], counts[run.ENCRYPTED]) == (1, 0)
 
 
 def test_metadata_with_stale_and_plain_values_counts_as_re_keyed(case):
     store = plain_db(case)
     case.post(store, OLD_ONLY, Owner="me")
     result = meta_tool(store, case, dry_run=True).rekey_metadata(case.container)
-    assert (result.outcome, result.detail) == (rekeyrun.WOULD_REKEY, "plaintext, old -> new")
+    assert (result.outcome, result.detail) == (run.WOULD_REKEY, "plaintext, old -> new")
 
 
 def test_encrypt_plaintext_through_a_pipeline_without_encryption_stops():
     # it would store the plaintext again and report it "encrypted", every run
-    from swiftcrypt.keymaster import filter_factory as keymaster_factory
+    from swiftcrypt.keymasters.config_keymaster import filter_factory as keymaster_factory
 
     store = plain_store()
     before = {path: (dict(meta), body) for path, (meta, body) in store.objects.items()}
     for dry_run in (True, False):
-        rekeyer = rekeyrun.Rekeyer(keymaster_factory({}, **ROTATED)(store), "AUTH_a",
+        rekeyer = run.Rekeyer(keymaster_factory({}, **ROTATED)(store), "AUTH_a",
                                    encrypt_plaintext=True, dry_run=dry_run)
-        with pytest.raises(rekeyrun.StopRun, match="no encryption filter"):
+        with pytest.raises(run.StopRun, match="no encryption filter"):
             rekeyer.run("c")
     assert store.objects == before

@@ -6,8 +6,12 @@ import os
 
 import pytest
 
-from swiftcrypt import cryptometa, keyids, rekeyrun
-from swiftcrypt.wsgiclient import IterReader, call
+from swiftcrypt.crypto import cryptometa
+
+from swiftcrypt.crypto import keyids
+
+from swiftcrypt.rekey import run
+from swiftcrypt.common.wsgiclient import IterReader, call
 
 STAMP = "1700000000.12345"
 
@@ -56,13 +60,13 @@ class Backend:
 
 
 def rekey(backend, **kw):
-    return rekeyrun.Rekeyer(backend, "AUTH_a", **kw).rekey_object("c", "o")
+    return run.Rekeyer(backend, "AUTH_a", **kw).rekey_object("c", "o")
 
 
 def test_stale_object_is_rewritten_at_its_timestamp_plus_an_offset():
     backend = Backend()
     result = rekey(backend)
-    assert (result.outcome, result.detail) == (rekeyrun.REKEYED, "A -> B")
+    assert (result.outcome, result.detail) == (run.REKEYED, "A -> B")
     head, get, put = backend.requests
     assert head[1]["swift.crypto.override"] is True
     assert "swift.crypto.override" not in get[1]
@@ -77,20 +81,20 @@ def test_stale_object_is_rewritten_at_its_timestamp_plus_an_offset():
 
 def test_current_object_is_only_headed():
     backend = Backend(secret_id="B")
-    assert rekey(backend).outcome == rekeyrun.CURRENT
+    assert rekey(backend).outcome == run.CURRENT
     assert [m for m, _e, _b in backend.requests] == ["HEAD"]
 
 
 def test_dry_run_writes_nothing():
     backend = Backend()
-    assert rekey(backend, dry_run=True).outcome == rekeyrun.WOULD_REKEY
+    assert rekey(backend, dry_run=True).outcome == run.WOULD_REKEY
     assert [m for m, _e, _b in backend.requests] == ["HEAD"]
 
 
 @pytest.mark.parametrize("status", ["202 Accepted", "409 Conflict"])
 def test_refused_timestamp_is_a_conflict(status):
     result = rekey(Backend(PUT=(status, [], b"")))
-    assert (result.outcome, result.detail) == (rekeyrun.CONFLICT, "a newer write won")
+    assert (result.outcome, result.detail) == (run.CONFLICT, "a newer write won")
 
 
 def test_changed_between_head_and_get_is_a_conflict_without_put():
@@ -98,28 +102,28 @@ def test_changed_between_head_and_get_is_a_conflict_without_put():
     status, headers, body = backend.answers["GET"]
     backend.answers["GET"] = (status, [(n, "1800000000.00000" if n == "X-Backend-Timestamp"
                                         else v) for n, v in headers], body)
-    assert rekey(backend).outcome == rekeyrun.CONFLICT
+    assert rekey(backend).outcome == run.CONFLICT
     assert [m for m, _e, _b in backend.requests] == ["HEAD", "GET"]
 
 
 def test_gone_is_a_conflict():
-    assert rekey(Backend(HEAD=("404 Not Found", [], b""))).outcome == rekeyrun.CONFLICT
-    assert rekey(Backend(GET=("404 Not Found", [], b""))).outcome == rekeyrun.CONFLICT
+    assert rekey(Backend(HEAD=("404 Not Found", [], b""))).outcome == run.CONFLICT
+    assert rekey(Backend(GET=("404 Not Found", [], b""))).outcome == run.CONFLICT
 
 
 def test_failures_are_one_line():
     result = rekey(Backend(PUT=("500 Internal Error", [], b"decryption failed\nmore")))
     assert (result.outcome, result.detail) == (
-        rekeyrun.FAILED, "PUT answered 500 decryption failed")
+        run.FAILED, "PUT answered 500 decryption failed")
     result = rekey(Backend(HEAD=("200 OK", [("X-Object-Sysmeta-Crypto-Body-Meta", "%7B")], b"")))
-    assert result.outcome == rekeyrun.FAILED and "\n" not in result.detail
+    assert result.outcome == run.FAILED and "\n" not in result.detail
 
 
 def test_expired_object_is_skipped():
     backend = Backend()
     status, headers, body = backend.answers["HEAD"]
     backend.answers["HEAD"] = (status, headers + [("X-Delete-At", "1000")], body)
-    assert rekey(backend).outcome == rekeyrun.EXPIRED
+    assert rekey(backend).outcome == run.EXPIRED
 
 
 def test_no_keymaster_is_a_failure():
@@ -127,34 +131,34 @@ def test_no_keymaster_is_a_failure():
         start_response("200 OK", raw_headers("A"))
         return [b""]
     result = rekey(app)
-    assert (result.outcome, result.detail) == (rekeyrun.FAILED, "no keymaster in the pipeline")
+    assert (result.outcome, result.detail) == (run.FAILED, "no keymaster in the pipeline")
 
 
 def test_run_pages_through_listings_and_limits():
     backend = Backend()
     seen = []
-    counts = rekeyrun.Rekeyer(backend, "AUTH_a").run("c", report=seen.append)
-    assert [r.name for r in seen] == ["o1", "o2"] and counts[rekeyrun.REKEYED] == 2
-    counts = rekeyrun.Rekeyer(Backend(), "AUTH_a").run("c", limit=1)
-    assert counts[rekeyrun.REKEYED] == 1
+    counts = run.Rekeyer(backend, "AUTH_a").run("c", report=seen.append)
+    assert [r.name for r in seen] == ["o1", "o2"] and counts[run.REKEYED] == 2
+    counts = run.Rekeyer(Backend(), "AUTH_a").run("c", limit=1)
+    assert counts[run.REKEYED] == 1
 
 
 def test_listing_failure_raises_with_counts_so_far():
     def app(environ, start_response):
         start_response("503 Service Unavailable", [])
         return [b"down"]
-    rekeyer = rekeyrun.Rekeyer(app, "AUTH_a")
-    with pytest.raises(rekeyrun.ListingError, match="503 down"):
+    rekeyer = run.Rekeyer(app, "AUTH_a")
+    with pytest.raises(run.ListingError, match="503 down"):
         rekeyer.run()
     # so far: the account's own HEAD (for its encrypted metadata), a failure
     # rather than a silent skip (its secret must not look retirable)
-    assert sum(rekeyer.counts.values()) == rekeyer.counts[rekeyrun.FAILED] == 1
+    assert sum(rekeyer.counts.values()) == rekeyer.counts[run.FAILED] == 1
     reported = []
-    with pytest.raises(rekeyrun.ListingError, match="503 down"):
+    with pytest.raises(run.ListingError, match="503 down"):
         rekeyer.run("c", report=reported.append)
     # --container: the account's metadata is not looked at, the container's
     # own HEAD is, and fails as the account's does
-    assert sum(rekeyer.counts.values()) == rekeyer.counts[rekeyrun.FAILED] == 1
+    assert sum(rekeyer.counts.values()) == rekeyer.counts[run.FAILED] == 1
     assert [(r.container, r.name, r.detail) for r in reported] == [
         ("c", None, "HEAD answered 503")]
 

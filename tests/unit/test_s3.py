@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from swiftcrypt.encryption import filter_factory as encryption_factory
-from swiftcrypt.s3 import SSE_C_HEADERS
+from swiftcrypt.middleware.encryption import filter_factory as encryption_factory
+from swiftcrypt.middleware.s3 import SSE_C_HEADERS
 from tests.support.memstore import MemStore
 from tests.support.pipelines import call, encrypting_pipeline
 

@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from swiftcrypt import accountsecrets as acs
+from swiftcrypt.keymasters import account_secrets as acs
 from swiftcrypt.keymanager.base import ServerError, Unreachable
-from swiftcrypt.secretcache import RefreshingCache
+from swiftcrypt.keymasters.secretcache import RefreshingCache
 from tests.unit.test_account_keys import Clock, FakeAccountKeyManager
 
 A = "AUTH_a"

@@ -1,8 +1,8 @@
-"""Where serve keeps its generated root secret (swiftcrypt/secretfile.py)."""
+"""Where serve keeps its generated root secret (swiftcrypt/cli/secretfile.py)."""
 
 import os
 
-from swiftcrypt import secretfile
+from swiftcrypt.cli import secretfile
 
 
 def test_default_is_outside_the_data_dir_under_xdg_config_home(tmp_path):

@@ -19,10 +19,14 @@ import traceback
 import pytest
 from webob import Request
 
-from swiftcrypt import ciphers, cryptometa, keyderivation
-from swiftcrypt.encryption import filter_factory as encryption_factory
-from swiftcrypt.errors import ConfigError
-from swiftcrypt.keymaster import filter_factory as keymaster_factory
+from swiftcrypt.crypto import ciphers
+
+from swiftcrypt.crypto import cryptometa
+
+from swiftcrypt.crypto import derivation
+from swiftcrypt.middleware.encryption import filter_factory as encryption_factory
+from swiftcrypt.common.errors import ConfigError
+from swiftcrypt.keymasters.config_keymaster import filter_factory as keymaster_factory
 from tests.support.memstore import MemStore
 from tests.unit.test_bad_input import BAD_STORED, _mangle
 
@@ -98,10 +102,10 @@ def secret_material(store):
     """Root secrets, every derived key, every body key and wrapped key."""
     material = {"root": ROOT, "old root": OLD_ROOT}
     for root_name, root in (("new", ROOT), ("old", OLD_ROOT)):
-        material["container key %s" % root_name] = keyderivation.derive_key(
+        material["container key %s" % root_name] = derivation.derive_key(
             root, "/%s/c" % ACCOUNT)
         for name in OBJECTS:
-            material["object key %s %s" % (root_name, name)] = keyderivation.derive_key(
+            material["object key %s %s" % (root_name, name)] = derivation.derive_key(
                 root, "/%s/c/%s" % (ACCOUNT, name))
     for path, (meta, _body) in store.objects.items():
         body_meta = meta.get("X-Object-Sysmeta-Crypto-Body-Meta")
@@ -112,7 +116,7 @@ def secret_material(store):
         material["wrapped key %s" % path] = wrapped
         name = path.split("/", 4)[4].encode("latin-1").decode("utf-8")
         root = {"new": ROOT, "old": OLD_ROOT}[loaded["key_id"]["secret_id"]]
-        object_key = keyderivation.derive_key(root, "/%s/c/%s" % (ACCOUNT, name))
+        object_key = derivation.derive_key(root, "/%s/c/%s" % (ACCOUNT, name))
         body_key = ciphers.unwrap_key(object_key, loaded["body_key"])
         # it is the body key: it decrypts the stored body to what was sent
         assert ciphers.decrypt(body_key, loaded["iv"], _body[:16]) == SENT[:16]

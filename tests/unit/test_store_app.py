@@ -10,7 +10,7 @@ import webob.exc
 from swift.common import swob
 from webob import Request
 
-from swiftcrypt.errors import ConfigError
+from swiftcrypt.common.errors import ConfigError
 from swiftcrypt.store import diskfile
 from swiftcrypt.store.app import app_factory
 

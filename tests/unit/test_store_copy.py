@@ -8,7 +8,7 @@ import hashlib
 import pytest
 from webob import Request
 
-from swiftcrypt import cryptometa
+from swiftcrypt.crypto import cryptometa
 from swiftcrypt.store.app import app_factory
 from swiftcrypt.store.copy import ServerSideCopy
 from swiftcrypt.store.gatekeeper import GateKeeper

@@ -10,7 +10,7 @@ import sqlite3
 import pytest
 from webob import Request
 
-from swiftcrypt.checksums import md5
+from swiftcrypt.common.checksums import md5
 from swiftcrypt.store import db as dbmodule
 from swiftcrypt.store import diskfile
 from swiftcrypt.store.app import app_factory

@@ -8,7 +8,7 @@ import os
 import pytest
 from webob import Request
 
-from swiftcrypt import timestamps
+from swiftcrypt.common import timestamps
 from swiftcrypt.store.app import app_factory
 from swiftcrypt.store.gatekeeper import GateKeeper
 

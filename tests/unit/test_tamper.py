@@ -9,9 +9,9 @@ import os
 import pytest
 from webob import Request
 
-from swiftcrypt import tamper
-from swiftcrypt.encryption import filter_factory as encryption_factory
-from swiftcrypt.errors import ConfigError
+from swiftcrypt.middleware import verify_body
+from swiftcrypt.middleware.encryption import filter_factory as encryption_factory
+from swiftcrypt.common.errors import ConfigError
 from tests.support.memstore import MemStore
 from tests.support.pipelines import OBJECT_PATH as PATH
 from tests.support.pipelines import call, encrypting_pipeline
@@ -121,7 +121,7 @@ def test_tampered_body_is_cut_short_and_logged(app, store, caplog, offset):
     with caplog.at_level(logging.ERROR, logger="swiftcrypt"):
         status, headers, chunks, error = get(app)
     assert status == 200  # already sent: the body is where the error shows
-    assert isinstance(error, tamper.BodyCorrupt)
+    assert isinstance(error, verify_body.BodyCorrupt)
     received = b"".join(chunks)
     assert int(headers["Content-Length"]) == len(body)
     assert len(received) < len(body)
@@ -136,7 +136,7 @@ def test_tampered_single_chunk_object_delivers_nothing(app, store):
     put(app, body)
     flip_byte(store, 3)
     status, _headers, chunks, error = get(app)
-    assert isinstance(error, tamper.BodyCorrupt)
+    assert isinstance(error, verify_body.BodyCorrupt)
     assert b"".join(chunks) == b""
 
 
@@ -170,7 +170,7 @@ def test_removed_crypto_etag_counts_as_corrupt(app, store):
     del meta["X-Object-Sysmeta-Crypto-Etag"]
     del meta["X-Object-Sysmeta-Crypto-Etag-Mac"]
     status, _headers, chunks, error = get(app)
-    assert isinstance(error, tamper.BodyCorrupt)
+    assert isinstance(error, verify_body.BodyCorrupt)
     assert len(b"".join(chunks)) < len(body)
 
 
@@ -198,7 +198,7 @@ def test_head_and_conditional_responses_pass_through(app, store):
     status, _headers, _chunks, error = get(app, headers={"If-Match": '"nope"'})
     assert (status, error) == (412, None)
     status, _headers, chunks, error = get(app, headers={"If-Match": '"%s"' % etag})
-    assert status == 200 and isinstance(error, tamper.BodyCorrupt)
+    assert status == 200 and isinstance(error, verify_body.BodyCorrupt)
 
 
 def test_missing_object_passes_through(app):
@@ -223,7 +223,7 @@ def test_a_stale_note_in_the_environ_is_ignored(store):
     app = pipeline(Chunked(store), disable_encryption="true")
     put(app, b"plain")
     environ = Request.blank(PATH).environ
-    environ[tamper.DECRYPTED_ETAG] = "0" * 32
+    environ[verify_body.DECRYPTED_ETAG] = "0" * 32
     out = []
     chunks = list(app(environ, lambda s, h, e=None: out.append(s)))
     assert out == ["200 OK"] and b"".join(chunks) == b"plain"
@@ -237,13 +237,13 @@ def test_verify_body_option_is_checked_at_start_up():
 
 def test_verifying_iter_alone():
     body = [b"ab", b"", b"cd", b"ef"]
-    good = tamper.VerifyingIter(iter(body), hashlib.md5(b"abcdef").hexdigest(),
+    good = verify_body.VerifyingIter(iter(body), hashlib.md5(b"abcdef").hexdigest(),
                                 logging.getLogger("t"), "/p")
     assert list(good) == [b"ab", b"cd", b"ef"] and good.verified
-    bad = tamper.VerifyingIter(iter(body), '"%s"' % hashlib.md5(b"abcdeF").hexdigest(),
+    bad = verify_body.VerifyingIter(iter(body), '"%s"' % hashlib.md5(b"abcdeF").hexdigest(),
                                logging.getLogger("t"), "/p")
     out = []
-    with pytest.raises(tamper.BodyCorrupt):
+    with pytest.raises(verify_body.BodyCorrupt):
         for chunk in bad:
             out.append(chunk)
     assert out == [b"ab", b"cd"] and not bad.verified

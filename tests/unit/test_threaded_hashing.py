@@ -7,13 +7,19 @@ import subprocess
 import sys
 import time
 
-from swiftcrypt import bodyencryption, ciphers, cryptometa, workers
+from swiftcrypt.crypto import body as bodyencryption
+
+from swiftcrypt.crypto import ciphers
+
+from swiftcrypt.crypto import cryptometa
+
+from swiftcrypt.crypto import workers
 
 SCRIPT = r"""
 import eventlet
 eventlet.monkey_patch()
 import hashlib, os
-from swiftcrypt import bodyencryption
+from swiftcrypt.crypto import body as bodyencryption
 
 def one(i):
     body = os.urandom(3 << 20)

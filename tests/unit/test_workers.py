@@ -1,4 +1,4 @@
-"""swiftcrypt.workers: calls run in order on a real OS thread, errors reach
+"""swiftcrypt.crypto.workers: calls run in order on a real OS thread, errors reach
 the holder at sync and not the next holder, and the pool is bounded."""
 
 import threading
@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from swiftcrypt import workers
+from swiftcrypt.crypto import workers
 
 
 def _checkout():

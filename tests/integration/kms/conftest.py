@@ -86,7 +86,7 @@ def pipeline(data_dir, factory, conf):
     ``factory`` is a paste filter factory (keymaster or kms_keymaster
     ``filter_factory``); building it fetches the kms secrets.
     """
-    from swiftcrypt import encryption
+    from swiftcrypt.middleware import encryption
     from swiftcrypt.store.app import app_factory
 
     store = app_factory({}, data_dir=str(data_dir))

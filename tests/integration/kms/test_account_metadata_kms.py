@@ -8,7 +8,7 @@ raises if it cannot start: these tests fail, never skip."""
 
 import uuid
 
-from swiftcrypt import cryptometa
+from swiftcrypt.crypto import cryptometa
 from tests.integration.kms.conftest import raw_store
 from tests.integration.kms.test_account_secrets import call, proxy, shred
 

@@ -22,7 +22,9 @@ import uuid
 import pytest
 from paste.deploy import loadapp
 
-from swiftcrypt import cli, rekey
+from swiftcrypt import cli
+
+from swiftcrypt.rekey import plan
 from swiftcrypt.keymanager import barbican
 from tests.integration.kms.conftest import new_secret, noauth_conf
 from tests.integration.kms.conftest import raw_store as store_app
@@ -87,7 +89,7 @@ def stored_db_meta_ids(data_dir, account):
             resp = req(store_app(data_dir), "HEAD", account, *parts)
             assert resp.status // 100 == 2, resp.reason
             found[parts[0] if parts else None] = set(
-                rekey.meta_secret_ids(resp.headers, prefix).values())
+                plan.meta_secret_ids(resp.headers, prefix).values())
     return found
 
 
@@ -112,7 +114,7 @@ def stored_ids(data_dir, account, *parts):
     """``{part: secret id}`` of an object's encrypted parts, from the raw store."""
     resp = req(store_app(data_dir), "HEAD", account, *parts)
     assert resp.status == 200, resp.reason
-    return rekey.secret_ids(resp.headers)
+    return plan.secret_ids(resp.headers)
 
 
 def assert_all_read(app, account):

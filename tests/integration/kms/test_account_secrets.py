@@ -23,7 +23,15 @@ import uuid
 import pytest
 from webob import Request
 
-from swiftcrypt import account_keymaster, cryptometa, encryption, keyderivation, keyscli
+from swiftcrypt.keymasters import account_keymaster
+
+from swiftcrypt.crypto import cryptometa
+
+from swiftcrypt.middleware import encryption
+
+from swiftcrypt.crypto import derivation
+
+from swiftcrypt.cli import keys
 from swiftcrypt.cli import build_parser
 from tests.integration.kms.conftest import noauth_conf, raw_store
 from tests.integration.kms.test_kms_secrets_never_logged import Capture
@@ -101,7 +109,7 @@ def shred(barbican_server, tmp_path, account):
                     "".join("%s = %s\n" % kv for kv in noauth_conf(barbican_server).items()))
     argv = ["keys", "shred", "--account", account, "--config", str(conf), "--yes"]
     out, err = io.StringIO(), io.StringIO()
-    status = keyscli.run(build_parser(argv).parse_args(argv), out, err)
+    status = keys.run(build_parser(argv).parse_args(argv), out, err)
     return status, out.getvalue(), err.getvalue()
 
 
@@ -130,9 +138,9 @@ def test_two_accounts_distinct_secrets_shred_one_restart_and_no_leaks(
     raw = stored(data, a, "o1")
     etag_value, etag_meta = cryptometa.extract(raw["X-Object-Sysmeta-Crypto-Etag"])
     for root, ok in ((secret_a, True), (secret_b, False)):
-        key = keyderivation.derive_key(root, "/%s/c/o1" % a)
+        key = derivation.derive_key(root, "/%s/c/o1" % a)
         etag = cryptometa.decrypt_value(etag_value, key, etag_meta).decode("latin-1")
-        mac = keyderivation.etag_mac(key, etag)
+        mac = derivation.etag_mac(key, etag)
         assert hmac.compare_digest(mac, raw["X-Object-Sysmeta-Crypto-Etag-Mac"]) is ok
 
     # a proxy restarted (new process state) reads what was written before

@@ -7,7 +7,9 @@ import subprocess
 import sys
 import textwrap
 
-from swiftcrypt import keymaster, kms_keymaster
+from swiftcrypt.keymasters import config_keymaster
+
+from swiftcrypt.keymasters import kms_keymaster
 from tests.integration.kms.conftest import (
     PROJECT,
     SWIFT_USER,
@@ -47,9 +49,9 @@ def test_migrate_with_keys_store(barbican_noauth, tmp_path):
         active_root_secret_id = 2024
         """ % (b64(old), b64(new)))
     data = tmp_path / "data"
-    before = pipeline(data, keymaster.filter_factory, {"keymaster_config_path": km_file})
+    before = pipeline(data, config_keymaster.filter_factory, {"keymaster_config_path": km_file})
     put_object(before, "/c/a", b"written by keymaster under 2024")
-    legacy = pipeline(data, keymaster.filter_factory, {"encryption_root_secret": b64(old)})
+    legacy = pipeline(data, config_keymaster.filter_factory, {"encryption_root_secret": b64(old)})
     put_object(legacy, "/c/b", b"written by keymaster under the unnamed secret", meta="red")
 
     kms_file = tmp_path / "kms.conf"

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from swiftcrypt import kms_keymaster
-from swiftcrypt.errors import ConfigError
+from swiftcrypt.keymasters import kms_keymaster
+from swiftcrypt.common.errors import ConfigError
 from swiftcrypt.keymanager import base as km
 from tests.integration.kms.conftest import (
     OTHER_USER,

@@ -19,7 +19,9 @@ import uuid
 
 import pytest
 
-from swiftcrypt import account_keymaster, encryption
+from swiftcrypt.keymasters import account_keymaster
+
+from swiftcrypt.middleware import encryption
 from tests.integration.kms.conftest import noauth_conf, raw_store
 from tests.integration.kms.test_account_secrets import call, put, stored_secret_id
 from tests.integration.servers.barbican import BarbicanServer

@@ -5,7 +5,9 @@ import hashlib
 
 import pytest
 
-from swiftcrypt import keymaster, kms_keymaster
+from swiftcrypt.keymasters import config_keymaster
+
+from swiftcrypt.keymasters import kms_keymaster
 from tests.integration.kms.conftest import (
     PROJECT,
     assert_encrypted_at_rest,
@@ -20,7 +22,7 @@ from tests.integration.kms.conftest import (
 )
 
 KMS = kms_keymaster.filter_factory
-KM = keymaster.filter_factory
+KM = config_keymaster.filter_factory
 
 
 @pytest.fixture(params=["noauth", "keystone"])

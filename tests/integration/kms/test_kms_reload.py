@@ -24,8 +24,8 @@ _SCRIPT = textwrap.dedent("""\
     import hashlib, json, logging, os, sys, warnings
     warnings.simplefilter("ignore")
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    from swiftcrypt import kms_keymaster
-    from swiftcrypt.errors import ConfigError
+    from swiftcrypt.keymasters import kms_keymaster
+    from swiftcrypt.common.errors import ConfigError
 
     stage, confs = sys.argv[1], json.loads(sys.argv[2])
     conf = confs[int(stage)]

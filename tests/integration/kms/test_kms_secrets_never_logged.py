@@ -27,17 +27,21 @@ import traceback
 import pytest
 from webob import Request
 
-from swiftcrypt import (
-    ciphers,
-    cryptometa,
-    encryption,
-    handover,
-    keyderivation,
-    keyids,
-    kms_keymaster,
-)
-from swiftcrypt.errors import ConfigError
-from swiftcrypt.swiftpath import wsgi_to_str
+from swiftcrypt.crypto import ciphers
+
+from swiftcrypt.crypto import cryptometa
+
+from swiftcrypt.middleware import encryption
+
+from swiftcrypt.keymasters import handover
+
+from swiftcrypt.crypto import derivation
+
+from swiftcrypt.crypto import keyids
+
+from swiftcrypt.keymasters import kms_keymaster
+from swiftcrypt.common.errors import ConfigError
+from swiftcrypt.common.swiftpath import wsgi_to_str
 from tests.integration.kms.conftest import (
     OTHER_USER,
     PROJECT,
@@ -230,10 +234,10 @@ def secret_material(data_dir, roots, by_id):
     material = {}
     for label, root in roots.items():
         material["root %s" % label] = root
-        material["container key %s" % label] = keyderivation.derive_key(
+        material["container key %s" % label] = derivation.derive_key(
             root, keyids.container_path(ACCOUNT, CONTAINER))
         for name in OBJECTS:
-            material["object key %s %s" % (label, name)] = keyderivation.derive_key(
+            material["object key %s %s" % (label, name)] = derivation.derive_key(
                 root, keyids.object_path(ACCOUNT, CONTAINER, name, "2"))
     store = raw_store(data_dir)
     found = 0
@@ -247,7 +251,7 @@ def secret_material(data_dir, roots, by_id):
         loaded = cryptometa.load(resp.headers["X-Object-Sysmeta-Crypto-Body-Meta"])
         key_id = loaded["key_id"]
         root = by_id[key_id.get("secret_id")]
-        object_key = keyderivation.derive_key(root, wsgi_to_str(key_id["path"]))
+        object_key = derivation.derive_key(root, wsgi_to_str(key_id["path"]))
         body_key = ciphers.unwrap_key(object_key, loaded["body_key"])
         # it is the body key: it decrypts the stored body to what was sent
         assert ciphers.decrypt(body_key, loaded["iv"], resp.body[:16]) == SENT[:16]
@@ -433,6 +437,6 @@ def test_search_finds_a_logged_key(debug_everything, how):
     key = os.urandom(32)
     printed = {"hex": key.hex(), "base64": base64.b64encode(key).decode(),
                "repr": repr(key)}[how]
-    logging.getLogger("swiftcrypt.kms_keymaster").debug("payload %s", printed)
+    logging.getLogger("swiftcrypt.keymasters.kms_keymaster").debug("payload %s", printed)
     leaks = find_leaks({"key": key}, debug_everything.texts())
-    assert any(" in log swiftcrypt.kms_keymaster" in leak for leak in leaks), leaks
+    assert any(" in log swiftcrypt.keymasters.kms_keymaster" in leak for leak in leaks), leaks

@@ -17,7 +17,9 @@ import time
 
 from paste.deploy import loadapp
 
-from swiftcrypt import cli, rekey
+from swiftcrypt import cli
+
+from swiftcrypt.rekey import plan
 from tests.integration.kms.conftest import PROJECT, new_secret, noauth_conf
 from tests.integration.kms.conftest import raw_store as store_app
 from tests.support.rekeying import request, summary_counts
@@ -77,7 +79,7 @@ def stored_ids(data_dir, *parts):
     """Secret ids of an object's encrypted parts, from the raw store."""
     resp = req(store_app(data_dir), "HEAD", *parts)
     assert resp.status == 200, resp.reason
-    return set(rekey.secret_ids(resp.headers).values())
+    return set(plan.secret_ids(resp.headers).values())
 
 
 def user_meta(headers):

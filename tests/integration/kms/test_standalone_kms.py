@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from swiftcrypt.server import serving_url
+from swiftcrypt.cli.serve import serving_url
 from tests.integration.kms.conftest import PROJECT, assert_encrypted_at_rest, new_secret
 
 SAMPLE = Path(__file__).resolve().parents[3] / "etc" / "standalone-kms.conf"

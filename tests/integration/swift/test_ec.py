@@ -562,8 +562,8 @@ def test_rekey_account_on_ec(cluster, plaintexts, account, tmp_path):
 def test_rekey_in_process_on_ec(cluster_policies, plaintexts, account, tmp_path):
     """The tool's loop in this process (the test's policies fixture makes
     the EC policy known to the proxy app loaded here)."""
-    from swiftcrypt import rekeyrun
-    from swiftcrypt.rekeycli import load_pipeline
+    from swiftcrypt.rekey import run
+    from swiftcrypt.cli.rekey import load_pipeline
 
     cluster = cluster_policies
     cluster.use(swiftcrypt_with(["A"], "A"))
@@ -573,8 +573,8 @@ def test_rekey_in_process_on_ec(cluster_policies, plaintexts, account, tmp_path)
     conn.put_object(cont, "o", body)
     cluster.use(swiftcrypt_with(["A", "B"], "B"))
     app = load_pipeline(rekey_conf(cluster, tmp_path / "rekey.conf"))
-    result = rekeyrun.Rekeyer(app, account).rekey_object(cont, "o")
-    assert (result.outcome, result.detail) == (rekeyrun.REKEYED, "A -> B")
+    result = run.Rekeyer(app, account).rekey_object(cont, "o")
+    assert (result.outcome, result.detail) == (run.REKEYED, "A -> B")
     cluster.use(Crypto("swift", "swift", secrets={"B": SECRETS["B"]}, active="B"))
     headers, got = admin_conn(cluster, account).get_object(cont, "o")
     assert got == body and headers["etag"] == md5(body)
@@ -585,8 +585,8 @@ def test_rekey_conflict_on_ec_keeps_the_client_write(cluster_policies, plaintext
     """A client write made between the tool's read and its rewrite wins on
     EC too: the object servers refuse the older timestamp before any
     fragment is sent."""
-    from swiftcrypt import rekeyrun
-    from swiftcrypt.rekeycli import load_pipeline
+    from swiftcrypt.rekey import run
+    from swiftcrypt.cli.rekey import load_pipeline
 
     cluster = cluster_policies
     cluster.use(swiftcrypt_with(["A"], "A"))
@@ -601,8 +601,8 @@ def test_rekey_conflict_on_ec_keeps_the_client_write(cluster_policies, plaintext
     def client_put():
         conn.put_object(cont, "raced", newer, headers={"X-Object-Meta-Who": "client"})
 
-    result = rekeyrun.Rekeyer(RaceFirst(app, client_put), account).rekey_object(cont, "raced")
-    assert (result.outcome, result.detail) == (rekeyrun.CONFLICT, "a newer write won")
+    result = run.Rekeyer(RaceFirst(app, client_put), account).rekey_object(cont, "raced")
+    assert (result.outcome, result.detail) == (run.CONFLICT, "a newer write won")
     headers, got = conn.get_object(cont, "raced")
     assert got == newer and headers["x-object-meta-who"] == "client"
     archives = fragment_archives(cluster, "/%s/%s/raced" % (account, cont))

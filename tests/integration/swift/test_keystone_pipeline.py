@@ -33,9 +33,9 @@ import uuid
 import pytest
 import requests
 
-from swiftcrypt.accountsecrets import NAME_PREFIX
-from swiftcrypt.checksums import md5 as checksum_md5
-from swiftcrypt.checksums import md5_hex
+from swiftcrypt.keymasters.account_secrets import NAME_PREFIX
+from swiftcrypt.common.checksums import md5 as checksum_md5
+from swiftcrypt.common.checksums import md5_hex
 from tests.integration.swift import at_rest, functests
 from tests.integration.swift import keystone_proxy as kp
 from tests.integration.swift.conftest import make_body

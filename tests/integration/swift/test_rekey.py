@@ -206,8 +206,8 @@ def test_rekey_swift_cluster(cluster, plaintexts, account, tmp_path):
 
 
 def test_rekey_conflict_keeps_the_client_write(cluster, plaintexts, account, tmp_path):
-    from swiftcrypt import rekeyrun
-    from swiftcrypt.rekeycli import load_pipeline
+    from swiftcrypt.rekey import run
+    from swiftcrypt.cli.rekey import load_pipeline
 
     cluster.use(swiftcrypt_with(["A"], "A"))
     conn = admin_conn(cluster, account)
@@ -223,14 +223,14 @@ def test_rekey_conflict_keeps_the_client_write(cluster, plaintexts, account, tmp
         conn.put_object("c", "raced", io.BytesIO(newer), content_length=len(newer),
                         headers={"X-Object-Meta-Who": "client"})
 
-    result = rekeyrun.Rekeyer(RaceFirst(app, client_put), account).rekey_object("c", "raced")
-    assert (result.outcome, result.detail) == (rekeyrun.CONFLICT, "a newer write won")
+    result = run.Rekeyer(RaceFirst(app, client_put), account).rekey_object("c", "raced")
+    assert (result.outcome, result.detail) == (run.CONFLICT, "a newer write won")
     hdrs, body = conn.get_object("c", "raced")
     assert body == newer and hdrs["x-object-meta-who"] == "client"
 
-    result = rekeyrun.Rekeyer(RaceFirst(app, lambda: conn.delete_object("c", "deleted")),
+    result = run.Rekeyer(RaceFirst(app, lambda: conn.delete_object("c", "deleted")),
                               account).rekey_object("c", "deleted")
-    assert result.outcome == rekeyrun.CONFLICT
+    assert result.outcome == run.CONFLICT
     with pytest.raises(swiftclient.ClientException) as caught:
         conn.head_object("c", "deleted")
     assert caught.value.http_status == 404
@@ -509,8 +509,8 @@ def test_encrypt_plaintext_swift_cluster(cluster, account, tmp_path):
 
 
 def test_encrypt_plaintext_conflict_keeps_the_client_write(cluster, account, tmp_path):
-    from swiftcrypt import rekeyrun
-    from swiftcrypt.rekeycli import load_pipeline
+    from swiftcrypt.rekey import run
+    from swiftcrypt.cli.rekey import load_pipeline
     from tests.integration.swift.conftest import Plaintexts
 
     plaintexts = Plaintexts()
@@ -526,9 +526,9 @@ def test_encrypt_plaintext_conflict_keeps_the_client_write(cluster, account, tmp
     def client_put():
         conn.put_object("c", "raced", io.BytesIO(newer), content_length=len(newer))
 
-    result = rekeyrun.Rekeyer(RaceFirst(app, client_put), account,
+    result = run.Rekeyer(RaceFirst(app, client_put), account,
                               encrypt_plaintext=True).rekey_object("c", "raced")
-    assert (result.outcome, result.detail) == (rekeyrun.CONFLICT, "a newer write won")
+    assert (result.outcome, result.detail) == (run.CONFLICT, "a newer write won")
     assert conn.get_object("c", "raced")[1] == newer
 
 
@@ -537,10 +537,10 @@ def test_encrypt_plaintext_account_and_container_metadata(cluster, account, tmp_
     no encryption is encrypted by the tool whose encryption filter has the
     metadata options on (names Swift reads stay plain); a swiftcrypt proxy
     holding only B reads the same values; a second run has nothing to do."""
-    from swiftcrypt import rekey
-    from swiftcrypt.dbmeta import ACCOUNT, CONTAINER
-    from swiftcrypt.rekeycli import load_pipeline
-    from swiftcrypt.wsgiclient import call
+    from swiftcrypt.rekey import plan
+    from swiftcrypt.crypto.account_container_metadata import ACCOUNT, CONTAINER
+    from swiftcrypt.cli.rekey import load_pipeline
+    from swiftcrypt.common.wsgiclient import call
 
     cluster.use(Crypto())
     conn = admin_conn(cluster, account)
@@ -577,7 +577,7 @@ def test_encrypt_plaintext_account_and_container_metadata(cluster, account, tmp_
         raw = call(app, "HEAD", path, [("X-Backend-Allow-Reserved-Names", "true")],
                    environ={"swift.crypto.override": True})
         raw.close()
-        assert rekey.meta_secret_ids(raw.headers, level.crypto_prefix) == {
+        assert plan.meta_secret_ids(raw.headers, level.crypto_prefix) == {
             level.crypto_prefix + "Secret": "B"}
         assert raw.header(level.user_prefix + "Secret") is None
         assert raw.header(level.user_prefix + plain_name)

@@ -25,9 +25,13 @@ import uuid
 
 import pytest
 
-from swiftcrypt import rekey, rekeyaccounts, rekeyrun
-from swiftcrypt.rekeycli import load_pipeline
-from swiftcrypt.wsgiclient import call
+from swiftcrypt.rekey import plan as rekey
+
+from swiftcrypt.rekey import accounts as rekeyaccounts
+
+from swiftcrypt.rekey import run as rekeyrun
+from swiftcrypt.cli.rekey import load_pipeline
+from swiftcrypt.common.wsgiclient import call
 from tests.integration.swift.conftest import make_body
 from tests.integration.swift.test_rekey import (
     SECRETS, admin_conn, md5, rekey_conf, swiftcrypt_with)

@@ -36,7 +36,7 @@ import uuid
 
 import pytest
 
-from swiftcrypt.accountsecrets import NAME_PREFIX
+from swiftcrypt.keymasters.account_secrets import NAME_PREFIX
 from tests.integration.swift import at_rest, functests
 from tests.integration.swift.conftest import (
     connect,

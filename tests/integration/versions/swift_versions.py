@@ -44,5 +44,6 @@ def swift_venv(version):
         "swift-%s-py%s" % (version, VERSIONS[version]),
         ["swift==%s" % version] + TEST_REQUIREMENTS
         + (UNIT_REQUIREMENTS if version == OLDEST else []) + ["-e", REPO_ROOT],
-        check=["-c", "import swift, swiftcrypt.encryption, swift.common.middleware.crypto"],
+        check=["-c", "import swift, swiftcrypt.middleware.encryption, "
+                     "swift.common.middleware.crypto"],
         python=venvs.pyenv_python(VERSIONS[version]), key=_setup_key())

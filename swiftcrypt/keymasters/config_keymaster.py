@@ -1,0 +1,278 @@
+"""The keymaster filter: root secrets from config, keys for each request.
+
+It puts the keys callback (``swift.callback.fetch_crypto_keys``) into the
+environ of every account, container and object request (on an account
+request it gives the account key, for encrypted account metadata). The callback derives keys
+from a root secret and the request path; given a stored key id it derives
+the keys that item was written with. ``KeyMaster`` takes its root secrets
+ready-made, so the Barbican-backed keymaster shares all of this.
+"""
+
+import base64
+import binascii
+
+from swiftcrypt.crypto import derivation
+
+from swiftcrypt.crypto import keyids
+
+from swiftcrypt.common import logs
+
+from swiftcrypt.common import options
+from swiftcrypt.common.errors import ConfigError, UnknownSecretIdError
+from swiftcrypt.common.swiftpath import request_parts
+
+CALLBACK = "swift.callback.fetch_crypto_keys"
+MIN_SECRET_BYTES = 32
+SECRET_OPTION = "encryption_root_secret"
+_KEY_METHODS = ("PUT", "POST", "GET", "HEAD")
+
+
+class RootSecrets:
+    """Root secrets by id (``None`` for the unnamed one) and the active id."""
+
+    def __init__(self, secrets, active_id=None):
+        if not secrets:
+            raise ConfigError(SECRET_OPTION, "no root secret is configured")
+        if active_id not in secrets:
+            option = "active_root_secret_id" if active_id is not None else SECRET_OPTION
+            raise ConfigError(
+                option,
+                "the active root secret %s is not configured"
+                % ("(no id)" if active_id is None else repr(active_id)),
+            )
+        self._secrets = dict(secrets)
+        self.active_id = active_id
+        others = sorted((i for i in self._secrets if i != active_id), key=str)
+        self._ids = [active_id] + others
+
+    def ids(self):
+        """All secret ids, active first, then in a stable order."""
+        return list(self._ids)
+
+    def get(self, secret_id):
+        """The secret for ``secret_id``; UnknownSecretIdError if none."""
+        try:
+            return self._secrets[secret_id]
+        except KeyError:
+            raise UnknownSecretIdError(secret_id) from None
+
+    def __contains__(self, secret_id):
+        return secret_id in self._secrets
+
+    def __repr__(self):  # never show secret bytes
+        return "<RootSecrets ids=%r active=%r>" % (self.ids(), self.active_id)
+
+
+def decode_secret(option, text):
+    """Strict base64 of at least 32 bytes -> bytes; else ConfigError."""
+    cleaned = "".join(str(text).split())  # config files may wrap long values
+    try:
+        secret = base64.b64decode(cleaned.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise ConfigError(option, "is not valid base64") from None
+    if len(secret) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            option,
+            "decodes to %d bytes; at least %d are required" % (len(secret), MIN_SECRET_BYTES),
+        )
+    return secret
+
+
+def secret_id_of(option):
+    """``encryption_root_secret[_<id>]`` -> its id, or False if not one."""
+    if option == SECRET_OPTION:
+        return None
+    prefix = SECRET_OPTION + "_"
+    if option.startswith(prefix) and len(option) > len(prefix):
+        return option[len(prefix):]
+    return False
+
+
+def is_keymaster_option(name):
+    """Options that belong in the keymaster's own config file."""
+    return secret_id_of(name) is not False or name == "active_root_secret_id"
+
+
+def meta_version(conf):
+    """The key id version to write, validated."""
+    version = str(conf.get("meta_version_to_write") or keyids.DEFAULT_VERSION).strip()
+    if version not in keyids.VERSIONS:
+        raise ConfigError(
+            "meta_version_to_write", "must be one of 1, 2, 3, got %r" % version
+        )
+    return version
+
+
+def active_secret_id(conf):
+    """``active_root_secret_id`` (None when unset or empty)."""
+    return conf.get("active_root_secret_id") or None
+
+
+def root_secrets_from_conf(conf):
+    """Build RootSecrets from ``encryption_root_secret*`` options."""
+    secrets = {}
+    for option, value in conf.items():
+        secret_id = secret_id_of(option)
+        if secret_id is False:
+            if option.startswith(SECRET_OPTION):
+                raise ConfigError(option, "is not %s or %s_<id>" % (SECRET_OPTION, SECRET_OPTION))
+            continue
+        if value is None or not str(value).strip():
+            raise ConfigError(option, "is empty")
+        secrets[secret_id] = decode_secret(option, value)
+    return RootSecrets(secrets, active_secret_id(conf))
+
+
+class KeyMaster:
+    """WSGI filter that provides the keys callback.
+
+    ``root_secrets`` is a RootSecrets; ``version`` the key id version to
+    write for new items.
+    """
+
+    log_route = "keymaster"
+
+    def __init__(self, app, root_secrets, version=keyids.DEFAULT_VERSION, logger=None):
+        self.app = app
+        self.root_secrets = root_secrets
+        self.version = version
+        self.logger = logger or logs.get_logger({}, self.log_route)
+
+    def create_key(self, path, secret_id=None):
+        """Derive the key for real-text ``path`` from root secret ``secret_id``."""
+        return derivation.derive_key(self.root_secrets.get(secret_id), path)
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") in _KEY_METHODS:
+            parts = request_parts(environ)
+            if parts is not None:
+                _version, account, container, obj = parts
+                if container is None:
+                    keys = AccountKeys(self, account, environ.get(CALLBACK))
+                else:
+                    keys = RequestKeys(self, account, container, obj, environ.get(CALLBACK))
+                environ[CALLBACK] = keys.fetch
+        return self.app(environ, start_response)
+
+
+class RequestKeys:
+    """The keys callback for one request."""
+
+    def __init__(self, keymaster, account, container, obj, fallback=None):
+        self.keymaster = keymaster
+        self.account = account
+        self.container = container
+        self.obj = obj
+        self.fallback = fallback
+        self._cache = {}
+        self._active = None  # (key id, cache key) of what fetch() writes with
+
+    def _paths_for_request(self, version):
+        return keyids.request_paths(self.account, self.container, self.obj, version)
+
+    def _active_paths(self):
+        """``(key id, cache key)`` for the active secret and version."""
+        if self._active is None:
+            secret_id = self.keymaster.root_secrets.active_id
+            version = self.keymaster.version
+            cpath, opath = self._paths_for_request(version)
+            key_id = None
+            if cpath is not None:
+                key_id = keyids.make_key_id(
+                    opath if opath is not None else cpath, secret_id, version)
+            self._active = key_id, (secret_id, version, cpath, opath)
+        return self._active
+
+    def fetch(self, key_id=None, *args, **kwargs):
+        """Return ``{"container", "object", "id", "all_ids"}`` for this
+        request, or for the stored ``key_id`` when one is given."""
+        roots = self.keymaster.root_secrets
+        active_id, cache_key = self._active_paths()
+        if key_id is not None and key_id != active_id:
+            # (A stored id equal to the one we write with resolves to the
+            # request's own paths: most reads skip resolve_key_paths.)
+            secret_id, version, cpath, opath = keyids.resolve_key_paths(
+                key_id, self.account, self.container, self.obj)
+            if secret_id not in roots:
+                if self.fallback is not None:
+                    return self.fallback(key_id, *args, **kwargs)
+                raise UnknownSecretIdError(secret_id)
+            cache_key = (secret_id, version, cpath, opath)
+        keys = self._cache.get(cache_key)
+        if keys is None:
+            keys = self._derive(*cache_key)
+            self._cache[cache_key] = keys
+        return dict(keys)
+
+    def _derive(self, secret_id, version, cpath, opath):
+        keys = {}
+        if cpath is None:
+            return keys
+        roots = self.keymaster.root_secrets
+        secret = roots.get(secret_id)
+        hmac_sha256 = derivation.hmac_sha256  # derive_key, inline
+        keys["container"] = hmac_sha256(secret, cpath.encode("utf-8"))
+        if opath is not None:
+            keys["object"] = hmac_sha256(secret, opath.encode("utf-8"))
+        id_path = opath if opath is not None else cpath
+        key_id = keys["id"] = keyids.make_key_id(id_path, secret_id, version)
+        keys["all_ids"] = [dict(key_id) if sid == secret_id
+                           else keyids.make_key_id(id_path, sid, version)
+                           for sid in roots.ids()]
+        if self.fallback is not None:
+            # a keymaster before us holds other secrets: readers
+            # need its ids too (e.g. for every Etag-Mac)
+            keys["all_ids"].extend(self.fallback(key_id=None).get("all_ids", []))
+        return keys
+
+
+class AccountKeys:
+    """The keys callback for one account request: ``{"account", "id",
+    "all_ids"}``, the account key being HMAC-SHA256(root, "/<account>")."""
+
+    def __init__(self, keymaster, account, fallback=None):
+        self.keymaster = keymaster
+        self.account = account
+        self.fallback = fallback
+
+    def fetch(self, key_id=None, *args, **kwargs):
+        """Keys to write with, or those of the stored ``key_id``."""
+        roots = self.keymaster.root_secrets
+        if key_id is None:
+            secret_id, version = roots.active_id, self.keymaster.version
+            path = keyids.account_path(self.account)
+        else:
+            secret_id, version, path = keyids.resolve_account_path(key_id, self.account)
+            if secret_id not in roots:
+                if self.fallback is not None:
+                    return self.fallback(key_id, *args, **kwargs)
+                raise UnknownSecretIdError(secret_id)
+        return account_keys(roots.get(secret_id), path, secret_id, version, roots.ids())
+
+
+def account_keys(root, path, secret_id, version, secret_ids):
+    """The account-request keys dict (see AccountKeys) for ``root``, the
+    secret ``secret_id`` of ``secret_ids`` (the active first)."""
+    key_id = keyids.make_key_id(path, secret_id, version)
+    return {"account": derivation.derive_key(root, path), "id": key_id,
+            "all_ids": [dict(key_id) if sid == secret_id
+                        else keyids.make_key_id(path, sid, version) for sid in secret_ids]}
+
+
+def keymaster_conf(conf):
+    """Resolve ``keymaster_config_path`` for the ``keymaster`` filter."""
+    return options.load_with_config_path(conf, "keymaster", is_keymaster_option)
+
+
+def filter_factory(global_conf, **local_conf):
+    """Paste entry point ``egg:swiftcrypt#keymaster``."""
+    conf = dict(global_conf, **local_conf)
+    resolved = keymaster_conf(conf)
+    secrets = root_secrets_from_conf(resolved)
+    version = meta_version(resolved)
+    logger = logs.get_logger(conf, "keymaster")
+
+    def make_filter(app):
+        return KeyMaster(app, secrets, version, logger)
+
+    return make_filter

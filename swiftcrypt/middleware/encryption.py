@@ -1,0 +1,121 @@
+"""The ``encryption`` filter: encrypter and decrypter as one pipeline stage.
+
+Options: ``disable_encryption`` (stop encrypting new writes but keep
+decrypting what is stored); ``verify_body`` (check each full GET's
+decrypted body against its etag, see tamper.py);
+``encrypt_container_metadata`` and ``encrypt_account_metadata`` (encrypt
+container or account user metadata, see dbmeta.py) with
+``plain_container_metadata`` and ``plain_account_metadata`` (names, beyond
+those Swift's middlewares need, to keep plain then).
+
+For S3 clients behind s3api (s3.py): registers ``encryption`` in
+swift_info as Swift's filter does, and refuses object writes carrying
+SSE-C headers.
+"""
+
+from swiftcrypt.common import logs
+
+from swiftcrypt.common import metrics
+
+from swiftcrypt.common import options
+
+from swiftcrypt.middleware import s3
+
+from swiftcrypt.middleware import verify_body
+from swiftcrypt.crypto.account_container_metadata import ACCOUNT, CONTAINER
+from swiftcrypt.middleware.decrypter import Decrypter
+from swiftcrypt.middleware.encrypter import DbMetaEncrypter, Encrypter, is_strong_etag
+from swiftcrypt.common.errors import ConfigError
+from swiftcrypt.common.httperrors import respond
+from swiftcrypt.common.swiftpath import request_parts, split_wsgi_path
+
+OVERRIDE = "swift.crypto.override"
+
+
+class Encryption:
+    """Routes each request to the encrypter (inbound) and decrypter."""
+
+    def __init__(self, app, conf, logger=None):
+        self.app = app
+        self.logger = logger or logs.get_logger(conf, "encryption")
+        self.disable_encryption = options.as_bool(conf, "disable_encryption")
+        self.verify_body = options.as_bool(conf, "verify_body")
+        self.metrics = metrics.metrics_for(conf, self.logger)
+        self.decrypter = Decrypter(app, self.logger)
+        self.encrypter = Encrypter(self.decrypter, self.logger, self.disable_encryption, app)
+        self.decrypter.metrics = self.encrypter.metrics = self.metrics
+        self.container_writes, self.account_writes = (DbMetaEncrypter(
+            app, self.logger, level,
+            options.as_bool(conf, "encrypt_%s_metadata" % level.kind)
+            and not self.disable_encryption,
+            plain_names(conf, level), self.decrypter) for level in (CONTAINER, ACCOUNT))
+
+    def __call__(self, environ, start_response):
+        override = environ.get(OVERRIDE)
+        if override is not None and options.is_true(override):
+            return self.app(environ, start_response)
+        parts = request_parts(environ)
+        if parts is None and _unreadable(environ.get("PATH_INFO", "")):
+            # Swift's proxy refuses these too; passing them on would store
+            # plaintext under a name no key can be derived from.
+            return respond(start_response, 412, "Invalid UTF8 or contains NULL")  # Swift's words
+        if parts is None:
+            return self.app(environ, start_response)
+        if parts[2] is None:  # account: off the object path, like the container branch
+            if environ["REQUEST_METHOD"] in ("PUT", "POST"):
+                return self.account_writes(environ, start_response)
+            return self.decrypter(environ, start_response)
+        if parts[3] is None:
+            if environ["REQUEST_METHOD"] in ("PUT", "POST"):
+                return self.container_writes(environ, start_response)
+            return self.decrypter(environ, start_response)
+        method = environ["REQUEST_METHOD"]
+        if method in ("PUT", "POST"):
+            refusal = s3.sse_c_refusal(environ)
+            if refusal is not None:  # whether encrypting or not: a client key is never used
+                return respond(start_response, 400, refusal)
+        if self.verify_body and method == "GET":
+            return verify_body.verify_body(
+                lambda env, start: self.encrypter(env, start, parts),
+                environ, start_response, self.logger, self.metrics)
+        if method in ("GET", "HEAD") and not (
+                environ.get("HTTP_IF_MATCH") or environ.get("HTTP_IF_NONE_MATCH")
+                or is_strong_etag(environ.get("HTTP_IF_RANGE") or "")):
+            # nothing for the encrypter to mask: straight to the decrypter
+            return self.decrypter.handle_object(environ, start_response)
+        return self.encrypter(environ, start_response, parts)
+
+
+def _unreadable(path):
+    """An account, container or object path (split_path gave None) that
+    is not UTF-8: no key can be derived for it. (NULs are Swift's to
+    judge: its proxy refuses them from clients but uses them itself for
+    reserved names, e.g. object versioning.)"""
+    return split_wsgi_path(path) is not None
+
+
+def plain_names(conf, level=CONTAINER):
+    """The ``plain_<level>_metadata`` option as PlainNames."""
+    option = "plain_%s_metadata" % level.kind
+    try:
+        return level.plain_names(conf.get(option))
+    except ValueError as err:
+        raise ConfigError(option, str(err)) from None
+
+
+def filter_factory(global_conf, **local_conf):
+    """Paste entry point ``egg:swiftcrypt#encryption``."""
+    conf = dict(global_conf, **local_conf)
+    options.as_bool(conf, "disable_encryption")  # fail at start-up, not per request
+    options.as_bool(conf, "verify_body")
+    for level in (CONTAINER, ACCOUNT):
+        options.as_bool(conf, "encrypt_%s_metadata" % level.kind)
+        plain_names(conf, level)
+    logger = logs.get_logger(conf, "encryption")
+    # as Swift's filter does: s3api accepts SSE-S3 requests by this
+    s3.register_encryption_info(not options.as_bool(conf, "disable_encryption"))
+
+    def make_filter(app):
+        return Encryption(app, conf, logger)
+
+    return make_filter

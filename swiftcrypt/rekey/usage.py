@@ -1,0 +1,175 @@
+"""``swiftcrypt keys usage``: which root secrets (and, with
+account_keymaster, which account secrets) data still depends on, from the
+raw crypto metadata only - no body is decrypted or even read.
+
+Per secret id it counts the objects with a part under it (body and etag,
+listing etag or user metadata: a raw HEAD each, rekey.secret_ids), the
+container listing entries whose etag is encrypted under it (the raw
+listing), and the encrypted account and container metadata values under
+it (raw HEADs, rekey.meta_secret_ids). A secret the pipeline's keymaster
+holds with every count 0, in a scan where nothing failed to be read, is
+reported ``unused``: it may be retired. Anything that could not be read
+makes the scan incomplete, and then no secret is called unused.
+"""
+
+from swiftcrypt.crypto import cryptometa
+
+from swiftcrypt.crypto import keyids
+
+from swiftcrypt.rekey import plan
+
+from swiftcrypt.rekey import run
+from swiftcrypt.crypto.account_container_metadata import ACCOUNT, CONTAINER
+from swiftcrypt.common.errors import CryptoError
+from swiftcrypt.common.wsgiclient import call
+
+OBJECTS, LISTING, ACCOUNT_META, CONTAINER_META = (
+    "objects", "listing entries", "account metadata", "container metadata")
+KINDS = (OBJECTS, LISTING, ACCOUNT_META, CONTAINER_META)
+
+
+class Usage:
+    """What a scan found: ``counts[secret name][kind]``, plaintext objects,
+    and the items it could not read (``problems``, one line each)."""
+
+    def __init__(self, configured=()):
+        self.counts = {plan.secret_name(i): dict.fromkeys(KINDS, 0) for i in configured}
+        self.configured = {plan.secret_name(i) for i in configured}
+        self.scanned = dict.fromkeys(("accounts", "containers", "objects"), 0)
+        self.unencrypted = 0
+        self.problems = []
+
+    def add(self, secret_ids, kind):
+        """Count one item of ``kind`` under each of ``secret_ids``."""
+        for secret_id in set(secret_ids):
+            per = self.counts.setdefault(plan.secret_name(secret_id), dict.fromkeys(KINDS, 0))
+            per[kind] += 1
+
+    def unused(self):
+        """The configured secret names nothing depends on, or None when the
+        scan was incomplete (then nothing can be said unused)."""
+        if self.problems:
+            return None
+        return sorted(name for name in self.configured
+                      if not any(self.counts[name].values()))
+
+    def to_json(self):
+        """The usage as a JSON-able dict."""
+        return {"secrets": self.counts, "scanned": self.scanned,
+                "unencrypted objects": self.unencrypted, "problems": len(self.problems),
+                "unused": self.unused()}
+
+
+def configured_secret_ids(app):
+    """The root secret ids the pipeline's keymaster holds (swiftcrypt's
+    keymaster or kms_keymaster, or Swift's), or () if it cannot tell
+    (account_keymaster: per-account secrets)."""
+    for found in run._pipeline(app):
+        roots = getattr(found, "root_secrets", None)
+        if roots is not None and hasattr(roots, "ids"):
+            return tuple(roots.ids())
+        ids = getattr(found, "root_secret_ids", None)
+        if isinstance(ids, (list, tuple)):
+            return tuple(ids)
+    return ()
+
+
+def _raw_head(app, path):
+    resp = call(app, "HEAD", path, [("X-Backend-Allow-Reserved-Names", "true")],
+                environ={run.OVERRIDE: True})
+    resp.close()
+    return resp
+
+
+def _listing_secret(entry):
+    """The secret id of a raw listing entry's encrypted etag; False when
+    the etag is not encrypted."""
+    value = entry.get("hash") or ""
+    if "swift_meta=" not in value:
+        return False
+    meta = cryptometa.extract(value)[1]
+    key_id = meta.get("key_id") if isinstance(meta, dict) else None
+    if key_id is None:
+        raise CryptoError("listing etag without key_id")
+    return keyids.parse_key_id(key_id)[0]
+
+
+def scan_account(app, account, usage, mine=None):
+    """Add ``account``'s dependencies to ``usage`` (``mine(item)``: False
+    for items another process counts, as for the re-key)."""
+    mine = mine or (lambda item: True)
+    lister = run.Rekeyer(app, account)
+    base = "/v1/" + account
+    usage.scanned["accounts"] += 1
+
+    def meta(path, level, kind, what):
+        resp = _raw_head(app, path)
+        if resp.status // 100 != 2:
+            usage.problems.append("%s: HEAD answered %s" % (what, resp.status))
+            return
+        try:
+            usage.add(plan.meta_secret_ids(resp.headers, level.crypto_prefix).values(), kind)
+        except plan.RekeyError as err:
+            usage.problems.append("%s: %s" % (what, err))
+
+    try:
+        if mine(account):
+            meta(base, ACCOUNT, ACCOUNT_META, "account %s" % account)
+        for cont in lister.containers():
+            where = "%s/%s" % (account, cont)
+            usage.scanned["containers"] += 1
+            if mine(where):
+                meta("%s/%s" % (base, cont), CONTAINER, CONTAINER_META, "container " + where)
+            for entry in lister.entries("%s/%s" % (base, cont), "container " + where):
+                name = entry["name"]
+                if not mine("%s/%s" % (where, name)):
+                    continue
+                usage.scanned["objects"] += 1
+                _scan_object(app, usage, "%s/%s/%s" % (base, cont, name), entry,
+                             "%s/%s" % (where, name))
+    except run.ListingError as err:
+        usage.problems.append(str(err))
+
+
+def _scan_object(app, usage, path, entry, what):
+    try:
+        secret_id = _listing_secret(entry)
+        if secret_id is not False:
+            usage.add([secret_id], LISTING)
+    except CryptoError as err:
+        usage.problems.append("%s: listing entry: %s" % (what, err))
+    resp = _raw_head(app, path)
+    if resp.status == 404:
+        return  # gone since the listing: depends on nothing
+    if resp.status // 100 != 2:
+        usage.problems.append("%s: HEAD answered %s" % (what, resp.status))
+        return
+    try:
+        ids = plan.secret_ids(resp.headers)
+    except plan.RekeyError as err:
+        usage.problems.append("%s: %s" % (what, err))
+        return
+    usage.add(ids.values(), OBJECTS)
+    if plan.plaintext_parts(resp.headers):
+        usage.unencrypted += 1
+
+
+def lines(usage):
+    """The report: one line per secret id, then the totals."""
+    unused = usage.unused() or ()
+    out = []
+    for name in sorted(usage.counts):
+        per = usage.counts[name]
+        text = "secret %s: %s" % (name, ", ".join("%s %d" % (k, per[k]) for k in KINDS))
+        if name in unused:
+            text += " (unused)"
+        elif name not in usage.configured and usage.configured:
+            text += " (not held by the keymaster: such items cannot be read)"
+        out.append(text)
+    out.append("scanned %d accounts, %d containers, %d objects; unencrypted objects %d; "
+               "unreadable %d%s" % (
+                   usage.scanned["accounts"], usage.scanned["containers"],
+                   usage.scanned["objects"], usage.unencrypted, len(usage.problems),
+                   "" if not usage.problems else
+                   " (incomplete: no secret can be said unused)"))
+    return out
