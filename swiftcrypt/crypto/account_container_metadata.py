@@ -23,6 +23,7 @@ the logic is shared.
 
 from swiftcrypt.crypto import cryptometa
 from swiftcrypt.middleware.constraints import metadata_problem, set_problem
+from swiftcrypt.common import names
 from swiftcrypt.common.environ import header_key
 from swiftcrypt.common.errors import CryptoError, DecryptionFailed
 
@@ -79,7 +80,7 @@ class Level:
         self.kind = kind
         self.default_plain = tuple(default_plain)
         self.user_prefix = "X-%s-Meta-" % title
-        self.crypto_prefix = "X-%s-Sysmeta-Crypto-Meta-" % title
+        self.crypto_prefix = names.db_meta_prefix(title)
         self.limits_prefix = self.user_prefix.lower()  # what metadata_problem counts
         self.meta_key = header_key(self.user_prefix)  # HTTP_X_<KIND>_META_
         self.remove_key = header_key("X-Remove-%s-Meta-" % title)

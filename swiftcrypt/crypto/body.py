@@ -19,13 +19,10 @@ from swiftcrypt.crypto import cryptometa
 from swiftcrypt.crypto.derivation import etag_mac
 from swiftcrypt.crypto.workers import Worker
 from swiftcrypt.common.checksums import md5, md5_hex
+from swiftcrypt.common.names import BODY_META, ETAG, ETAG_MAC
 
 EMPTY_MD5 = md5_hex(b"")
 
-BODY_META = "X-Object-Sysmeta-Crypto-Body-Meta"
-ETAG = "X-Object-Sysmeta-Crypto-Etag"
-ETAG_MAC = "X-Object-Sysmeta-Crypto-Etag-Mac"
-OVERRIDE_ETAG = "X-Object-Sysmeta-Container-Update-Override-Etag"
 
 
 # A body is hashed inline until this much has been seen, unless its size

@@ -9,9 +9,10 @@ import os
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from swiftcrypt.common import names
 from swiftcrypt.common.errors import CryptoError
 
-CIPHER = "AES_CTR_256"
+CIPHER = names.CIPHER
 KEY_SIZE = 32
 IV_SIZE = 16
 BLOCK_SIZE = 16

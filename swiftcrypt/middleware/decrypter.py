@@ -25,7 +25,7 @@ from swiftcrypt.common import metrics
 
 from swiftcrypt.middleware import verify_body
 from swiftcrypt.common.audit import audit
-from swiftcrypt.crypto.body import BODY_META, ETAG, ETAG_MAC, OVERRIDE_ETAG
+from swiftcrypt.common.names import CRYPTO_PREFIXES, BODY_META, ETAG, ETAG_MAC, OVERRIDE_ETAG
 from swiftcrypt.middleware.byteranges import ByterangesRewriter, parse_content_range
 from swiftcrypt.middleware.encrypter import TRANSIENT_META, TRANSIENT_META_PREFIX
 from swiftcrypt.common.errors import CryptoError, DecryptionFailed
@@ -35,7 +35,7 @@ from swiftcrypt.middleware.keycallback import KeysUnavailable, keys_unavailable,
 from swiftcrypt.common.swiftpath import request_parts
 from swiftcrypt.common.wsgicontext import call_app
 
-_CRYPTO_PREFIXES = ("x-object-sysmeta-crypto-", "x-object-transient-sysmeta-crypto-")
+_CRYPTO_PREFIXES = CRYPTO_PREFIXES
 _TRANSIENT_PREFIX_L = TRANSIENT_META_PREFIX.lower()
 _OVERRIDE_L = OVERRIDE_ETAG.lower()
 UNKNOWN_ETAG = "<unknown>"

@@ -9,9 +9,12 @@ from swiftcrypt.crypto import ciphers
 from swiftcrypt.crypto import cryptometa
 
 from swiftcrypt.common import metrics
-from swiftcrypt.crypto.body import OVERRIDE_ETAG, BodyEncrypter, listing_etag_footer
+from swiftcrypt.common import names
+from swiftcrypt.common.names import OVERRIDE_ETAG
+from swiftcrypt.crypto.body import BodyEncrypter, listing_etag_footer
 from swiftcrypt.middleware.constraints import MAX_HEADER_SIZE, OBJECT_META_PREFIX, metadata_problem
-from swiftcrypt.common.environ import header_key, header_name, parse_etag_list, strip_etag
+from swiftcrypt.common import etags
+from swiftcrypt.common.environ import header_key, header_name
 from swiftcrypt.common.errors import CryptoError
 from swiftcrypt.common.httperrors import error_exception, respond
 from swiftcrypt.crypto.derivation import etag_mac
@@ -24,10 +27,10 @@ from swiftcrypt.middleware.keycallback import (
 )
 from swiftcrypt.common.wsgicontext import call_app
 
-FOOTERS_CALLBACK = "swift.callback.update_footers"
-TRANSIENT_META = "X-Object-Transient-Sysmeta-Crypto-Meta"
+FOOTERS_CALLBACK = names.FOOTERS_CALLBACK
+TRANSIENT_META = names.USER_META_SET
 TRANSIENT_META_PREFIX = TRANSIENT_META + "-"
-ETAG_IS_AT = "HTTP_X_BACKEND_ETAG_IS_AT"
+ETAG_IS_AT = names.ETAG_IS_AT
 _OVERRIDE_ETAG_KEY = header_key(OVERRIDE_ETAG)
 _OVERRIDE_ETAG_L = OVERRIDE_ETAG.lower()
 _MISSING = object()
@@ -121,7 +124,7 @@ def encrypt_user_metadata(environ, keys, object_cipher=None, meta=None):
         encrypted_any = True
     if encrypted_any:
         environ[header_key(TRANSIENT_META)] = cryptometa.dump(
-            {"cipher": "AES_CTR_256", "key_id": keys["id"]})
+            {"cipher": names.CIPHER, "key_id": keys["id"]})
 
 
 def _update_footers(footers, updates):
@@ -180,7 +183,7 @@ class Encrypter:
         encrypting = environ["wsgi.input"] = EncryptingInput(environ["wsgi.input"], body)
         client_etag = environ.get("HTTP_ETAG")
         if client_etag is not None:
-            client_etag = strip_etag(client_etag)
+            client_etag = etags.bare(client_etag)
         header_override = environ.get(_OVERRIDE_ETAG_KEY)
         inner_callback = environ.get(FOOTERS_CALLBACK)
         refusals = []  # the 422 the callback raised, to answer it if it comes back to us
@@ -201,7 +204,7 @@ class Encrypter:
             plaintext_etag = body.plaintext_etag
             if body.started:
                 expected = etag_footer or client_etag
-                if expected is not None and strip_etag(expected) != plaintext_etag:
+                if expected is not None and etags.bare(expected) != plaintext_etag:
                     refusals.append(error_exception(422, ETAG_MISMATCH))
                     raise refusals[-1]
                 updates = body.body_footers()
@@ -259,7 +262,7 @@ class Encrypter:
             environ[key] = mask_etags(value, object_keys)
         if not originals:
             return self.app(environ, start_response)
-        add_etag_is_at(environ, "X-Object-Sysmeta-Crypto-Etag-Mac")
+        add_etag_is_at(environ, names.ETAG_MAC)
         try:
             return self.app(environ, start_response)
         finally:
@@ -362,7 +365,7 @@ def mask_etags(value, object_keys):
     the backend can compare with the stored Etag-Mac whichever root secret
     wrote the object (and with a plain etag for unencrypted objects)."""
     out = []
-    for etag in parse_etag_list(value):
+    for etag in etags.parse_list(value):
         if etag == "*":
             out.append(etag)
             continue
@@ -386,6 +389,6 @@ def _content_length(environ):
 
 
 def _replace_etag(value, cipher_etag, plain_etag):
-    if strip_etag(value) != cipher_etag:
+    if etags.bare(value) != cipher_etag:
         return value
     return '"%s"' % plain_etag if value.strip().startswith('"') else plain_etag

@@ -25,11 +25,12 @@ from swiftcrypt.middleware import verify_body
 from swiftcrypt.crypto.account_container_metadata import ACCOUNT, CONTAINER
 from swiftcrypt.middleware.decrypter import Decrypter
 from swiftcrypt.middleware.encrypter import DbMetaEncrypter, Encrypter, is_strong_etag
+from swiftcrypt.common import names
 from swiftcrypt.common.errors import ConfigError
 from swiftcrypt.common.httperrors import respond
 from swiftcrypt.common.swiftpath import request_parts, split_wsgi_path
 
-OVERRIDE = "swift.crypto.override"
+OVERRIDE = names.CRYPTO_OVERRIDE
 
 
 class Encryption:

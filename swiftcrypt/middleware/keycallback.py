@@ -3,10 +3,11 @@
 from swiftcrypt.crypto import ciphers
 
 from swiftcrypt.crypto import keyids
+from swiftcrypt.common import names
 from swiftcrypt.common.errors import CryptoError, UnknownSecretIdError
 from swiftcrypt.common.httperrors import respond
 
-CALLBACK = "swift.callback.fetch_crypto_keys"
+CALLBACK = names.KEYS_CALLBACK
 
 
 class KeysUnavailable(Exception):

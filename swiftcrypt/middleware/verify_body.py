@@ -22,6 +22,7 @@ hash of the whole object.
 
 import hmac
 
+from swiftcrypt.common import etags
 from swiftcrypt.common.wsgicontext import call_app
 from swiftcrypt.common.checksums import md5
 
@@ -75,7 +76,7 @@ class VerifyingIter:
         actual = digest.hexdigest()
         expected = self._expected
         if expected is None or not hmac.compare_digest(
-                actual.encode("ascii"), str(expected).strip('"').encode("latin-1")):
+                actual.encode("ascii"), etags.unquote(str(expected)).encode("latin-1")):
             # No MD5s in the line: the plaintext etag is encrypted at rest
             # for a reason, and logs travel further than disks.
             self._logger.error(

@@ -10,16 +10,18 @@ parts of an object written before encryption was enabled are plaintext.
 from swiftcrypt.crypto import cryptometa
 
 from swiftcrypt.crypto import keyids
+from swiftcrypt.common import etags, names
+from swiftcrypt.crypto.body import EMPTY_MD5 as _MD5_OF_EMPTY
 from swiftcrypt.common.errors import CryptoError
 
-BODY_META = "x-object-sysmeta-crypto-body-meta"
-ETAG = "x-object-sysmeta-crypto-etag"
-LISTING_ETAG = "x-object-sysmeta-container-update-override-etag"
-USER_META_SET = "x-object-transient-sysmeta-crypto-meta"
+# lower case: the rekey plan compares lower-cased raw header names
+BODY_META = names.BODY_META.lower()
+ETAG = names.ETAG.lower()
+LISTING_ETAG = names.OVERRIDE_ETAG.lower()
+USER_META_SET = names.USER_META_SET.lower()
 _USER_META_PREFIX = USER_META_SET + "-"
-_CRYPTO_PREFIXES = ("x-object-sysmeta-crypto-", "x-object-transient-sysmeta-crypto-")
+_CRYPTO_PREFIXES = names.CRYPTO_PREFIXES
 _USER_META = "x-object-meta-"
-_MD5_OF_EMPTY = "d41d8cd98f00b204e9800998ecf8427e"
 
 # Parts of an object that carry their own key id.
 BODY, LISTING, METADATA = "body", "listing etag", "metadata"
@@ -205,13 +207,13 @@ def undecrypted(raw_headers, get_headers):
     if raw.get(BODY_META) and _has_body(raw):
         if got.get(BODY_META):
             return "body"
-        etag = raw.get("etag", "").strip().strip('"')
+        etag = etags.unquote(raw.get("etag", ""))
         # The ciphertext of an n-byte body equals its plaintext with chance
         # 256**-n (a keystream of zero bytes), and then so do their MD5s:
         # 1 object in 256 of 1 byte. Below _SAME_BY_CHANCE bytes equal etags
         # prove nothing; the crypto meta above and the listing etag below
         # still catch a GET that was not decrypted.
-        if etag and etag == got.get("etag", "").strip().strip('"') and \
+        if etag and etag == etags.unquote(got.get("etag", "")) and \
                 _body_length(raw) >= _SAME_BY_CHANCE:
             return "body"
     for name, value in got.items():
@@ -254,6 +256,6 @@ def rewrite_headers(get_headers, timestamp):
                 else "%s;swift_bytes=%s" % (v, slo_size.strip())) for n, v in out]
     etag = lowered.get("etag")
     if etag:
-        out.append(("Etag", etag.strip().strip('"')))
+        out.append(("Etag", etags.unquote(etag)))
     out.append(("X-Timestamp", timestamp))
     return out

@@ -37,18 +37,19 @@ from swiftcrypt.rekey import plan as rekey
 
 from swiftcrypt.rekey import state as rekeystate
 
+from swiftcrypt.common import names
 from swiftcrypt.common import timestamps
 from swiftcrypt.keymasters.account_secrets import NoAccountSecret
 from swiftcrypt.crypto.account_container_metadata import ACCOUNT, CONTAINER
 from swiftcrypt.common.wsgiclient import IterReader, call
 
-OVERRIDE = "swift.crypto.override"
-KEYS_CALLBACK = "swift.callback.fetch_crypto_keys"
+OVERRIDE = names.CRYPTO_OVERRIDE
+KEYS_CALLBACK = names.KEYS_CALLBACK
 # Asks the keymaster for the keys a write would get, whatever the method:
 # account_keymaster otherwise answers a HEAD as a read (no secret made, the
 # fallback's keys for an account without one). Other keymasters give a
 # write's keys always.
-WRITE_KEYS = "swiftcrypt.keys_for_write"
+WRITE_KEYS = names.KEYS_FOR_WRITE
 # Swift's proxy lists and serves reserved (\x00) names (object versioning's
 # hidden containers) only with this; other backends ignore it.
 _INTERNAL_HEADERS = [("X-Backend-Allow-Reserved-Names", "true"),

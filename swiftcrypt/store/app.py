@@ -13,7 +13,8 @@ from swiftcrypt.store.db import BadDatabase, ListingDB
 from swiftcrypt.store.headers import (
     FAKE_ACCOUNT_LISTING, HeaderDict, listed_type_and_bytes, stored_to_wsgi, updated_meta,
     wsgi_to_stored)
-from swiftcrypt.store.http import error, normalize_timestamp, respond
+from swiftcrypt.common import timestamps
+from swiftcrypt.store.http import error, respond
 from swiftcrypt.store.locks import ObjectLocks
 from swiftcrypt.store.names import BadName, parse_path
 from swiftcrypt.store.objects import ObjectHandlers, disk_error
@@ -149,8 +150,8 @@ class StoreApp:
             ("X-Account-Container-Count", str(containers)),
             ("X-Account-Object-Count", str(objects)),
             ("X-Account-Bytes-Used", str(used)),
-            ("X-Timestamp", normalize_timestamp(created)),
-            ("X-Put-Timestamp", normalize_timestamp(created)),
+            ("X-Timestamp", timestamps.normalize(created)),
+            ("X-Put-Timestamp", timestamps.normalize(created)),
         ]
         if record is None and not containers:
             headers.append((FAKE_ACCOUNT_LISTING, "yes"))
@@ -221,8 +222,8 @@ class StoreApp:
         headers += [
             ("X-Container-Object-Count", str(count)),
             ("X-Container-Bytes-Used", str(used)),
-            ("X-Timestamp", normalize_timestamp(record["put_timestamp"])),
-            ("X-Put-Timestamp", normalize_timestamp(record["put_timestamp"])),
+            ("X-Timestamp", timestamps.normalize(record["put_timestamp"])),
+            ("X-Put-Timestamp", timestamps.normalize(record["put_timestamp"])),
         ]
         return headers
 

@@ -2,22 +2,15 @@
 
 import email.utils
 
+from swiftcrypt.common import etags
+
 
 def parse_etags(value):
     """Entity tags of an ``If-Match``/``If-None-Match`` value, unquoted.
 
     Returns a set; ``"*"`` in it means "any". Weak tags compare by value.
     """
-    tags = set()
-    for item in value.split(","):
-        item = item.strip()
-        if item.startswith("W/"):
-            item = item[2:]
-        if len(item) >= 2 and item[0] == item[-1] == '"':
-            item = item[1:-1]
-        if item:
-            tags.add(item)
-    return tags
+    return {tag for tag in etags.parse_list(value) if tag}
 
 
 def etag_to_compare(metadata, etag_is_at, stored_etag):
@@ -90,14 +83,7 @@ def if_range_allows(value, etag, last_modified):
     if " " not in value or value.startswith(('"', "W/")):
         # entity tags: an HTTP-date always has spaces. Swift sends etags
         # unquoted, so a bare one (as a client echoes it) counts as strong.
-        for item in value.split(","):
-            item = item.strip()
-            if item.startswith("W/"):
-                continue
-            if len(item) >= 2 and item[0] == item[-1] == '"':
-                item = item[1:-1]
-            if item == etag:
-                return True
-        return False
+        return any(not etags.is_weak(item) and etags.unquote(item) == etag
+                   for item in value.split(","))
     date = _http_date(value)
     return date is not None and date == last_modified

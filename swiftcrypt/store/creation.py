@@ -7,6 +7,8 @@ copy filter in front, a large-object manifest). Pure functions over the
 request's headers and query.
 """
 
+from swiftcrypt.common import etags
+
 MAX_FILE_SIZE = 5 * 1024 ** 3 + 2  # Swift's default max_file_size
 
 
@@ -65,7 +67,7 @@ def if_none_match_star(headers):
     value = headers.get("If-None-Match")
     if value is None or not value.strip():
         return False
-    tags = {tag.strip().strip('"') for tag in value.split(",")}
+    tags = {etags.unquote(tag) for tag in value.split(",")}
     if "*" not in tags:
         raise Refused(400, "If-None-Match only supports *")
     return True

@@ -9,6 +9,7 @@ On disk we keep them as real text, with undecodable bytes kept through
 import mimetypes
 from collections.abc import ItemsView, KeysView, MutableMapping, ValuesView
 
+from swiftcrypt.common import names
 from swiftcrypt.common.options import is_true
 
 # Swift's proxy marks the answer it makes up for an account that does not
@@ -235,7 +236,7 @@ def listing_etag_and_bytes(meta, etag, size):
     The container-update override etag wins over the stored MD5; a
     ``swift_bytes`` parameter on it gives the listed size.
     """
-    override = meta.get("X-Object-Sysmeta-Container-Update-Override-Etag")
+    override = meta.get(names.OVERRIDE_ETAG)
     if override is None:
         return etag, size
     return _swift_bytes(override, size)

@@ -38,11 +38,6 @@ def http_date(timestamp):
     return email.utils.formatdate(math.ceil(float(timestamp)), usegmt=True)
 
 
-def normalize_timestamp(timestamp):
-    """Swift's ``X-Timestamp`` form."""
-    return "%016.05f" % float(timestamp)
-
-
 def as_http_exception(exc):
     """``exc`` if it is an HTTP error response (webob's HTTPException, or
     anything with an integer ``status_int`` that is callable as a WSGI app,

@@ -6,29 +6,22 @@ import math
 import os
 import time
 
-from swiftcrypt.common import timestamps
+from swiftcrypt.common.names import FOOTERS_CALLBACK
+from swiftcrypt.common import etags, timestamps
 from swiftcrypt.store import conditional, crashpoints, creation, diskfile, expiry, ranges
 from swiftcrypt.store.headers import (
     HeaderDict, listing_etag_and_bytes, object_post_metadata, object_put_metadata,
     stored_to_wsgi, without_swift_bytes, wsgi_to_stored)
 from swiftcrypt.store.http import (
-    ClosingIter, as_http_exception, error, http_date, normalize_timestamp, respond,
+    ClosingIter, as_http_exception, error, http_date, respond,
     status_line)
 
-FOOTERS_CALLBACK = "swift.callback.update_footers"
 CHUNK = diskfile.CHUNK
 log = logging.getLogger("swiftcrypt.store")
 
 
 class ClientDisconnect(Exception):
     """The request body ended before its Content-Length."""
-
-
-def _unquote_etag(value):
-    value = (value or "").strip()
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        value = value[1:-1]
-    return value.lower()
 
 
 def _read_body(environ, writer, length):
@@ -314,7 +307,7 @@ class ObjectHandlers:
                 except Exception as exc:
                     return self._failed(req, start_response, exc, "footers callback")
             expected = footers.get("Etag") or req.headers.get("Etag")
-            if expected is not None and _unquote_etag(expected) != writer.etag:
+            if expected is not None and etags.unquote(expected).lower() != writer.etag:
                 return error(start_response, 422,
                              "Etag does not match the MD5 of the received body")
             meta = object_put_metadata(req.headers, footers, req.obj)
@@ -345,7 +338,7 @@ class ObjectHandlers:
             # unquoted, as Swift's proxy answers clients (it strips the
             # object server's quotes)
             ("Etag", writer.etag), ("Last-Modified", http_date(timestamp)),
-            ("X-Timestamp", normalize_timestamp(timestamp)),
+            ("X-Timestamp", timestamps.normalize(timestamp)),
             ("Content-Type", "text/html; charset=UTF-8")])
 
     def _refuse_replacing(self, req, start_response, path, wanted, only_new):
@@ -455,7 +448,7 @@ class ObjectHandlers:
         headers += [
             ("Etag", header["etag"]),
             ("Last-Modified", http_date(header["timestamp"])),
-            ("X-Timestamp", normalize_timestamp(header["timestamp"])),
+            ("X-Timestamp", timestamps.normalize(header["timestamp"])),
             ("X-Backend-Timestamp", internal_stamp(header)),
             ("Accept-Ranges", "bytes"),
         ]
@@ -546,7 +539,7 @@ class ObjectHandlers:
             return disk_error(start_response, req, err)
         return respond(start_response, 202, [
             ("Content-Type", "text/html; charset=UTF-8"),
-            ("X-Timestamp", normalize_timestamp(timestamp))])
+            ("X-Timestamp", timestamps.normalize(timestamp))])
 
     # DELETE
 

@@ -113,3 +113,12 @@ def test_gatekeeper_strips_client_timestamps(app):
     got = Request.blank("/v1/a/c/o").get_response(gated)
     assert got.body == b"client" and "X-Backend-Timestamp" not in got.headers
     assert float(got.headers["X-Timestamp"]) > 1
+
+
+def test_the_store_writes_timestamps_in_the_one_normal_form():
+    # store.http's own normalize_timestamp was a second copy of this
+    assert timestamps.normalize(1.5) == "0000000001.50000"
+    assert timestamps.normalize("1700000000.123456") == "1700000000.12346"
+    for bad in (-1, float("inf"), float("nan")):
+        with pytest.raises(ValueError):
+            timestamps.normalize(bad)
