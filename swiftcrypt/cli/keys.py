@@ -29,7 +29,6 @@ account_keymaster section (``[account_keymaster]``,
 never printed.
 """
 
-import configparser
 import datetime
 import os
 import sys
@@ -44,6 +43,7 @@ from swiftcrypt.keymasters import config_keymaster
 
 from swiftcrypt.keymasters import kms_keymaster
 from swiftcrypt.common.errors import ConfigError
+from swiftcrypt.common.options import ConfigFileError, read_config_file
 from swiftcrypt.keymanager import barbican
 from swiftcrypt.keymanager.base import check_root_secret
 
@@ -143,15 +143,10 @@ def _sentence(sub, name):
 # -- config files ---------------------------------------------------------------
 
 def _read(path):
-    parser = configparser.ConfigParser(interpolation=None)
     try:
-        with open(path) as f:
-            parser.read_file(f)
-    except OSError as err:
-        raise ConfigError("--config", "cannot read %s: %s" % (path, err.strerror)) from err
-    except configparser.Error as err:
-        raise ConfigError("--config", "%s is not a valid config file" % path) from err
-    return parser
+        return read_config_file(path)
+    except ConfigFileError as err:
+        raise ConfigError("--config", str(err)) from err.__cause__
 
 
 def find_section(parser, name, section=None):

@@ -138,16 +138,12 @@ def _seconds(text):
 
 def read_paste_config(path):
     """The config file as a raw ConfigParser (no interpolation)."""
-    parser = configparser.RawConfigParser(strict=False)
     try:
-        with open(path) as f:
-            parser.read_file(f)
-    except OSError as err:
-        raise StartupError("cannot read config %s: %s" % (path, err.strerror)) from None
-    except configparser.Error as err:
-        first = str(err).splitlines()[0]
-        raise StartupError("config %s is not valid: %s" % (path, first)) from None
-    return parser
+        return options.read_config_file(path, configparser.RawConfigParser(strict=False))
+    except options.ConfigFileError as err:
+        if err.strerror is not None:
+            raise StartupError("cannot read config %s: %s" % (path, err.strerror)) from None
+        raise StartupError("config %s is not valid: %s" % (path, err.detail)) from None
 
 
 def stage_contexts(context):
@@ -188,11 +184,10 @@ def operator_settings(config_path):
     section's plain line, which would otherwise be silently ignored.
     StartupError when one name has different values, or a value `serve`
     cannot resolve."""
-    parser = configparser.RawConfigParser(strict=False, default_section="\0")
     try:
-        with open(config_path) as f:
-            parser.read_file(f)
-    except (OSError, configparser.Error):  # read_paste_config said why already
+        parser = options.read_config_file(
+            config_path, configparser.RawConfigParser(strict=False, default_section="\0"))
+    except options.ConfigFileError:  # read_paste_config said why already
         return {}
     here = os.path.dirname(config_path)
     found = {}

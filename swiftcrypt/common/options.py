@@ -24,6 +24,17 @@ def is_true(value):
     return value is True or (isinstance(value, str) and value.strip().lower() in TRUE_VALUES)
 
 
+def secret_id_of(option, base):
+    """The secret id an option names by its suffix: ``base`` -> None (the
+    unnamed secret), ``base_<id>`` -> ``"<id>"``, anything else False."""
+    if option == base:
+        return None
+    prefix = base + "_"
+    if option.startswith(prefix) and len(option) > len(prefix):
+        return option[len(prefix):]
+    return False
+
+
 def as_bool(conf, option, default=False):
     """Read a boolean option; an unrecognised value is a ConfigError."""
     value = conf.get(option)
@@ -53,6 +64,34 @@ def as_number(conf, option, default, minimum=0, kind=float):
     return number
 
 
+class ConfigFileError(Exception):
+    """A config file that cannot be read (``strerror`` from the OS) or
+    parsed (``detail``: the first line of the parser's message, which may
+    quote a line of the file: callers decide whether to show it). The
+    message is one line that quotes nothing from the file."""
+
+    def __init__(self, path, strerror=None, detail=None):
+        self.path, self.strerror, self.detail = path, strerror, detail
+        super().__init__("cannot read %s: %s" % (path, strerror) if strerror is not None
+                         else "%s is not a valid config file" % path)
+
+
+def read_config_file(path, parser=None):
+    """``path`` read into ``parser`` (default: a ConfigParser without
+    interpolation, as Swift's and paste's files are read); ConfigFileError
+    if it cannot be read or is not valid."""
+    if parser is None:
+        parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path) as f:
+            parser.read_file(f)
+    except OSError as err:
+        raise ConfigFileError(path, strerror=err.strerror) from err
+    except configparser.Error as err:
+        raise ConfigFileError(path, detail=str(err).splitlines()[0]) from None
+    return parser
+
+
 def group_or_world_readable(path):
     """True if ``path`` grants any access to group or others."""
     return bool(os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO))
@@ -74,16 +113,11 @@ def load_with_config_path(conf, section, is_own_option):
             "keymaster_config_path",
             "is set, so %s must be given only in %s" % (", ".join(clashing), path),
         )
-    parser = configparser.ConfigParser(interpolation=None)
     try:
-        with open(path) as f:
-            parser.read_file(f)
-    except OSError as err:
-        raise ConfigError(
-            "keymaster_config_path", "cannot read %s: %s" % (path, err.strerror)) from err
-    except configparser.Error:
-        # not chained: configparser's message may quote a line holding a secret
-        raise ConfigError("keymaster_config_path", "%s is not a valid config file" % path) from None
+        parser = read_config_file(path)
+    except ConfigFileError as err:
+        # the message quotes no line of the file: it may hold a secret
+        raise ConfigError("keymaster_config_path", str(err)) from err.__cause__
     if not parser.has_section(section):
         raise ConfigError("keymaster_config_path", "%s has no [%s] section" % (path, section))
     if group_or_world_readable(path):

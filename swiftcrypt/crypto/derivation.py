@@ -4,6 +4,8 @@ import base64
 import hashlib
 import hmac
 
+from swiftcrypt.crypto import keyids
+
 try:
     # The C function behind hmac.new: half the cost of going through the
     # hmac module's Python class, and a request computes three or four.
@@ -28,6 +30,40 @@ def derive_key(root_secret, path):
     real Unicode text (never a WSGI latin-1 string).
     """
     return hmac_sha256(root_secret, path.encode("utf-8"))
+
+
+def request_keys(root_secret, secret_id, version, cpath, opath, secret_ids):
+    """The keys a container or object request gets from ``root_secret``
+    (the secret ``secret_id``): ``{"container", "object", "id", "all_ids"}``.
+
+    ``cpath`` is ``/account/container`` (None: an account request, ``{}``);
+    ``opath`` the object's path or None (then no ``"object"`` key). ``"id"``
+    is the key id of the object's path (the container's without one), and
+    ``"all_ids"`` that path's id under each of ``secret_ids`` in order.
+    """
+    keys = {}
+    if cpath is None:
+        return keys
+    # derive_key, inline: a request computes two or three of these
+    keys["container"] = hmac_sha256(root_secret, cpath.encode("utf-8"))
+    if opath is not None:
+        keys["object"] = hmac_sha256(root_secret, opath.encode("utf-8"))
+    id_path = opath if opath is not None else cpath
+    key_id = keys["id"] = keyids.make_key_id(id_path, secret_id, version)
+    keys["all_ids"] = [dict(key_id) if sid == secret_id
+                       else keyids.make_key_id(id_path, sid, version)
+                       for sid in secret_ids]
+    return keys
+
+
+def account_keys(root_secret, path, secret_id, version, secret_ids):
+    """The keys an account request gets: ``{"account", "id", "all_ids"}``,
+    the account key being HMAC-SHA256(root, ``path`` = "/<account>") and
+    ``"all_ids"`` the path's id under each of ``secret_ids`` in order."""
+    key_id = keyids.make_key_id(path, secret_id, version)
+    return {"account": derive_key(root_secret, path), "id": key_id,
+            "all_ids": [dict(key_id) if sid == secret_id
+                        else keyids.make_key_id(path, sid, version) for sid in secret_ids]}
 
 
 def etag_mac(key, etag):

@@ -197,7 +197,14 @@ class KeyManager(abc.ABC):
         return None
 
 
-def call_with_retries(func, retries=0, backoff=0.5, max_backoff=5.0, sleep=time.sleep):
+#: The retry policy for a key manager that failed retryably (unreachable,
+#: 5xx): wait BACKOFF seconds, doubling each time, at most MAX_BACKOFF.
+BACKOFF = 0.5
+MAX_BACKOFF = 5.0
+
+
+def call_with_retries(func, retries=0, backoff=BACKOFF, max_backoff=MAX_BACKOFF,
+                      sleep=time.sleep):
     """Call ``func()``; on a retryable KeyManagerError try again up to
     ``retries`` more times, waiting ``backoff`` seconds doubling each time
     (at most ``max_backoff``). Other errors, and the last retryable one,

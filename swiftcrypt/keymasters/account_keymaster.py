@@ -58,6 +58,7 @@ from swiftcrypt.common import logs
 
 from swiftcrypt.common import metrics
 
+from swiftcrypt.common import names
 from swiftcrypt.common import options
 from swiftcrypt.keymasters.account_secrets import (
     DEFAULT_CACHE_SIZE,
@@ -75,16 +76,16 @@ from swiftcrypt.common.audit import audit
 from swiftcrypt.common.errors import ConfigError, UnknownSecretIdError
 from swiftcrypt.common.httperrors import respond
 from swiftcrypt.keymanager import barbican
-from swiftcrypt.keymasters.config_keymaster import CALLBACK, account_keys, meta_version
+from swiftcrypt.keymasters.config_keymaster import CALLBACK, meta_version
 from swiftcrypt.common.swiftpath import request_parts
 from swiftcrypt.common.wsgicontext import call_app
 
 SECTION = "account_keymaster"
-OVERRIDE = "swift.crypto.override"
+OVERRIDE = names.CRYPTO_OVERRIDE
 _KEY_METHODS = ("PUT", "POST", "GET", "HEAD")
 _WRITES = ("PUT", "POST")
 #: Environ flag: the keys callback gives what a write would get (``rekey``).
-WRITE_KEYS = "swiftcrypt.keys_for_write"
+WRITE_KEYS = names.KEYS_FOR_WRITE
 
 #: Options that, with keymaster_config_path set, belong only in that file.
 _FILE_ONLY = frozenset(barbican.IDENTITY_OPTIONS + (
@@ -382,7 +383,7 @@ class AccountRequestKeys:
                 return self.fallback(key_id, *args, **kwargs)
             raise
         ordered = [secret_id] + [sid for sid in all_ids if sid != secret_id]
-        return account_keys(root, path, secret_id, version, ordered)
+        return derivation.account_keys(root, path, secret_id, version, ordered)
 
     def _no_secret_yet(self, *args, **kwargs):
         """New keys on a read (to mask conditional etags) for an account
@@ -399,19 +400,11 @@ class AccountRequestKeys:
         return keys
 
     def _derive(self, root, secret_id, version, cpath, opath, all_ids):
-        keys = {}
-        if cpath is None:
-            return keys
-        keys["container"] = derivation.derive_key(root, cpath)
-        if opath is not None:
-            keys["object"] = derivation.derive_key(root, opath)
-        id_path = opath if opath is not None else cpath
-        keys["id"] = keyids.make_key_id(id_path, secret_id, version)
         # the canonical first, then the account's other secrets (an etag
         # MAC may have been made under any of them)
         ordered = [secret_id] + [sid for sid in all_ids if sid != secret_id]
-        keys["all_ids"] = [keyids.make_key_id(id_path, sid, version) for sid in ordered]
-        if self.fallback is not None:
+        keys = derivation.request_keys(root, secret_id, version, cpath, opath, ordered)
+        if keys and self.fallback is not None:
             keys["all_ids"].extend(self.fallback(key_id=None).get("all_ids", []))
         return keys
 

@@ -46,8 +46,6 @@ DEFAULT_TTL = 60.0
 DEFAULT_STALE_TTL = 300.0  # the filter's default; AccountSecrets' own is 0
 NO_SECRET_TTL = 5.0  # seconds an account found without a secret is not listed again
 DEFAULT_CACHE_SIZE = 10000
-BACKOFF = 0.5
-MAX_BACKOFF = 5.0
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 
@@ -219,8 +217,7 @@ class AccountSecrets:
                 self.metrics.timing("keyservice." + operation, time.monotonic() - started)
 
         return keymanager.call_with_retries(
-            timed, retries=self.retries, backoff=BACKOFF, max_backoff=MAX_BACKOFF,
-            sleep=self.sleep)
+            timed, retries=self.retries, sleep=self.sleep)
 
     def _list(self, account):
         name = secret_name(account)

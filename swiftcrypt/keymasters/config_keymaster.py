@@ -17,11 +17,12 @@ from swiftcrypt.crypto import keyids
 
 from swiftcrypt.common import logs
 
+from swiftcrypt.common import names
 from swiftcrypt.common import options
 from swiftcrypt.common.errors import ConfigError, UnknownSecretIdError
 from swiftcrypt.common.swiftpath import request_parts
 
-CALLBACK = "swift.callback.fetch_crypto_keys"
+CALLBACK = names.KEYS_CALLBACK
 MIN_SECRET_BYTES = 32
 SECRET_OPTION = "encryption_root_secret"
 _KEY_METHODS = ("PUT", "POST", "GET", "HEAD")
@@ -80,12 +81,7 @@ def decode_secret(option, text):
 
 def secret_id_of(option):
     """``encryption_root_secret[_<id>]`` -> its id, or False if not one."""
-    if option == SECRET_OPTION:
-        return None
-    prefix = SECRET_OPTION + "_"
-    if option.startswith(prefix) and len(option) > len(prefix):
-        return option[len(prefix):]
-    return False
+    return options.secret_id_of(option, SECRET_OPTION)
 
 
 def is_keymaster_option(name):
@@ -205,21 +201,10 @@ class RequestKeys:
         return dict(keys)
 
     def _derive(self, secret_id, version, cpath, opath):
-        keys = {}
-        if cpath is None:
-            return keys
         roots = self.keymaster.root_secrets
-        secret = roots.get(secret_id)
-        hmac_sha256 = derivation.hmac_sha256  # derive_key, inline
-        keys["container"] = hmac_sha256(secret, cpath.encode("utf-8"))
-        if opath is not None:
-            keys["object"] = hmac_sha256(secret, opath.encode("utf-8"))
-        id_path = opath if opath is not None else cpath
-        key_id = keys["id"] = keyids.make_key_id(id_path, secret_id, version)
-        keys["all_ids"] = [dict(key_id) if sid == secret_id
-                           else keyids.make_key_id(id_path, sid, version)
-                           for sid in roots.ids()]
-        if self.fallback is not None:
+        keys = derivation.request_keys(roots.get(secret_id), secret_id, version, cpath, opath,
+                                       roots.ids())
+        if keys and self.fallback is not None:
             # a keymaster before us holds other secrets: readers
             # need its ids too (e.g. for every Etag-Mac)
             keys["all_ids"].extend(self.fallback(key_id=None).get("all_ids", []))
@@ -247,16 +232,8 @@ class AccountKeys:
                 if self.fallback is not None:
                     return self.fallback(key_id, *args, **kwargs)
                 raise UnknownSecretIdError(secret_id)
-        return account_keys(roots.get(secret_id), path, secret_id, version, roots.ids())
-
-
-def account_keys(root, path, secret_id, version, secret_ids):
-    """The account-request keys dict (see AccountKeys) for ``root``, the
-    secret ``secret_id`` of ``secret_ids`` (the active first)."""
-    key_id = keyids.make_key_id(path, secret_id, version)
-    return {"account": derivation.derive_key(root, path), "id": key_id,
-            "all_ids": [dict(key_id) if sid == secret_id
-                        else keyids.make_key_id(path, sid, version) for sid in secret_ids]}
+        return derivation.account_keys(roots.get(secret_id), path, secret_id, version,
+                                       roots.ids())
 
 
 def keymaster_conf(conf):

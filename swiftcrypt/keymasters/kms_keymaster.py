@@ -46,8 +46,6 @@ from swiftcrypt.keymasters.config_keymaster import (
 
 SECTION = "kms_keymaster"
 KEY_ID_OPTION = "key_id"
-BACKOFF = 0.5
-MAX_BACKOFF = 5.0
 
 #: Options that, with keymaster_config_path set, belong only in that file
 #: (as with Swift's kms_keymaster).
@@ -71,12 +69,7 @@ class KmsError(ConfigError):
 
 def secret_id_of(option):
     """``key_id`` -> None, ``key_id_<id>`` -> ``<id>``, else False."""
-    if option == KEY_ID_OPTION:
-        return None
-    prefix = KEY_ID_OPTION + "_"
-    if option.startswith(prefix) and len(option) > len(prefix):
-        return option[len(prefix):]
-    return False
+    return options.secret_id_of(option, KEY_ID_OPTION)
 
 
 def is_kms_option(name):
@@ -137,7 +130,7 @@ def fetch_secret(manager, option, key_id, retries=0, sleep=time.sleep, metrics_=
 
     try:
         secret = keymanager.call_with_retries(
-            get, retries=retries, backoff=BACKOFF, max_backoff=MAX_BACKOFF, sleep=sleep)
+            get, retries=retries, sleep=sleep)
         return check_root_secret(secret)
     except keymanager.KeyManagerError as err:
         problem = str(err)

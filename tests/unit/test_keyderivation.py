@@ -319,3 +319,39 @@ def test_hmac_sha256_equals_the_hmac_module(key, message):
     expected = hmac.new(key, message, hashlib.sha256).digest()
     assert derivation.hmac_sha256(key, message) == expected
     assert derivation.etag_mac(key, message) == base64.b64encode(expected).decode("ascii")
+
+
+# -- one derivation for both keymasters ---------------------------------------
+
+def test_request_keys_derives_container_object_and_ids():
+    from swiftcrypt.crypto import keyids
+    root = b"r" * 32
+    keys = derivation.request_keys(root, "b", "2", "/a/c", "/a/c/o", ["a", "b", None])
+    assert keys["container"] == derivation.derive_key(root, "/a/c")
+    assert keys["object"] == derivation.derive_key(root, "/a/c/o")
+    assert keys["id"] == keyids.make_key_id("/a/c/o", "b", "2")
+    # config_keymaster's order: every configured secret, the active first
+    assert [k.get("secret_id") for k in keys["all_ids"]] == ["a", "b", None]
+    assert keys["all_ids"][1] == keys["id"] and keys["all_ids"][1] is not keys["id"]
+
+
+def test_request_keys_for_a_container_and_for_an_account_request():
+    root = b"r" * 32
+    keys = derivation.request_keys(root, None, "3", "/a/c", None, [None])
+    assert set(keys) == {"container", "id", "all_ids"}
+    assert keys["id"]["path"] == "/a/c" and "secret_id" not in keys["id"]
+    assert derivation.request_keys(root, None, "3", None, None, [None]) == {}
+
+
+def test_request_keys_in_account_keymaster_order():
+    # account_keymaster's order: the secret used first, then the account's others
+    keys = derivation.request_keys(b"r" * 32, "s2", "2", "/a/c", "/a/c/o", ["s2", "s1"])
+    assert [k["secret_id"] for k in keys["all_ids"]] == ["s2", "s1"]
+
+
+def test_account_keys():
+    root = b"r" * 32
+    keys = derivation.account_keys(root, "/a", "y", "3", ["x", "y"])
+    assert keys["account"] == derivation.derive_key(root, "/a")
+    assert keys["id"] == {"v": "3", "path": "/a", "secret_id": "y"}
+    assert [k["secret_id"] for k in keys["all_ids"]] == ["x", "y"]

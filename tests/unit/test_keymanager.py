@@ -174,3 +174,24 @@ def test_barbicanclient_error_logs_are_dropped(manager, caplog):
     caplog.set_level(logging.DEBUG)
     logging.getLogger("barbicanclient.client").error("4xx Client error: Forbidden")
     assert "Forbidden" not in caplog.text
+
+
+def test_one_retry_policy_for_every_key_manager_caller():
+    # kms_keymaster, account_secrets and `swiftcrypt keys` all call without
+    # their own back-off: the policy is call_with_retries' defaults
+    import inspect
+
+    from swiftcrypt.keymanager import base
+    from swiftcrypt.keymanager.base import Unreachable
+    sleeps = []
+
+    def down():
+        raise Unreachable(None, "down")
+
+    with pytest.raises(Unreachable):
+        call_with_retries(down, retries=6, sleep=sleeps.append)
+    assert sleeps == [base.BACKOFF * 2 ** i for i in range(4)] + [base.MAX_BACKOFF] * 2
+    from swiftcrypt.cli import keys
+    from swiftcrypt.keymasters import account_secrets, kms_keymaster
+    for module in (kms_keymaster, account_secrets, keys):
+        assert "backoff=" not in inspect.getsource(module)

@@ -150,3 +150,54 @@ def test_group_or_world_readable(tmp_path, caplog):
         options.load_with_config_path({"keymaster_config_path": str(path)}, "sect", _own)
     assert len(caplog.records) == 1
     assert str(path) in caplog.records[0].getMessage()
+
+
+# -- the one secret-id parser (config_keymaster's and kms_keymaster's) -------
+
+def test_secret_id_of_both_keymasters_options():
+    from swiftcrypt.common.options import secret_id_of
+    from swiftcrypt.keymasters import config_keymaster, kms_keymaster
+    for base, parse in (("encryption_root_secret", config_keymaster.secret_id_of),
+                        ("key_id", kms_keymaster.secret_id_of)):
+        assert secret_id_of(base, base) is None and parse(base) is None
+        assert secret_id_of(base + "_2", base) == "2" == parse(base + "_2")
+        assert secret_id_of(base + "_a_b", base) == "a_b" == parse(base + "_a_b")
+        for other in (base + "_", base + "x", "x" + base, "", "active_root_secret_id"):
+            assert secret_id_of(other, base) is False and parse(other) is False
+
+
+# -- the one config-file reader (options, `swiftcrypt keys`, `serve`) ---------
+
+def test_read_config_file_reads_without_interpolation(tmp_path):
+    path = tmp_path / "a.conf"
+    path.write_text("[s]\nx = 100%(here)s\n")
+    assert options.read_config_file(str(path)).get("s", "x") == "100%(here)s"
+
+
+def test_read_config_file_missing_says_why(tmp_path):
+    path = str(tmp_path / "none.conf")
+    with pytest.raises(options.ConfigFileError) as exc:
+        options.read_config_file(path)
+    assert str(exc.value) == "cannot read %s: No such file or directory" % path
+    assert exc.value.strerror == "No such file or directory" and exc.value.detail is None
+    assert isinstance(exc.value.__cause__, OSError)
+
+
+def test_read_config_file_invalid_never_quotes_the_file_in_its_message(tmp_path):
+    path = tmp_path / "bad.conf"
+    path.write_text("encryption_root_secret = SECRETVALUE\n")  # before any section
+    with pytest.raises(options.ConfigFileError) as exc:
+        options.read_config_file(str(path))
+    assert str(exc.value) == "%s is not a valid config file" % path
+    assert "SECRETVALUE" not in str(exc.value) and exc.value.__cause__ is None
+    assert exc.value.strerror is None and exc.value.detail  # serve shows the detail
+
+
+def test_read_config_file_into_a_given_parser(tmp_path):
+    import configparser
+    path = tmp_path / "paste.conf"
+    path.write_text("[s]\nx = 1\nx = 2\n")  # paste's files may repeat an option
+    with pytest.raises(options.ConfigFileError):
+        options.read_config_file(str(path))
+    parser = options.read_config_file(str(path), configparser.RawConfigParser(strict=False))
+    assert parser.get("s", "x") == "2"
