@@ -14,7 +14,6 @@ from swiftcrypt.common.checksums import md5_hex
 
 OBJ = "/v1/a/c/o"
 CONTAINER = "/v1/a/listing"
-MIN_SAMPLE_SECONDS = 0.02
 
 
 def random_data(size):

@@ -12,9 +12,6 @@ key reason, with ``status`` and ``reason``). Fields are ids and paths:
 never key material. Refusals are warnings, the rest info.
 """
 
-EVENTS = ("created", "rotated", "shredded", "first_use", "refused")
-
-
 def _text(value):
     text = "-" if value is None else str(value)
     return "".join("_" if ch.isspace() else ch for ch in text) or "-"

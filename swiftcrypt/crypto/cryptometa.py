@@ -90,10 +90,6 @@ def _q(json_text):
     return quote_plus(json_text)
 
 
-def _rq(json_text):
-    return re.escape(quote_plus(json_text))
-
-
 # Strings that json.dumps writes as they are: printable ASCII but " and \.
 _JSON_PLAIN = re.compile(r"[ !#-\[\]-~]*\Z")
 _QUOTE_ASCII = str.maketrans({chr(i): quote_plus(chr(i)) for i in range(128)})
@@ -396,14 +392,3 @@ def decrypt_value(ciphertext_b64, key, meta):
     except (binascii.Error, UnicodeEncodeError, ValueError):
         raise CryptoError("encrypted value is not valid base64") from None
     return ciphers.decrypt(key, meta["iv"], ciphertext)
-
-
-def decrypt_header(value, key):
-    """Decrypt a whole ``<b64>; swift_meta=`` value; returns ``(bytes, meta)``.
-
-    Raises CryptoError if the value carries no crypto-meta.
-    """
-    ciphertext_b64, meta = extract(value)
-    if meta is None:
-        raise CryptoError("value has no swift_meta")
-    return decrypt_value(ciphertext_b64, key, meta), meta

@@ -195,18 +195,6 @@ def discard(tmp_path):
     _unlink(tmp_path, sync=False)
 
 
-def write_meta(tmp_dir, path, version, timestamp, metadata):
-    """Atomically replace the sidecar of the data file at ``path`` with
-    ``metadata`` and ``timestamp`` for data version ``version`` (the caller
-    holds the object's lock)."""
-    tmp_path = prepare_meta(tmp_dir, version, timestamp, metadata)
-    try:
-        publish_meta(tmp_path, path)
-    except BaseException:
-        discard(tmp_path)
-        raise
-
-
 _HEADER_KEYS = ("etag", "timestamp", "metadata")
 
 

@@ -15,6 +15,17 @@ from swiftcrypt.crypto import ciphers
 from swiftcrypt.crypto import cryptometa
 from swiftcrypt.common.errors import CryptoError
 
+
+def decrypt_header(value, key):
+    """A whole ``<b64>; swift_meta=`` value decrypted: ``(bytes, meta)``;
+    CryptoError if it carries no crypto-meta (the package decrypts through
+    extract and decrypt_value; this composes them for the tests)."""
+    ciphertext_b64, meta = cryptometa.extract(value)
+    if meta is None:
+        raise CryptoError("value has no swift_meta")
+    return cryptometa.decrypt_value(ciphertext_b64, key, meta), meta
+
+
 # --- strategies ---------------------------------------------------------------
 
 _names = st.text(min_size=1, max_size=12).filter(lambda n: n not in ("iv", "key"))
@@ -247,13 +258,13 @@ def test_encrypt_value_decrypt_header_round_trip(plaintext, key):
     b64, meta = cryptometa.extract(value)
     assert set(meta) == {"cipher", "iv"}
     assert base64.b64decode(b64) == ciphers.encrypt(key, meta["iv"], plaintext)
-    assert cryptometa.decrypt_header(value, key) == (plaintext, meta)
+    assert decrypt_header(value, key) == (plaintext, meta)
 
 
 def test_encrypt_value_extra_items_and_fresh_iv():
     key_id = {"v": "2", "path": "/a/c"}
     value = cryptometa.encrypt_value(b"etag", bytes(32), key_id=key_id)
-    plaintext, meta = cryptometa.decrypt_header(value, bytes(32))
+    plaintext, meta = decrypt_header(value, bytes(32))
     assert plaintext == b"etag"
     assert meta["key_id"] == key_id
     other = cryptometa.encrypt_value(b"etag", bytes(32), key_id=key_id)
@@ -262,21 +273,21 @@ def test_encrypt_value_extra_items_and_fresh_iv():
 
 def test_decrypt_header_wrong_key_gives_other_bytes():
     value = cryptometa.encrypt_value(b"secret value", bytes(32))
-    assert cryptometa.decrypt_header(value, b"\x01" * 32)[0] != b"secret value"
+    assert decrypt_header(value, b"\x01" * 32)[0] != b"secret value"
 
 
 def test_decrypt_header_errors():
     with pytest.raises(CryptoError):
-        cryptometa.decrypt_header("abcd", bytes(32))
+        decrypt_header("abcd", bytes(32))
     bad_cipher = cryptometa.append("abcd", {"cipher": "XOR", "iv": bytes(16)})
     with pytest.raises(CryptoError):
-        cryptometa.decrypt_header(bad_cipher, bytes(32))
+        decrypt_header(bad_cipher, bytes(32))
     bad_b64 = cryptometa.append("ab*d", {"cipher": "AES_CTR_256", "iv": bytes(16)})
     with pytest.raises(CryptoError):
-        cryptometa.decrypt_header(bad_b64, bytes(32))
+        decrypt_header(bad_b64, bytes(32))
     short_iv = cryptometa.append("abcd", {"cipher": "AES_CTR_256", "iv": bytes(8)})
     with pytest.raises(CryptoError):
-        cryptometa.decrypt_header(short_iv, bytes(32))
+        decrypt_header(short_iv, bytes(32))
 
 
 def test_decrypt_value():
@@ -320,7 +331,7 @@ def test_swift_header_value_decrypts_with_ours():
     key = bytes(range(32))
     enc, meta = encrypt_header_val(crypto, "caf\u00c3\u00a9 value", key)  # WSGI str
     value = swift_cu.append_crypto_meta(enc, meta)
-    plaintext, got_meta = cryptometa.decrypt_header(value, key)
+    plaintext, got_meta = decrypt_header(value, key)
     assert plaintext == "caf\u00e9 value".encode("utf-8")
     assert got_meta == meta
 
@@ -514,4 +525,4 @@ def test_encrypt_value_equals_append_of_its_meta(plaintext, key_id, other):
     assert base64.b64decode(b64) == ciphers.encrypt(key, meta["iv"], plaintext)
     # a ShortCtr of the key gives the same
     short_value = cryptometa.encrypt_value(plaintext, ciphers.ShortCtr(key), **extra)
-    assert cryptometa.decrypt_header(short_value, key)[0] == plaintext
+    assert decrypt_header(short_value, key)[0] == plaintext

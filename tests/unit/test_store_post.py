@@ -100,8 +100,9 @@ def test_delete_removes_data_and_sidecar(app):
 def test_sidecar_of_another_version_is_ignored(app):
     # what a crash between a PUT's rename and its sidecar removal leaves
     assert _put(app, b"one", **{"X-Object-Meta-Put": "p"}).status_int == 201
-    diskfile.write_meta(app.tmp_dir, _data_path(app), "not-this-version", 1.0,
-                        {"X-Object-Meta-Stale": "s", "Content-Type": "x/y"})
+    tmp_path = diskfile.prepare_meta(app.tmp_dir, "not-this-version", 1.0,
+                                     {"X-Object-Meta-Stale": "s", "Content-Type": "x/y"})
+    diskfile.publish_meta(tmp_path, _data_path(app))
     got = _get(app)
     assert got.headers["X-Object-Meta-Put"] == "p" and "X-Object-Meta-Stale" not in got.headers
 
