@@ -29,11 +29,11 @@ from swiftcrypt.cli import prefork
 
 from swiftcrypt.cli import secretfile
 from swiftcrypt.common.errors import ConfigError
+from swiftcrypt.crypto.derivation import ROOT_SECRET_BYTES
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 DATA_DIR_ENV = "SWIFTCRYPT_DATA_DIR"
-ROOT_SECRET_BYTES = 32
 SHUTDOWN_GRACE_SECONDS = 10
 # Swift's proxy: client_timeout (default 60) is the socket timeout for every
 # read from and write to a client; max_clients (1024) greenthreads serve a

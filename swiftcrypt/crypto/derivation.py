@@ -6,6 +6,10 @@ import hmac
 
 from swiftcrypt.crypto import keyids
 
+#: A root secret's size: the least a keymaster accepts, and what
+#: ``swiftcrypt serve`` and account_keymaster generate (as Swift's keymaster).
+ROOT_SECRET_BYTES = 32
+
 try:
     # The C function behind hmac.new: half the cost of going through the
     # hmac module's Python class, and a request computes three or four.

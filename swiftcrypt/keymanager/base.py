@@ -12,6 +12,8 @@ message ever carries secret bytes.
 import abc
 import time
 
+from swiftcrypt.crypto.derivation import ROOT_SECRET_BYTES
+
 
 class KeyManagerError(Exception):
     """A key-manager operation failed.
@@ -127,7 +129,7 @@ def sort_infos(infos):
                                            info.key_id))
 
 
-MIN_ROOT_SECRET_BITS = 256
+MIN_ROOT_SECRET_BITS = 8 * ROOT_SECRET_BYTES
 
 
 def check_root_secret(secret, min_bits=MIN_ROOT_SECRET_BITS):

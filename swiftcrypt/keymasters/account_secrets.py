@@ -38,10 +38,11 @@ from swiftcrypt.common.errors import UnknownSecretIdError
 from swiftcrypt.keymanager.base import check_root_secret, error_kind, sort_infos
 from swiftcrypt.keymasters.secretcache import RefreshingCache
 from swiftcrypt.common.ttlcache import TTLCache
+from swiftcrypt.crypto.derivation import ROOT_SECRET_BYTES
 
 NAME_PREFIX = "swiftcrypt-account:"
 GENERATION_WINDOW = 60.0  # seconds; creation races are far shorter, rotations far apart
-SECRET_BYTES = 32
+SECRET_BYTES = ROOT_SECRET_BYTES
 DEFAULT_TTL = 60.0
 DEFAULT_STALE_TTL = 300.0  # the filter's default; AccountSecrets' own is 0
 NO_SECRET_TTL = 5.0  # seconds an account found without a secret is not listed again

@@ -23,7 +23,7 @@ from swiftcrypt.common.errors import ConfigError, UnknownSecretIdError
 from swiftcrypt.common.swiftpath import request_parts
 
 CALLBACK = names.KEYS_CALLBACK
-MIN_SECRET_BYTES = 32
+MIN_SECRET_BYTES = derivation.ROOT_SECRET_BYTES
 SECRET_OPTION = "encryption_root_secret"
 _KEY_METHODS = ("PUT", "POST", "GET", "HEAD")
 
