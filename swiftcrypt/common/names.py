@@ -44,5 +44,7 @@ FOOTERS_CALLBACK = "swift.callback.update_footers"
 #: The keys callback gives what a write would get, whatever the method
 #: (``rekey`` asks on a HEAD; account_keymaster otherwise answers a read).
 KEYS_FOR_WRITE = "swiftcrypt.keys_for_write"
-#: ``X-Backend-Etag-Is-At`` as the environ holds it.
-ETAG_IS_AT = "HTTP_X_BACKEND_ETAG_IS_AT"
+#: Where the object server finds the etag to evaluate conditions against
+#: (the encrypter points it at the Etag-Mac): the header, and its environ key.
+ETAG_IS_AT_HEADER = "X-Backend-Etag-Is-At"
+ETAG_IS_AT = "HTTP_" + ETAG_IS_AT_HEADER.upper().replace("-", "_")

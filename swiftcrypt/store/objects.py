@@ -6,7 +6,7 @@ import math
 import os
 import time
 
-from swiftcrypt.common.names import FOOTERS_CALLBACK
+from swiftcrypt.common.names import ETAG_IS_AT_HEADER, FOOTERS_CALLBACK
 from swiftcrypt.common import etags, timestamps
 from swiftcrypt.store import conditional, crashpoints, creation, diskfile, expiry, ranges
 from swiftcrypt.store.headers import (
@@ -453,7 +453,7 @@ class ObjectHandlers:
             ("Accept-Ranges", "bytes"),
         ]
         compare = conditional.etag_to_compare(
-            meta, req.headers.get("X-Backend-Etag-Is-At"), header["etag"])
+            meta, req.headers.get(ETAG_IS_AT_HEADER), header["etag"])
         forced = conditional.evaluate(req.method, req.headers, compare,
                                       math.ceil(float(header["timestamp"])))
         if forced is not None:

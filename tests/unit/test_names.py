@@ -14,6 +14,7 @@ FACTS = [
     names.CIPHER, names.BODY_META, names.ETAG_MAC, names.OVERRIDE_ETAG,
     names.USER_META_SET, names.KEYS_CALLBACK, names.CRYPTO_OVERRIDE,
     names.FOOTERS_CALLBACK, names.KEYS_FOR_WRITE, names.ETAG_IS_AT,
+    names.ETAG_IS_AT_HEADER,
     "Sysmeta-Crypto-Meta-",
 ] + list(names.CRYPTO_PREFIXES)
 
@@ -46,3 +47,4 @@ def test_the_names_are_swifts():
     assert names.db_meta_prefix("Container") == "X-Container-Sysmeta-Crypto-Meta-"
     assert names.ETAG.lower().startswith(names.CRYPTO_PREFIXES[0])
     assert names.USER_META_SET.lower().startswith(names.CRYPTO_PREFIXES[1])
+    assert names.ETAG_IS_AT == "HTTP_X_BACKEND_ETAG_IS_AT"
