@@ -229,11 +229,3 @@ def decrypt_value(header, value, key_for):
                                    key_id) from err
     return plaintext.decode("latin-1")
 
-
-def expose(headers, names):
-    """Add ``names`` to an Access-Control-Expose-Headers the proxy set (it
-    lists the metadata it saw, which was encrypted then); no header means
-    the request was no CORS request the resource allows."""
-    return [(name, "%s, %s" % (value, ", ".join(names)) if value else ", ".join(names))
-            if name.lower() == "access-control-expose-headers" else (name, value)
-            for name, value in headers]

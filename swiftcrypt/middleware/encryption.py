@@ -1,10 +1,15 @@
-"""The ``encryption`` filter: encrypter and decrypter as one pipeline stage.
+"""The ``encryption`` filter: its parts wired as one pipeline stage.
+
+Writes go to the encrypter (objects; ``DbMetaEncrypter`` for account and
+container metadata), object reads to the decrypter, account and container
+reads to ``account_container_metadata`` (which hands a container GET's
+listing to ``listings``).
 
 Options: ``disable_encryption`` (stop encrypting new writes but keep
 decrypting what is stored); ``verify_body`` (check each full GET's
-decrypted body against its etag, see tamper.py);
+decrypted body against its etag, see verify_body.py);
 ``encrypt_container_metadata`` and ``encrypt_account_metadata`` (encrypt
-container or account user metadata, see dbmeta.py) with
+container or account user metadata, see crypto/account_container_metadata.py) with
 ``plain_container_metadata`` and ``plain_account_metadata`` (names, beyond
 those Swift's middlewares need, to keep plain then).
 
@@ -23,7 +28,9 @@ from swiftcrypt.middleware import s3
 
 from swiftcrypt.middleware import verify_body
 from swiftcrypt.crypto.account_container_metadata import ACCOUNT, CONTAINER
+from swiftcrypt.middleware.account_container_metadata import AccountContainerDecrypter
 from swiftcrypt.middleware.decrypter import Decrypter
+from swiftcrypt.middleware.listings import send_decrypted_listing
 from swiftcrypt.middleware.encrypter import DbMetaEncrypter, Encrypter, is_strong_etag
 from swiftcrypt.common import names
 from swiftcrypt.common.errors import ConfigError
@@ -43,13 +50,14 @@ class Encryption:
         self.verify_body = options.as_bool(conf, "verify_body")
         self.metrics = metrics.metrics_for(conf, self.logger)
         self.decrypter = Decrypter(app, self.logger)
+        self.db_reads = AccountContainerDecrypter(app, self.logger, send_decrypted_listing)
         self.encrypter = Encrypter(self.decrypter, self.logger, self.disable_encryption, app)
         self.decrypter.metrics = self.encrypter.metrics = self.metrics
         self.container_writes, self.account_writes = (DbMetaEncrypter(
             app, self.logger, level,
             options.as_bool(conf, "encrypt_%s_metadata" % level.kind)
             and not self.disable_encryption,
-            plain_names(conf, level), self.decrypter) for level in (CONTAINER, ACCOUNT))
+            plain_names(conf, level), self.db_reads) for level in (CONTAINER, ACCOUNT))
 
     def __call__(self, environ, start_response):
         override = environ.get(OVERRIDE)
@@ -65,11 +73,11 @@ class Encryption:
         if parts[2] is None:  # account: off the object path, like the container branch
             if environ["REQUEST_METHOD"] in ("PUT", "POST"):
                 return self.account_writes(environ, start_response)
-            return self.decrypter(environ, start_response)
+            return self.db_reads(environ, start_response)
         if parts[3] is None:
             if environ["REQUEST_METHOD"] in ("PUT", "POST"):
                 return self.container_writes(environ, start_response)
-            return self.decrypter(environ, start_response)
+            return self.db_reads(environ, start_response)
         method = environ["REQUEST_METHOD"]
         if method in ("PUT", "POST"):
             refusal = s3.sse_c_refusal(environ)

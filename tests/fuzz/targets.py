@@ -24,13 +24,14 @@ from swiftcrypt.crypto import derivation
 
 from swiftcrypt.crypto import keyids
 from swiftcrypt.middleware.byteranges import ByterangesRewriter
+from swiftcrypt.middleware.account_container_metadata import AccountContainerDecrypter
 from swiftcrypt.middleware.decrypter import (
-    Decrypter,
     DecryptionFailed,
-    ListingDecrypter,
     ObjectKeys,
     decrypt_object_headers,
 )
+from swiftcrypt.middleware.listings import (
+    ListingDecrypter, rewrite_json, rewrite_xml, send_decrypted_listing)
 from swiftcrypt.middleware.encrypter import DbMetaEncrypter
 from swiftcrypt.common.errors import CryptoError
 from swiftcrypt.keymasters.config_keymaster import CALLBACK, KeyMaster, RootSecrets
@@ -235,8 +236,7 @@ def listing_hash(data):
 def listing_body(data):
     """The decrypter's rewrite of any container listing body (first byte:
     0 for JSON, else XML). ValueError is its refusal (it answers 500)."""
-    rewrite = Decrypter._rewrite_json if not data[:1] or data[0] % 2 == 0 \
-        else Decrypter._rewrite_xml
+    rewrite = rewrite_json if not data[:1] or data[0] % 2 == 0 else rewrite_xml
     listing = ListingDecrypter(keys_environ(), _Log())
     try:
         out = rewrite(data[1:], listing)
@@ -348,7 +348,8 @@ def db_meta_decrypt(data):
         start_response("200 OK", list(stored))
         return [b""]
 
-    status, headers, body = _call(_db_keymaster(Decrypter(backend, _Log())), "GET", path)
+    reads = AccountContainerDecrypter(backend, _Log(), send_decrypted_listing)
+    status, headers, body = _call(_db_keymaster(reads), "GET", path)
     crypto_l, user_l = level.crypto_prefix.lower(), level.user_prefix.lower()
     plain = {n.lower()[len(user_l):] for n, v in stored
              if n.lower().startswith(user_l) and v}
