@@ -16,12 +16,11 @@ import weakref
 from swiftcrypt.crypto import ciphers
 
 from swiftcrypt.crypto import cryptometa
+
 from swiftcrypt.crypto.derivation import etag_mac
 from swiftcrypt.crypto.workers import Worker
-from swiftcrypt.common.checksums import md5, md5_hex
+from swiftcrypt.common.checksums import md5
 from swiftcrypt.common.names import BODY_META, ETAG, ETAG_MAC
-
-EMPTY_MD5 = md5_hex(b"")
 
 
 
@@ -130,16 +129,3 @@ class BodyEncrypter:
             ETAG_MAC: etag_mac(self._object_key, plain),
         }
 
-
-def listing_etag_footer(listing_etag, body_was_encrypted, container_key, key_id):
-    """The encrypted container-listing etag, or None when none is needed.
-
-    An empty body's MD5 stays plain unless there was a body: it tells
-    nothing, and Swift leaves it so.
-    """
-    if not listing_etag:
-        return None
-    if listing_etag == EMPTY_MD5 and not body_was_encrypted:
-        return None
-    return cryptometa.encrypt_value(
-        listing_etag.encode("latin-1"), container_key, key_id=key_id)

@@ -90,6 +90,10 @@ def _q(json_text):
     return quote_plus(json_text)
 
 
+def _rq(json_text):
+    return re.escape(quote_plus(json_text))
+
+
 # Strings that json.dumps writes as they are: printable ASCII but " and \.
 _JSON_PLAIN = re.compile(r"[ !#-\[\]-~]*\Z")
 _QUOTE_ASCII = str.maketrans({chr(i): quote_plus(chr(i)) for i in range(128)})
@@ -251,15 +255,48 @@ _SIMPLE_SUFFIX = _q('"}')
 _SIMPLE_VALUE = "; %s=%s" % (_META_PARAM, _SIMPLE_PREFIX)
 
 
+# The listing etag's {"cipher", "iv", "key_id": {"path", ["secret_id",] "v"}}:
+# one per entry of a listing, so matched in one regex call. A field's quoted
+# text holds no %22 (see _FIELD below); _b64_field and _str_field check the rest.
+_NO_QUOTE = "((?:[^%]|%(?!22))*)"
+_IV_KEY_ID = re.compile(
+    _rq('{"cipher": "%s", "iv": "' % ciphers.CIPHER) + "([A-Za-z0-9%]*)"
+    + _rq('", "key_id": {"path": "') + _NO_QUOTE
+    + "(?:" + _rq('", "secret_id": "') + _NO_QUOTE + ")?"
+    + _rq('", "v": "') + _NO_QUOTE + _rq('"}}') + r"\Z")
+
+
+def _load_iv_key_id(match):
+    iv = _b64_field(match.group(1))
+    path = _str_field(match.group(2))
+    secret_id = match.group(3)
+    if secret_id is not None:
+        secret_id = _str_field(secret_id)
+        if secret_id is None:
+            return None
+    version = _str_field(match.group(4))
+    if iv is None or path is None or version is None:
+        return None
+    key_id = {"path": path}
+    if secret_id is not None:
+        key_id["secret_id"] = secret_id
+    key_id["v"] = version
+    return {"cipher": ciphers.CIPHER, "iv": _b64decode(iv), "key_id": key_id}
+
+
 def _load_template(text):
     """The template parse of ``text``, or None when it is not in a
     template's exact form."""
     # Every field is checked before any base64 is decoded, so that a bad
     # one raises what the general route would raise for the same text.
-    if text.startswith(_SIMPLE_PREFIX) and text.endswith(_SIMPLE_SUFFIX):
-        # the etag's and each metadata value's: no other template ends so
-        iv = _b64_field(text[len(_SIMPLE_PREFIX):len(text) - len(_SIMPLE_SUFFIX)])
-        return None if iv is None else {"cipher": ciphers.CIPHER, "iv": _b64decode(iv)}
+    if text.startswith(_SIMPLE_PREFIX):
+        if text.endswith(_SIMPLE_SUFFIX):
+            # the etag's and each metadata value's: no other template ends so
+            iv = _b64_field(text[len(_SIMPLE_PREFIX):len(text) - len(_SIMPLE_SUFFIX)])
+            return None if iv is None else {"cipher": ciphers.CIPHER, "iv": _b64decode(iv)}
+        match = _IV_KEY_ID.match(text)
+        if match is not None:
+            return _load_iv_key_id(match)
     pieces = text.split("%22")
     for literals, expected, b64_fields, str_fields, kinds in _TEMPLATES.get(len(pieces), ()):
         if literals(pieces) == expected:
@@ -384,11 +421,15 @@ def encrypt_value(plaintext, key, **extra):
     return "%s; %s=%s" % (ciphertext, _META_PARAM, dump(meta))
 
 
+def b64decode_value(ciphertext_b64):
+    """The ciphertext bytes of an encrypted value's (strict) base64 part."""
+    try:
+        return _strict_b64decode(ciphertext_b64.encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise CryptoError("encrypted value is not valid base64") from None
+
+
 def decrypt_value(ciphertext_b64, key, meta):
     """Decrypt the base64 part of an encrypted value with its crypto-meta."""
     check(meta)
-    try:
-        ciphertext = _strict_b64decode(ciphertext_b64.encode("ascii"))
-    except (binascii.Error, UnicodeEncodeError, ValueError):
-        raise CryptoError("encrypted value is not valid base64") from None
-    return ciphers.decrypt(key, meta["iv"], ciphertext)
+    return ciphers.decrypt(key, meta["iv"], b64decode_value(ciphertext_b64))

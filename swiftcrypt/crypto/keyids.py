@@ -6,6 +6,7 @@ whole object path), "2" (path stored as a WSGI string), "3" (path stored as
 real text). Keys are always derived from the UTF-8 bytes of the real path.
 """
 
+import json
 import logging
 
 from swiftcrypt.common.errors import CryptoError
@@ -155,3 +156,25 @@ def resolve_key_paths(key_id, account, container, obj):
     if obj is not None and cpath is not None:
         opath = name if legacy and name.startswith("/") else "%s/%s" % (cpath, name)
     return secret_id, version, cpath, opath
+
+
+def cache_key(key_id):
+    """A dict key for a stored key id (any JSON a header may hold): always
+    hashable, and never that of another key id - a string spelling a
+    nested one's JSON must not get its key unchecked."""
+    if isinstance(key_id, dict):
+        try:
+            return frozenset(key_id.items())
+        except TypeError:  # nested values: rare, never written by us or Swift
+            return ("json", json.dumps(key_id, sort_keys=True, default=repr))
+    if isinstance(key_id, list):  # (JSON gives no tuples: no clash with the above)
+        return ("json", json.dumps(key_id, sort_keys=True, default=repr))
+    return key_id
+
+
+def describe(key_id):
+    """A stored key id for a log line: its secret id and version, never
+    anything secret."""
+    if not isinstance(key_id, dict):
+        return "-"
+    return "secret_id=%s v=%s" % (key_id.get("secret_id", "(default)"), key_id.get("v"))

@@ -16,8 +16,7 @@ from swiftcrypt.common.httperrors import respond
 from swiftcrypt.common.swiftpath import request_parts
 from swiftcrypt.common.wsgicontext import call_app
 from swiftcrypt.middleware.cors import expose_metadata_headers
-from swiftcrypt.middleware.keycallback import (
-    KeysUnavailable, describe_key_id, fetch_keys, key_id_cache_key, keys_unavailable)
+from swiftcrypt.middleware.keycallback import KeysUnavailable, fetch_keys, keys_unavailable
 
 
 def _send(environ, start_response, resp, logger):
@@ -76,7 +75,7 @@ class AccountContainerDecrypter:
             self.logger.error(
                 "error decrypting %s metadata of %s (header %s, key id %s): %s",
                 level.kind, environ.get("PATH_INFO"), err.header,
-                describe_key_id(err.key_id), err.reason)
+                keyids.describe(err.key_id), err.reason)
             return respond(start_response, 500, "Error decrypting %s metadata" % level.kind)
         except KeysUnavailable as err:
             resp.close()
@@ -89,7 +88,7 @@ class AccountContainerDecrypter:
         _version, account, container, _obj = request_parts(environ)
 
         def key_for(key_id):  # CryptoError: the value's fault, named by header
-            cache_key = key_id_cache_key(key_id)
+            cache_key = keyids.cache_key(key_id)
             if cache_key not in keys:
                 # whatever the keymaster: a value moved from elsewhere stays unreadable
                 keyids.check_db_key_id(key_id, account, container)

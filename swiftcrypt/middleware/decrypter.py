@@ -25,8 +25,8 @@ from swiftcrypt.common.errors import CryptoError, DecryptionFailed
 from swiftcrypt.common.httperrors import respond
 from swiftcrypt.crypto.derivation import etag_mac
 from swiftcrypt.middleware.cors import expose_object_headers
-from swiftcrypt.middleware.keycallback import (
-    KeysUnavailable, describe_key_id, fetch_keys, keys_unavailable)
+from swiftcrypt.crypto import keyids
+from swiftcrypt.middleware.keycallback import KeysUnavailable, fetch_keys, keys_unavailable
 from swiftcrypt.common.swiftpath import request_parts
 from swiftcrypt.common.wsgicontext import call_app
 
@@ -233,7 +233,7 @@ class Decrypter:
         resp.close()
         self.logger.error(
             "error decrypting object %s (header %s, key id %s): %s",
-            environ.get("PATH_INFO"), err.header, describe_key_id(err.key_id), err.reason)
+            environ.get("PATH_INFO"), err.header, keyids.describe(err.key_id), err.reason)
         reason = failure_reason(err)
         self.metrics.increment("failures." + reason)
         if reason == "wrong_key":

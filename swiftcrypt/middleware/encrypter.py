@@ -10,8 +10,8 @@ from swiftcrypt.crypto import cryptometa
 
 from swiftcrypt.common import metrics
 from swiftcrypt.common import names
-from swiftcrypt.common.names import OVERRIDE_ETAG
-from swiftcrypt.crypto.body import BodyEncrypter, listing_etag_footer
+from swiftcrypt.crypto import listing_etag
+from swiftcrypt.crypto.body import BodyEncrypter
 from swiftcrypt.middleware.constraints import MAX_HEADER_SIZE, OBJECT_META_PREFIX, metadata_problem
 from swiftcrypt.common import etags
 from swiftcrypt.common.environ import header_key, header_name
@@ -31,8 +31,7 @@ FOOTERS_CALLBACK = names.FOOTERS_CALLBACK
 TRANSIENT_META = names.USER_META_SET
 TRANSIENT_META_PREFIX = TRANSIENT_META + "-"
 ETAG_IS_AT = names.ETAG_IS_AT
-_OVERRIDE_ETAG_KEY = header_key(OVERRIDE_ETAG)
-_OVERRIDE_ETAG_L = OVERRIDE_ETAG.lower()
+_OVERRIDE_ETAG_KEY = header_key(listing_etag.HEADER)
 _MISSING = object()
 ETAG_MISMATCH = "Etag does not match the MD5 of the body received"
 
@@ -192,15 +191,15 @@ class Encrypter:
             if inner_callback is not None:
                 inner_callback(footers)
             etag_footer = None
-            listing_etag = _MISSING
+            listed = _MISSING
             for name, value in reversed(footers.items()):  # the first spelling wins
                 lname = name.lower()
                 if lname == "etag":
                     etag_footer = value
-                elif lname == _OVERRIDE_ETAG_L:
-                    listing_etag = value
-            if listing_etag is _MISSING:
-                listing_etag = header_override
+                elif lname == listing_etag.HEADER_L:
+                    listed = value
+            if listed is _MISSING:
+                listed = header_override
             plaintext_etag = body.plaintext_etag
             if body.started:
                 expected = etag_footer or client_etag
@@ -212,12 +211,12 @@ class Encrypter:
                 updates = {"Etag": client_etag}
             else:
                 updates = {}
-            if listing_etag is None:
-                listing_etag = plaintext_etag
-            encrypted = listing_etag_footer(
-                listing_etag, body.started, keys["container"], keys["id"])
+            if listed is None:
+                listed = plaintext_etag
+            encrypted = listing_etag.encrypt(
+                listed, body.started, keys["container"], keys["id"])
             if encrypted is not None:
-                updates[OVERRIDE_ETAG] = encrypted
+                updates[listing_etag.HEADER] = encrypted
             _update_footers(footers, updates)
 
         environ[FOOTERS_CALLBACK] = footers_callback

@@ -1,7 +1,5 @@
 """Getting keys from the keymaster's callback in the environ."""
 
-import json
-
 from swiftcrypt.crypto import ciphers
 
 from swiftcrypt.crypto import keyids
@@ -82,24 +80,3 @@ def _other_version(key_id, parts):
         other.update(v="1", path=keyids.make_key_id(obj, None, "1")["path"])
     return other
 
-
-def key_id_cache_key(key_id):
-    """A dict key for a stored key id (any JSON a header may hold): always
-    hashable, and never that of another key id - a string spelling a
-    nested one's JSON must not get its key unchecked."""
-    if isinstance(key_id, dict):
-        try:
-            return frozenset(key_id.items())
-        except TypeError:  # nested values: rare, never written by us or Swift
-            return ("json", json.dumps(key_id, sort_keys=True, default=repr))
-    if isinstance(key_id, list):  # (JSON gives no tuples: no clash with the above)
-        return ("json", json.dumps(key_id, sort_keys=True, default=repr))
-    return key_id
-
-
-def describe_key_id(key_id):
-    """A stored key id for a log line: its secret id and version, never
-    anything secret."""
-    if not isinstance(key_id, dict):
-        return "-"
-    return "secret_id=%s v=%s" % (key_id.get("secret_id", "(default)"), key_id.get("v"))

@@ -9,15 +9,16 @@ parts of an object written before encryption was enabled are plaintext.
 
 from swiftcrypt.crypto import cryptometa
 
+from swiftcrypt.crypto import listing_etag
+
 from swiftcrypt.crypto import keyids
 from swiftcrypt.common import etags, names
-from swiftcrypt.crypto.body import EMPTY_MD5 as _MD5_OF_EMPTY
 from swiftcrypt.common.errors import CryptoError
 
 # lower case: the rekey plan compares lower-cased raw header names
 BODY_META = names.BODY_META.lower()
 ETAG = names.ETAG.lower()
-LISTING_ETAG = names.OVERRIDE_ETAG.lower()
+LISTING_ETAG = listing_etag.HEADER_L
 USER_META_SET = names.USER_META_SET.lower()
 _USER_META_PREFIX = USER_META_SET + "-"
 _CRYPTO_PREFIXES = names.CRYPTO_PREFIXES
@@ -91,8 +92,8 @@ def secret_ids(raw_headers):
             # an encrypted etag is read with the body's key
             raise RekeyError("etag: encrypted etag without body crypto meta")
         listing = headers.get(LISTING_ETAG, "")
-        if "swift_meta=" in listing:
-            key_id = _meta_key_id(cryptometa.extract(listing)[1], LISTING) or body_key_id
+        if listing_etag.is_encrypted(listing):
+            key_id = _meta_key_id(listing_etag.stored_meta(listing), LISTING) or body_key_id
             if key_id is None:
                 raise RekeyError("listing etag: no key_id")
             found[LISTING] = _secret_of(key_id, LISTING)
@@ -176,7 +177,7 @@ def plaintext_parts(raw_headers):
     if any(name.startswith(_USER_META) and value for name, value in headers.items()):
         parts.add(METADATA)
     listing = headers.get(LISTING_ETAG, "").strip()
-    if listing and "swift_meta=" not in listing and listing != _MD5_OF_EMPTY:
+    if listing and not listing_etag.is_encrypted(listing) and listing != listing_etag.EMPTY_MD5:
         parts.add(LISTING)
     return sorted(parts)
 
@@ -220,7 +221,7 @@ def undecrypted(raw_headers, get_headers):
         if name.startswith(_USER_META_PREFIX) and value and \
                 _USER_META + name[len(_USER_META_PREFIX):] not in got:
             return "metadata"
-    if "swift_meta=" in got.get(LISTING_ETAG, ""):
+    if listing_etag.is_encrypted(got.get(LISTING_ETAG, "")):
         return "listing etag"
     return None
 

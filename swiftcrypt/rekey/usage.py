@@ -12,7 +12,7 @@ reported ``unused``: it may be retired. Anything that could not be read
 makes the scan incomplete, and then no secret is called unused.
 """
 
-from swiftcrypt.crypto import cryptometa
+from swiftcrypt.crypto import listing_etag
 
 from swiftcrypt.crypto import keyids
 
@@ -85,9 +85,9 @@ def _listing_secret(entry):
     """The secret id of a raw listing entry's encrypted etag; False when
     the etag is not encrypted."""
     value = entry.get("hash") or ""
-    if "swift_meta=" not in value:
+    if not listing_etag.is_encrypted(value):
         return False
-    meta = cryptometa.extract(value)[1]
+    meta = listing_etag.stored_meta(value)
     key_id = meta.get("key_id") if isinstance(meta, dict) else None
     if key_id is None:
         raise CryptoError("listing etag without key_id")
