@@ -14,6 +14,7 @@ the GIL cost more than the AES it would have overlapped.
 import weakref
 
 from swiftcrypt.crypto import ciphers
+from swiftcrypt.crypto.fast.ctr import ShortCtr
 
 from swiftcrypt.crypto import cryptometa
 
@@ -44,7 +45,7 @@ class BodyEncrypter:
         self._object_key = object_key
         # The object key also wraps the body key and encrypts the etag: a
         # ShortCtr made once serves both (and the caller's metadata).
-        self._object_cipher = object_cipher or ciphers.ShortCtr(object_key)
+        self._object_cipher = object_cipher or ShortCtr(object_key)
         self._key_id = key_id
         self._ctx = None
         self._meta = None

@@ -17,7 +17,6 @@ KEY_SIZE = 32
 IV_SIZE = 16
 BLOCK_SIZE = 16
 _COUNTER_SPACE = 1 << 128
-_ECB = modes.ECB()  # stateless: one serves every ShortCtr
 
 
 def random_key():
@@ -97,11 +96,13 @@ def decryptor(key, iv, offset=0):
 def encrypt(key, iv, data):
     """Encrypt a whole short value (a header, a key) in one call.
 
-    ``key`` is 32 bytes, or a ShortCtr made from them: cheaper when one key
-    serves several values (a PUT's etag, body key and metadata).
+    ``key`` is 32 bytes, or a ShortCtr made from them
+    (``swiftcrypt.crypto.fast.ctr``): cheaper when one key serves several
+    values (a PUT's etag, body key and metadata).
     """
-    if isinstance(key, ShortCtr):
-        return key.crypt(iv, data)
+    crypt = getattr(key, "crypt", None)
+    if crypt is not None:
+        return crypt(iv, data)
     return AesCtr(key, iv).update(data)
 
 
@@ -126,43 +127,3 @@ def unwrap_key(wrapping_key, wrapped):
     if not isinstance(wrapped_key, bytes) or len(wrapped_key) != KEY_SIZE:
         raise CryptoError("wrapped key must be %d bytes" % KEY_SIZE)
     return decrypt(wrapping_key, iv, wrapped_key)
-
-
-class ShortCtr:
-    """AES-256-CTR for many short values under one key (listing etags).
-
-    One ECB context per key, built once: each value costs one ECB call over
-    its counter blocks and an XOR, not a whole cipher set-up. Same output
-    as ``encrypt``/``decrypt``.
-    """
-
-    __slots__ = ("_ecb",)
-
-    def __init__(self, key):
-        check_key(key)
-        self._ecb = Cipher(algorithms.AES(key), _ECB).encryptor()
-
-    def crypt(self, iv, data):
-        """``data`` XORed with the keystream of ``iv`` from offset 0."""
-        if type(iv) is not bytes or len(iv) != IV_SIZE:
-            check_iv(iv)
-        n = len(data)
-        if not n:
-            return b""
-        if n <= BLOCK_SIZE:
-            counters = iv
-        elif n <= 2 * BLOCK_SIZE:
-            # keys and MD5 hex etags: two blocks, no generator
-            following = int.from_bytes(iv, "big") + 1
-            counters = iv + (following % _COUNTER_SPACE).to_bytes(IV_SIZE, "big")
-        else:
-            start = int.from_bytes(iv, "big")
-            blocks = (n + BLOCK_SIZE - 1) // BLOCK_SIZE
-            if start + blocks <= _COUNTER_SPACE:
-                counters = b"".join((start + i).to_bytes(IV_SIZE, "big") for i in range(blocks))
-            else:
-                counters = b"".join(((start + i) % _COUNTER_SPACE).to_bytes(IV_SIZE, "big")
-                                    for i in range(blocks))
-        stream = self._ecb.update(counters)
-        return (int.from_bytes(data, "big") ^ int.from_bytes(stream[:n], "big")).to_bytes(
-            n, "big")

@@ -11,6 +11,7 @@ so a wrong root secret, or crypto metadata moved between objects, gives a
 import hmac
 
 from swiftcrypt.crypto import ciphers
+from swiftcrypt.crypto.fast.ctr import ShortCtr
 
 from swiftcrypt.crypto import cryptometa
 
@@ -58,7 +59,7 @@ class ObjectKeys:
     def cipher(self, key):
         short = self._ciphers.get(key)
         if short is None:
-            short = self._ciphers[key] = ciphers.ShortCtr(key)
+            short = self._ciphers[key] = ShortCtr(key)
         return short
 
 

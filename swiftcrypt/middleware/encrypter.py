@@ -4,7 +4,7 @@ conditional GET/HEAD (etags masked with the keys' HMAC).
 
 import io
 
-from swiftcrypt.crypto import ciphers
+from swiftcrypt.crypto.fast.ctr import ShortCtr
 
 from swiftcrypt.crypto import cryptometa
 
@@ -175,7 +175,7 @@ class Encrypter:
         if refused is not None:
             return refused
         keys = fetch_keys(environ, ("object", "container"))
-        object_cipher = ciphers.ShortCtr(keys["object"])
+        object_cipher = ShortCtr(keys["object"])
         encrypt_user_metadata(environ, keys, object_cipher, meta)
         body = BodyEncrypter(keys["object"], keys["id"], object_cipher,
                              _content_length(environ))
@@ -299,7 +299,7 @@ class DbMetaEncrypter:
         def encrypt(plaintext):
             if not cipher:
                 keys = self._keys(environ)
-                cipher.extend((ciphers.ShortCtr(keys[level.kind]), keys["id"]))
+                cipher.extend((ShortCtr(keys[level.kind]), keys["id"]))
             return cryptometa.encrypt_value(plaintext, cipher[0], key_id=cipher[1])
 
         try:

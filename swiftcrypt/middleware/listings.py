@@ -8,7 +8,7 @@ import json
 import re
 from html import escape, unescape
 
-from swiftcrypt.crypto import ciphers
+from swiftcrypt.crypto.fast.ctr import ShortCtr
 
 from swiftcrypt.crypto import listing_etag
 from swiftcrypt.common.errors import CryptoError
@@ -87,7 +87,7 @@ class ListingDecrypter:
         cipher = self._ciphers.get(cache_key)
         if cipher is None:
             key = fetch_keys(self.environ, ("container",), key_id)["container"]
-            cipher = self._ciphers[cache_key] = ciphers.ShortCtr(key)
+            cipher = self._ciphers[cache_key] = ShortCtr(key)
         return cipher
 
     def decrypt(self, value, name):

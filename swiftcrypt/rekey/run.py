@@ -29,7 +29,7 @@ import json
 import time
 from urllib.parse import quote
 
-from swiftcrypt.crypto import ciphers
+from swiftcrypt.crypto.fast.ctr import ShortCtr
 
 from swiftcrypt.crypto import cryptometa
 
@@ -403,7 +403,7 @@ class Rekeyer:
         # proxy stamps these POSTs itself, so a newer write cannot win by
         # timestamp).
         again = self._raw_head(path)
-        cipher = ciphers.ShortCtr(keys[level.kind])
+        cipher = ShortCtr(keys[level.kind])
 
         def encrypted(value):
             # written as sysmeta directly (decryption and encryption bypassed):
