@@ -4,6 +4,11 @@ A crypto-meta dict (``{"cipher": ..., "iv": <bytes>, ...}``) is stored as
 JSON with sorted keys, every ``iv`` or ``key`` value base64-encoded at any
 depth, the JSON then ``quote_plus``-quoted. An encrypted header value is
 ``<base64 ciphertext>; swift_meta=<serialized crypto-meta>``.
+
+``dump`` and ``load`` take the templates of
+``swiftcrypt.crypto.fast.cryptometa_templates`` (a fenced fast path) for
+the shapes written on every request; ``dump_json`` and ``load_json`` are
+the general route, and the reference those templates are tested against.
 """
 
 import base64
