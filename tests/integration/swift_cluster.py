@@ -97,6 +97,21 @@ PIPELINE_TAIL = "proxy-logging proxy-server"
 
 START_TIMEOUT = 60.0
 
+# Swift's background daemons ``run_daemon`` can run: name -> (the server
+# whose [DEFAULT] it shares, its module). Each reads the [<name>] section.
+DAEMONS = {
+    "container-sync": ("container", "swift.container.sync"),
+    "container-replicator": ("container", "swift.container.replicator"),
+    "container-reconciler": ("container", "swift.container.reconciler"),
+    "container-updater": ("container", "swift.container.updater"),
+    "object-expirer": ("object", "swift.obj.expirer"),
+}
+DAEMON_TIMEOUT = 120.0
+# The cluster's container sync realm (etc/container-sync-realms.conf):
+# X-Container-Sync-To: //<SYNC_REALM>/<SYNC_CLUSTER>/<account>/<container>.
+# Written before the servers start, which read it then.
+SYNC_REALM, SYNC_CLUSTER = "swiftcrypt", "one"
+
 
 def filter_section(name, use, options=None):
     """The paste section ``[filter:NAME]``: ``use = USE``, then ``options``."""
@@ -487,6 +502,9 @@ class SwiftCluster:
         for kind in ("account", "container", "object", "proxy"):
             self.ports[kind] = free_port()
         self.ports["memcached"] = free_port()
+        with open(os.path.join(self.etc, "container-sync-realms.conf"), "w") as fh:
+            fh.write("[%s]\nkey = %s\ncluster_%s = %s/v1/\n"
+                     % (SYNC_REALM, uuid.uuid4().hex, SYNC_CLUSTER, self.url))
         with open(self.swift_conf, "w") as fh:
             fh.write(textwrap.dedent("""\
                 [swift-hash]
@@ -684,6 +702,44 @@ class SwiftCluster:
                 "root": REPO_ROOT, "swift_conf": self.swift_conf, "module": module})
         os.chmod(path, 0o755)
         return path
+
+    def run_daemon(self, name, options=None, sections="", once=True,
+                   timeout=DAEMON_TIMEOUT):
+        """Run Swift's daemon ``name`` (see DAEMONS) once over this cluster's
+        devices and rings and return what it logged.
+
+        Its config, etc/<name>.conf, is the [DEFAULT] of the server it
+        belongs to, a [<name>] section of ``options`` and then ``sections``
+        (text: e.g. the internal client's pipeline, for daemons that read it
+        from their own file). ClusterError if it exits non-zero or runs past
+        ``timeout`` seconds. ``once=False`` starts it in the background
+        instead (stopped with the cluster) and returns None."""
+        server, module = DAEMONS[name]
+        path = os.path.join(self.etc, "%s.conf" % name)
+        with open(path, "w") as fh:
+            fh.write(self._common(server).replace(
+                "log_name = %s-server" % server, "log_name = %s" % name))
+            fh.write("\n[%s]\n" % name)
+            fh.write("".join("%s = %s\n" % item for item in (options or {}).items()))
+            fh.write("\n" + sections)
+        # --verbose: Swift then logs to stderr as well, where we read it
+        argv = self.python_argv(module, path, "--verbose")
+        if not once:
+            self._spawn(name, argv)
+            return None
+        try:
+            proc = subprocess.run(argv + ["--once"], capture_output=True, text=True,
+                                  timeout=timeout, cwd=self.root, env=self.env,
+                                  stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as exc:
+            raise ClusterError("%s --once still running after %ss" % (name, exc.timeout))
+        output = proc.stdout + proc.stderr
+        with open(os.path.join(self.logs, "%s.log" % name), "a") as fh:
+            fh.write(output)
+        if proc.returncode != 0:
+            raise ClusterError("%s --once exited with %s:\n%s"
+                               % (name, proc.returncode, output[-3000:]))
+        return output
 
     def reload_proxy_seamless(self):
         """SIGUSR1 to the proxy (``swift-init proxy reload-seamless``): it
