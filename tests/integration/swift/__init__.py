@@ -25,6 +25,9 @@
 - test_fips: swiftcrypt's filters in a real Swift proxy whose servers all refuse
   MD5 without usedforsecurity=False, as on a FIPS host (tests/fips's guard).
 - test_conf_sample / test_tool: etc/proxy-server.conf-sample and tools/swift-cluster.
+- test_daemons: Swift's container-sync, object-expirer and container-reconciler
+  (run once each, ``SwiftCluster.run_daemon``) over encrypted objects, with and
+  without the crypto filters in their internal clients (doc/deployment.md, 7).
 
 Needs root for a tmpfs mount (else /dev/shm) and memcached (apt-get installed
 when missing). The tests fail, never skip, when the cluster cannot start.

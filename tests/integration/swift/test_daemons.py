@@ -12,11 +12,16 @@ runs swiftcrypt's keymaster and encryption.
   that has no crypto filters (it only sends DELETEs).
 - container-reconciler: moves a misplaced encrypted object from the
   replicated policy to the EC one as stored bytes and sysmeta, after which
-  it still decrypts; with the crypto filters in its pipeline it would not
-  (see the tests for what is observed).
+  it still decrypts. With the crypto filters in its pipeline it re-encrypts
+  with its own keymaster's keys instead; if those are not the proxies', it
+  reports success, deletes the source and leaves an object the proxies
+  cannot decrypt.
 
 No cluster of its own: the daemons run against the session cluster
-(tests/integration/swift/conftest.py), each as one short process.
+(tests/integration/swift/conftest.py), each as one short process; the
+module restarts the proxy once (Swift's container_sync middleware added).
+doc/deployment.md, "Swift's daemons and internal clients", is written from
+these tests.
 """
 
 import base64
@@ -42,15 +47,18 @@ SYNC_KEY = "daemons-test-sync-key"
 # the crypto filters (when any) where the proxy has them: right before the
 # app (no proxy-logging after them: an internal client logs once).
 IC_FILTERS = ("catch_errors", "proxy-logging", "cache", "symlink")
+# The reconciler's, as Swift's container-reconciler.conf-sample has it: no
+# middleware that transforms or redirects (not even symlink)
+RECONCILER_FILTERS = ("catch_errors", "proxy-logging", "cache")
 
 
 @pytest.fixture(scope="module")
 def daemons(cluster):
     """The session cluster, its proxy running swiftcrypt's filters and Swift's
-    container_sync middleware, which checks the sync daemon's requests
-    (signed with the realm's key and the container's sync key; tempauth
-    alone would refuse them: gatekeeper hides the X-Timestamp it wants).
-    Restarted once for the module."""
+    container_sync middleware, which lets in the sync daemon's requests
+    signed with the realm's key and the container's sync key (without it,
+    or with a full URL as X-Container-Sync-To, tempauth answered the
+    daemon's HEADs 401). Restarted once for the module."""
     cluster.use(swiftcrypt_crypto())
     common, text = cluster._common("proxy"), cluster.proxy_conf()
     assert text.startswith(common)
@@ -61,23 +69,24 @@ def daemons(cluster):
     return cluster.restart_proxy_with_conf(sections + swift_filter_section("container_sync"))
 
 
-def internal_client_sections(cluster, crypto=None):
+def internal_client_sections(cluster, crypto=None, filters=IC_FILTERS):
     """Paste sections of an internal client's pipeline (no [DEFAULT])."""
-    names = list(IC_FILTERS) + (crypto.filters() if crypto else []) + ["proxy-server"]
+    names = list(filters) + (crypto.filters() if crypto else []) + ["proxy-server"]
     options = {"cache": {"memcache_servers": cluster.memcache_servers()}}
     text = "[pipeline:main]\npipeline = %s\n\n" % " ".join(names)
     text += ("[app:proxy-server]\nuse = egg:swift#proxy\n"
              "account_autocreate = true\n\n")
-    text += "".join(swift_filter_section(name, options.get(name)) for name in IC_FILTERS)
+    text += "".join(swift_filter_section(name, options.get(name)) for name in filters)
     return text + (crypto.sections() if crypto else "")
 
 
-def write_internal_client_conf(cluster, name, crypto=None):
-    """etc/<name>.conf: a whole internal client config; returns its path."""
+def write_internal_client_conf(cluster, name):
+    """etc/<name>.conf: an internal client config with no crypto filters,
+    as Swift's internal-client.conf-sample; returns its path."""
     path = os.path.join(cluster.etc, "%s.conf" % name)
     with open(path, "w") as fh:
         fh.write("[DEFAULT]\nswift_dir = %s\n\n" % cluster.etc)
-        fh.write(internal_client_sections(cluster, crypto))
+        fh.write(internal_client_sections(cluster))
     return path
 
 
@@ -108,6 +117,12 @@ def stored(cluster, path):
     """Every .data file stored for object ``path`` (all policies)."""
     return [s for s in at_rest.stored_objects(cluster)
             if s.name in (path, at_rest.wsgi(path))]
+
+
+def tombstones(cluster, path):
+    """Paths of the .ts files of object ``path`` (all policies)."""
+    return [p for p in cluster.object_meta_files()
+            if p.endswith(".ts") and at_rest.metadata(p).get("name") == path]
 
 
 def assert_ciphertext_at_rest(cluster, path, body, meta_values):
@@ -272,8 +287,7 @@ def test_object_expirer_deletes_expired_encrypted_objects(daemons, plaintexts):
         "internal_client_conf_path": ic_conf, "interval": "1"})
     assert "DELETE /v1/AUTH_test/%s/gone" % cont in log, log[-3000:]
     assert not stored(cluster, path)
-    assert [p for p in cluster.object_meta_files() if p.endswith(".ts")
-            and at_rest.metadata(p).get("name") == path]
+    assert tombstones(cluster, path)
     assert set(listed(conn, cont)) == {"kept"}
     headers, got = conn.get_object(cont, "kept")
     assert got == body and headers["x-object-meta-tag"] == meta
@@ -286,7 +300,7 @@ def drop_cached_container_info(cluster, account, cont):
     with socket.create_connection((host, int(port)), timeout=5) as sock:
         sock.sendall(b"delete %s\r\n" % key.encode("ascii"))
         answer = sock.recv(100)
-    assert answer in (b"DELETED\r\n", b"NOT_FOUND\r\n"), answer
+    assert answer == b"DELETED\r\n", answer
 
 
 @pytest.fixture
@@ -332,7 +346,8 @@ def reconcile(cluster, crypto=None):
     """The replicator queues misplaced objects, the reconciler moves them."""
     cluster.run_daemon("container-replicator", {"interval": "1"})
     return cluster.run_daemon("container-reconciler", {"interval": "1"},
-                              sections=internal_client_sections(cluster, crypto))
+                              sections=internal_client_sections(
+                                  cluster, crypto, RECONCILER_FILTERS))
 
 
 def test_container_reconciler_moves_encrypted_object_as_stored(daemons, policies, plaintexts):
@@ -352,6 +367,7 @@ def test_container_reconciler_moves_encrypted_object_as_stored(daemons, policies
     # fragment archives, nothing left in Policy-0 but a tombstone
     after = stored(cluster, path)
     assert after and all("/objects-%d/" % EC_POLICY_INDEX in s.path for s in after)
+    assert [p for p in tombstones(cluster, path) if "/objects/" in p]
     for item in after:
         for name in ("X-Object-Sysmeta-Crypto-Body-Meta", "X-Object-Sysmeta-Crypto-Etag",
                      "X-Object-Transient-Sysmeta-Crypto-Meta-Tag"):
