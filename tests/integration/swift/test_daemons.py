@@ -36,7 +36,7 @@ from swiftclient import ClientException
 from swiftcrypt.checksums import md5_hex
 from tests.integration.swift import at_rest
 from tests.integration.swift.conftest import (
-    ROOT_SECRET, connect, make_body, swiftcrypt_crypto, unique)
+    ROOT_SECRET, connect, make_body, swift_crypto, swiftcrypt_crypto, unique)
 from tests.integration.swift_cluster import (
     EC_POLICY_INDEX, PIPELINE_HEAD, SYNC_CLUSTER, SYNC_REALM, swift_filter_section,
     use_swift_conf)
@@ -201,6 +201,27 @@ def test_container_sync_with_swiftcrypt_in_its_internal_client(daemons, plaintex
         for account, cont in (("AUTH_test", scont), ("AUTH_test2", dcont)):
             assert_ciphertext_at_rest(cluster, "/%s/%s/%s" % (account, cont, name),
                                       bodies[name], meta_values)
+
+
+def test_container_sync_with_swifts_filters_in_its_internal_client(daemons, plaintexts):
+    """A sync client configured by Swift's documentation (Swift's keymaster
+    and encryption, same root secret) keeps working once the proxies run
+    swiftcrypt: the format is the same."""
+    cluster = daemons
+    path = os.path.join(cluster.etc, "sync-client-swift.conf")
+    with open(path, "w") as fh:
+        fh.write("[DEFAULT]\nswift_dir = %s\n\n" % cluster.etc)
+        fh.write(internal_client_sections(cluster, swift_crypto()))
+    src, scont, dst, dcont = sync_pair(cluster)
+    body = plaintexts.body(make_body("sync-swift-filters", 25000))
+    meta = plaintexts.meta("sync-swift-filters-meta-plaintext")
+    src.put_object(scont, "obj", body, headers={"X-Object-Meta-Tag": meta})
+    log = sync_run(cluster, path)
+    assert "1 puts], 0 skipped, 0 failed" in log, log[-2000:]
+    headers, got = dst.get_object(dcont, "obj")
+    assert got == body and headers["etag"] == md5_hex(body)
+    assert headers["x-object-meta-tag"] == meta
+    assert_ciphertext_at_rest(cluster, "/AUTH_test2/%s/obj" % dcont, body, [meta])
 
 
 def test_container_sync_without_crypto_in_its_internal_client(daemons, plaintexts):
