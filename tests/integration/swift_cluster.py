@@ -703,8 +703,7 @@ class SwiftCluster:
         os.chmod(path, 0o755)
         return path
 
-    def run_daemon(self, name, options=None, sections="", once=True,
-                   timeout=DAEMON_TIMEOUT):
+    def run_daemon(self, name, options=None, sections="", timeout=DAEMON_TIMEOUT):
         """Run Swift's daemon ``name`` (see DAEMONS) once over this cluster's
         devices and rings and return what it logged.
 
@@ -712,8 +711,7 @@ class SwiftCluster:
         belongs to, a [<name>] section of ``options`` and then ``sections``
         (text: e.g. the internal client's pipeline, for daemons that read it
         from their own file). ClusterError if it exits non-zero or runs past
-        ``timeout`` seconds. ``once=False`` starts it in the background
-        instead (stopped with the cluster) and returns None."""
+        ``timeout`` seconds."""
         server, module = DAEMONS[name]
         path = os.path.join(self.etc, "%s.conf" % name)
         with open(path, "w") as fh:
@@ -723,12 +721,9 @@ class SwiftCluster:
             fh.write("".join("%s = %s\n" % item for item in (options or {}).items()))
             fh.write("\n" + sections)
         # --verbose: Swift then logs to stderr as well, where we read it
-        argv = self.python_argv(module, path, "--verbose")
-        if not once:
-            self._spawn(name, argv)
-            return None
+        argv = self.python_argv(module, path, "--verbose", "--once")
         try:
-            proc = subprocess.run(argv + ["--once"], capture_output=True, text=True,
+            proc = subprocess.run(argv, capture_output=True, text=True,
                                   timeout=timeout, cwd=self.root, env=self.env,
                                   stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired as exc:

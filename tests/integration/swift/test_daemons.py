@@ -38,8 +38,8 @@ from tests.integration.swift import at_rest
 from tests.integration.swift.conftest import (
     ROOT_SECRET, connect, make_body, swift_crypto, swiftcrypt_crypto, unique)
 from tests.integration.swift_cluster import (
-    EC_POLICY_INDEX, PIPELINE_HEAD, SYNC_CLUSTER, SYNC_REALM, swift_filter_section,
-    use_swift_conf)
+    EC_POLICY_INDEX, PIPELINE_HEAD, SYNC_CLUSTER, SYNC_REALM, ClusterError,
+    swift_filter_section, use_swift_conf)
 
 SYNC_KEY = "daemons-test-sync-key"
 
@@ -466,3 +466,14 @@ def test_container_reconciler_with_other_keys_than_the_proxies_makes_objects_unr
         conn.get_object(cont, "obj")
     assert err.value.http_status == 500
     assert listed(conn, cont)["obj"]["hash"] == "<unknown>"
+
+
+def test_a_daemon_that_cannot_start_fails_the_test(daemons):
+    """run_daemon raises (the test fails, never passes quietly) when the
+    daemon exits non-zero: here container-sync with an internal client
+    config that is not there, which stops it at start-up."""
+    missing = os.path.join(daemons.etc, "no-such-client.conf")
+    with pytest.raises(ClusterError) as err:
+        sync_run(daemons, missing)
+    assert "Unable to load internal client" in str(err.value)
+    assert missing in str(err.value)
