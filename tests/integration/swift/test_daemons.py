@@ -364,9 +364,10 @@ def misplace(cluster, conn, body, headers):
 
 
 def reconcile(cluster, crypto=None):
-    """The replicator queues misplaced objects, the reconciler moves them."""
+    """The replicator queues misplaced objects, the reconciler moves them
+    (one try per request: a failure is retried on its next run anyway)."""
     cluster.run_daemon("container-replicator", {"interval": "1"})
-    return cluster.run_daemon("container-reconciler", {"interval": "1"},
+    return cluster.run_daemon("container-reconciler", {"interval": "1", "request_tries": "1"},
                               sections=internal_client_sections(
                                   cluster, crypto, RECONCILER_FILTERS))
 
@@ -438,6 +439,29 @@ def test_container_reconciler_with_crypto_in_its_pipeline_reencrypts(
         assert new["key_id"] == old["key_id"]
         assert new["iv"] != old["iv"] and new["body_key"] != old["body_key"]
     assert_ciphertext_at_rest(cluster, path, body, [meta])
+
+
+def test_container_reconciler_with_a_wrong_root_secret_moves_nothing(
+        daemons, policies, plaintexts):
+    cluster = daemons
+    conn = connect(cluster)
+    body = plaintexts.body(make_body("reconciler-wrong-secret", 70000))
+    meta = plaintexts.meta("reconciler-wrong-secret-meta-plaintext")
+    cont, path = misplace(cluster, conn, body, dict(MISPLACED_HEADERS, **{
+        "X-Object-Meta-Tag": meta}))
+
+    # another secret under the proxies' secret id: its GET is refused
+    # (the decrypted etag does not match its MAC), so nothing moves and the
+    # queue entry stays for the next run
+    log = reconcile(cluster, swiftcrypt_crypto(secrets={None: os.urandom(32)}))
+    assert "why=wrong_key" in log and "'unavailable_source': 1" in log, log[-3000:]
+    assert "copy_attempt" not in log
+    [source] = stored(cluster, path)
+    assert "/objects/" in source.path
+    # ... where a reconciler with Swift's pipeline moves it
+    log = reconcile(cluster)
+    assert "'copy_success': 1" in log, log[-3000:]
+    assert_reads_back(conn, cont, body, meta)
 
 
 def test_container_reconciler_with_other_keys_than_the_proxies_makes_objects_unreadable(
