@@ -33,7 +33,7 @@ from urllib.parse import quote
 import pytest
 from swiftclient import ClientException
 
-from swiftcrypt.checksums import md5_hex
+from swiftcrypt.common.checksums import md5_hex
 from tests.integration.swift import at_rest
 from tests.integration.swift.conftest import (
     ROOT_SECRET, connect, make_body, swift_crypto, swiftcrypt_crypto, unique)
