@@ -69,6 +69,21 @@ def daemons(cluster):
     return cluster.restart_proxy_with_conf(sections + swift_filter_section("container_sync"))
 
 
+@pytest.fixture
+def connect_as(daemons):
+    """``connect_as(account, user)``: a swiftclient connection to the
+    cluster, closed after the test."""
+    made = []
+
+    def make(account="test", user="tester"):
+        made.append(connect(daemons, account, user))
+        return made[-1]
+
+    yield make
+    for conn in made:
+        conn.close()
+
+
 def internal_client_sections(cluster, crypto=None, filters=IC_FILTERS):
     """Paste sections of an internal client's pipeline (no [DEFAULT])."""
     names = list(filters) + (crypto.filters() if crypto else []) + ["proxy-server"]
@@ -143,10 +158,10 @@ def sync_run(cluster, ic_conf):
     return cluster.run_daemon("container-sync", {"internal_client_conf_path": ic_conf})
 
 
-def sync_pair(cluster):
+def sync_pair(connect_as):
     """(source connection, container, destination connection, container):
     test:tester's container syncing to test2:tester2's."""
-    src, dst = connect(cluster, "test", "tester"), connect(cluster, "test2", "tester2")
+    src, dst = connect_as("test", "tester"), connect_as("test2", "tester2")
     scont, dcont = unique("sync-src"), unique("sync-dst")
     dst.put_container(dcont, headers={"X-Container-Sync-Key": SYNC_KEY})
     dst_url = "//%s/%s/AUTH_test2/%s" % (SYNC_REALM, SYNC_CLUSTER, quote(dcont))
@@ -155,10 +170,10 @@ def sync_pair(cluster):
     return src, scont, dst, dcont
 
 
-def test_container_sync_with_swiftcrypt_in_its_internal_client(daemons, plaintexts):
+def test_container_sync_with_swiftcrypt_in_its_internal_client(daemons, connect_as, plaintexts):
     cluster = daemons
     ic_conf = sample_sync_client_conf(cluster)
-    src, scont, dst, dcont = sync_pair(cluster)
+    src, scont, dst, dcont = sync_pair(connect_as)
     bodies = {name: plaintexts.body(make_body("sync-" + name, 20000 + i))
               for i, name in enumerate(("kept", "posted", "deleted"))}
     metas = {name: plaintexts.meta("sync-meta-%s-plaintext-value" % name) for name in bodies}
@@ -203,7 +218,7 @@ def test_container_sync_with_swiftcrypt_in_its_internal_client(daemons, plaintex
                                       bodies[name], meta_values)
 
 
-def test_container_sync_with_swifts_filters_in_its_internal_client(daemons, plaintexts):
+def test_container_sync_with_swifts_filters_in_its_internal_client(daemons, connect_as, plaintexts):
     """A sync client configured by Swift's documentation (Swift's keymaster
     and encryption, same root secret) keeps working once the proxies run
     swiftcrypt: the format is the same."""
@@ -212,7 +227,7 @@ def test_container_sync_with_swifts_filters_in_its_internal_client(daemons, plai
     with open(path, "w") as fh:
         fh.write("[DEFAULT]\nswift_dir = %s\n\n" % cluster.etc)
         fh.write(internal_client_sections(cluster, swift_crypto()))
-    src, scont, dst, dcont = sync_pair(cluster)
+    src, scont, dst, dcont = sync_pair(connect_as)
     body = plaintexts.body(make_body("sync-swift-filters", 25000))
     meta = plaintexts.meta("sync-swift-filters-meta-plaintext")
     src.put_object(scont, "obj", body, headers={"X-Object-Meta-Tag": meta})
@@ -224,10 +239,10 @@ def test_container_sync_with_swifts_filters_in_its_internal_client(daemons, plai
     assert_ciphertext_at_rest(cluster, "/AUTH_test2/%s/obj" % dcont, body, [meta])
 
 
-def test_container_sync_without_crypto_in_its_internal_client(daemons, plaintexts):
+def test_container_sync_without_crypto_in_its_internal_client(daemons, connect_as, plaintexts):
     cluster = daemons
     ic_conf = write_internal_client_conf(cluster, "sync-client-plain")
-    src, scont, dst, dcont = sync_pair(cluster)
+    src, scont, dst, dcont = sync_pair(connect_as)
     body = plaintexts.body(make_body("sync-plain", 30000))
     meta = plaintexts.meta("sync-plain-meta-plaintext-value")
     src.put_object(scont, "obj", body, content_type="application/x-sync-plain",
@@ -282,12 +297,12 @@ def listed(conn, cont):
     return {item["name"]: item for item in conn.get_container(cont)[1]}
 
 
-def test_object_expirer_deletes_expired_encrypted_objects(daemons, plaintexts):
+def test_object_expirer_deletes_expired_encrypted_objects(daemons, connect_as, plaintexts):
     cluster = daemons
     # the expirer only lists its queue and sends DELETEs: an internal client
     # with no crypto filters (and no root secret) is enough
     ic_conf = write_internal_client_conf(cluster, "expirer-client")
-    conn = connect(cluster)
+    conn = connect_as()
     cont = unique("expire")
     conn.put_container(cont)
     body = plaintexts.body(make_body("expire", 10000))
@@ -374,9 +389,10 @@ def reconcile(cluster, crypto=None, queue=True):
                                   cluster, crypto, RECONCILER_FILTERS))
 
 
-def test_container_reconciler_moves_encrypted_object_as_stored(daemons, policies, plaintexts):
+def test_container_reconciler_moves_encrypted_object_as_stored(
+        daemons, policies, connect_as, plaintexts):
     cluster = daemons
-    conn = connect(cluster)
+    conn = connect_as()
     body = plaintexts.body(make_body("reconciler", 150000))
     meta = plaintexts.meta("reconciler-meta-plaintext-value")
     cont, path = misplace(cluster, conn, body, dict(MISPLACED_HEADERS, **{
@@ -418,9 +434,9 @@ MISPLACED_HEADERS = {"Content-Type": "application/x-misplaced"}
 
 
 def test_container_reconciler_with_crypto_in_its_pipeline_reencrypts(
-        daemons, policies, plaintexts):
+        daemons, policies, connect_as, plaintexts):
     cluster = daemons
-    conn = connect(cluster)
+    conn = connect_as()
     body = plaintexts.body(make_body("reconciler-crypto", 150000))
     meta = plaintexts.meta("reconciler-crypto-meta-plaintext-value")
     cont, path = misplace(cluster, conn, body, dict(MISPLACED_HEADERS, **{
@@ -444,9 +460,9 @@ def test_container_reconciler_with_crypto_in_its_pipeline_reencrypts(
 
 
 def test_container_reconciler_with_a_wrong_root_secret_moves_nothing(
-        daemons, policies, plaintexts):
+        daemons, policies, connect_as, plaintexts):
     cluster = daemons
-    conn = connect(cluster)
+    conn = connect_as()
     body = plaintexts.body(make_body("reconciler-wrong-secret", 70000))
     meta = plaintexts.meta("reconciler-wrong-secret-meta-plaintext")
     cont, path = misplace(cluster, conn, body, dict(MISPLACED_HEADERS, **{
@@ -467,9 +483,9 @@ def test_container_reconciler_with_a_wrong_root_secret_moves_nothing(
 
 
 def test_container_reconciler_with_other_keys_than_the_proxies_makes_objects_unreadable(
-        daemons, policies, plaintexts):
+        daemons, policies, connect_as, plaintexts):
     cluster = daemons
-    conn = connect(cluster)
+    conn = connect_as()
     body = plaintexts.body(make_body("reconciler-other-key", 70000))
     meta = plaintexts.meta("reconciler-other-key-meta-plaintext")
     cont, path = misplace(cluster, conn, body, dict(MISPLACED_HEADERS, **{
