@@ -8,6 +8,7 @@ import json
 import re
 from html import escape, unescape
 
+from swiftcrypt.crypto.fast import listing_etag as fast_listing_etag
 from swiftcrypt.crypto.fast.ctr import ShortCtr
 
 from swiftcrypt.crypto import listing_etag
@@ -80,6 +81,10 @@ class ListingDecrypter:
         self.environ = environ
         self.logger = logger
         self._ciphers = {}  # listing_etag.container_key_cache_key -> ShortCtr
+        # fast_listing_etag's container key text -> the ShortCtr the
+        # reference route used for a value naming that text
+        self._by_text = {}
+        self._used = None
         self._reported = set()
 
     def _container_cipher(self, key_id):
@@ -88,14 +93,28 @@ class ListingDecrypter:
         if cipher is None:
             key = fetch_keys(self.environ, ("container",), key_id)["container"]
             cipher = self._ciphers[cache_key] = ShortCtr(key)
+        self._used = cipher
         return cipher
 
     def decrypt(self, value, name):
         """The plaintext etag for a listing ``hash`` value, or <unknown>."""
         if not listing_etag.is_encrypted(value):
             return value
+        fast = fast_listing_etag.split(value)
+        if fast is not None:
+            ciphertext, iv, text = fast
+            cipher = self._by_text.get(text)
+            if cipher is not None:
+                try:
+                    return cipher.crypt(iv, ciphertext).decode("utf-8")
+                except UnicodeDecodeError:
+                    pass  # the reference route reports it
         try:
-            return listing_etag.decrypt(value, self._container_cipher)
+            self._used = None
+            plain = listing_etag.decrypt(value, self._container_cipher)
+            if fast is not None and self._used is not None:
+                self._by_text[fast[2]] = self._used
+            return plain
         except (CryptoError, KeysUnavailable, UnicodeDecodeError, AttributeError) as err:
             reason = "%s: %s" % (err.__class__.__name__, err)
             if reason not in self._reported:  # once per listing, not per entry

@@ -12,6 +12,10 @@ input it says so (None) and the caller takes the reference.
 - ``cryptometa_templates``: crypto-meta dumped and parsed from templates
   of the shapes written on every request. Reference: the JSON route of
   ``crypto.cryptometa`` (``dump_json``, ``load_json``).
+- ``listing_etag``: a stored listing etag split by one regex, its
+  container key named by text, so that a listing's entries skip the
+  crypto-meta parser once their container's key is known. Reference:
+  ``crypto.listing_etag.decrypt``.
 
 Who may use them: the crypto core (``crypto.cryptometa``, ``crypto.body``)
 and the filters that handle many values under one key (the encrypter,
