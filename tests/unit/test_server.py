@@ -1,4 +1,5 @@
-"""The pure parts of `swiftcrypt serve`: auth detection, loopback, secret file."""
+"""The pure parts of `swiftcrypt serve`: its config checks (auth detection,
+loopback, data dir), the secret file, the access log and the event loop's limits."""
 
 import configparser
 import logging
@@ -7,7 +8,8 @@ import stat
 
 import pytest
 
-from swiftcrypt.cli import serve
+from swiftcrypt.cli import accesslog, secretfile, serveconfig
+from swiftcrypt.cli.serve import default_config_path
 
 
 def _parser(text):
@@ -40,7 +42,7 @@ def _contexts(tmp_path, pipeline, names=None):
     text += "[app:store]\nuse = egg:swiftcrypt#store\ndata_dir = %(data_dir)s\n"
     conf = tmp_path / "p.conf"
     conf.write_text(text)
-    return serve.load_contexts(str(conf), {"data_dir": str(tmp_path / "d"),
+    return serveconfig.load_contexts(str(conf), {"data_dir": str(tmp_path / "d"),
                                             "keymaster_config_path": "/nonexistent"})
 
 
@@ -54,18 +56,18 @@ def _contexts(tmp_path, pipeline, names=None):
     (["tempauth", "encryption"], {"tempauth": "checker"}, 1),
 ])
 def test_authorizing_filters_by_what_the_factory_is(tmp_path, pipeline, names, expected):
-    assert len(serve.authorizing_filters(_contexts(tmp_path, pipeline, names))) == expected
+    assert len(serveconfig.authorizing_filters(_contexts(tmp_path, pipeline, names))) == expected
 
 
 def test_embedded_pipeline_has_no_auth_and_the_three_stages(tmp_path):
-    contexts = serve.load_contexts(serve.default_config_path(), {
+    contexts = serveconfig.load_contexts(default_config_path(), {
         "data_dir": str(tmp_path), "keymaster_config_path": str(tmp_path / "k.conf")})
-    assert serve.authorizing_filters(contexts) == []
-    parser = serve.read_paste_config(serve.default_config_path())
+    assert serveconfig.authorizing_filters(contexts) == []
+    parser = serveconfig.read_paste_config(default_config_path())
     stages = parser.get("pipeline:main", "pipeline").split()
     assert stages[-3:] == ["keymaster", "encryption", "store"]
     # the keymaster reads the file serve supplies
-    assert serve.keymaster_files(contexts) == [str(tmp_path / "k.conf")]
+    assert serveconfig.keymaster_files(contexts) == [str(tmp_path / "k.conf")]
 
 
 def test_keymaster_files_are_the_ones_read(tmp_path):
@@ -77,19 +79,19 @@ def test_keymaster_files_are_the_ones_read(tmp_path):
         "[filter:km2]\nuse = egg:swiftcrypt#kms_keymaster\nkeymaster_config_path = /k/plain\n"
         "[filter:encryption]\nuse = egg:swiftcrypt#encryption\n"
         "[app:store]\nuse = egg:swiftcrypt#store\ndata_dir = %(data_dir)s\n")
-    settings = serve.operator_settings(str(conf))
-    contexts = serve.load_contexts(str(conf), {
+    settings = serveconfig.operator_settings(str(conf))
+    contexts = serveconfig.load_contexts(str(conf), {
         "data_dir": "/d", "keymaster_config_path":
         settings.get("keymaster_config_path", ("/generated",))[0]})
     # the plain line is obeyed (serve passes it on), the set line too;
     # serve's own generated file is read by no one
-    assert serve.keymaster_files(contexts) == ["/k/plain", "/k/set"]
+    assert serveconfig.keymaster_files(contexts) == ["/k/plain", "/k/set"]
 
 
 def _settings(tmp_path, text):
     conf = tmp_path / "s.conf"
     conf.write_text(text)
-    return serve.operator_settings(str(conf))
+    return serveconfig.operator_settings(str(conf))
 
 
 def test_operator_settings_take_plain_lines_not_substitutions(tmp_path):
@@ -113,22 +115,22 @@ def test_operator_settings_take_plain_lines_not_substitutions(tmp_path):
     ("[app:s]\ndata_dir = %(other)s/x\n", ["data_dir", "%(other)s/x"]),
 ])
 def test_operator_settings_refuse_what_they_cannot_obey(tmp_path, text, words):
-    with pytest.raises(serve.StartupError) as err:
+    with pytest.raises(serveconfig.StartupError) as err:
         _settings(tmp_path, text)
     assert all(word in str(err.value) for word in words)
 
 
 def test_choose_data_dir(tmp_path, monkeypatch):
-    monkeypatch.delenv(serve.DATA_DIR_ENV, raising=False)
-    assert serve.choose_data_dir(None, None, "c") == os.path.abspath("data")
-    assert serve.choose_data_dir(None, ("/srv/d", "app:s"), "c") == "/srv/d"
-    assert serve.choose_data_dir("/srv/d", ("/srv/d", "app:s"), "c") == "/srv/d"
-    with pytest.raises(serve.StartupError) as err:
-        serve.choose_data_dir("/other", ("/srv/d", "app:s"), "c")
+    monkeypatch.delenv(serveconfig.DATA_DIR_ENV, raising=False)
+    assert serveconfig.choose_data_dir(None, None, "c") == os.path.abspath("data")
+    assert serveconfig.choose_data_dir(None, ("/srv/d", "app:s"), "c") == "/srv/d"
+    assert serveconfig.choose_data_dir("/srv/d", ("/srv/d", "app:s"), "c") == "/srv/d"
+    with pytest.raises(serveconfig.StartupError) as err:
+        serveconfig.choose_data_dir("/other", ("/srv/d", "app:s"), "c")
     assert "--data-dir" in str(err.value) and "/srv/d" in str(err.value)
-    monkeypatch.setenv(serve.DATA_DIR_ENV, "/env")
-    with pytest.raises(serve.StartupError):
-        serve.choose_data_dir(None, ("/srv/d", "app:s"), "c")
+    monkeypatch.setenv(serveconfig.DATA_DIR_ENV, "/env")
+    with pytest.raises(serveconfig.StartupError):
+        serveconfig.choose_data_dir(None, ("/srv/d", "app:s"), "c")
 
 
 @pytest.mark.parametrize("host,expected", [
@@ -136,19 +138,19 @@ def test_choose_data_dir(tmp_path, monkeypatch):
     ("localhost", True), ("0.0.0.0", False), ("192.0.2.1", False), ("::", False),
 ])
 def test_is_loopback(host, expected):
-    assert serve.is_loopback(host) is expected
+    assert serveconfig.is_loopback(host) is expected
 
 
 def test_ensure_root_secret_creates_private_file_once(tmp_path):
     path = str(tmp_path / "km.conf")
     old = os.umask(0)  # even a permissive umask must not widen the mode
     try:
-        assert serve.ensure_root_secret(path) is True
+        assert secretfile.ensure_root_secret(path) is True
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     first = open(path).read()
-    assert serve.ensure_root_secret(path) is False
+    assert secretfile.ensure_root_secret(path) is False
     assert open(path).read() == first
     parser = configparser.ConfigParser()
     parser.read(path)
@@ -159,10 +161,10 @@ def test_check_private(tmp_path):
     path = tmp_path / "km.conf"
     path.write_text("[keymaster]\n")
     os.chmod(path, 0o600)
-    serve.check_private(str(path))
+    serveconfig.check_private(str(path))
     os.chmod(path, 0o604)
-    with pytest.raises(serve.StartupError) as err:
-        serve.check_private(str(path))
+    with pytest.raises(serveconfig.StartupError) as err:
+        serveconfig.check_private(str(path))
     assert "0604" in str(err.value) and str(path) in str(err.value)
 
 
@@ -171,7 +173,7 @@ def test_access_log_line(caplog):
         start_response("206 Partial Content", [("X-Secret", "hidden-value")])
         return [b"abc", b"de"]
 
-    logged = serve.AccessLog(app)
+    logged = accesslog.AccessLog(app)
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/v1/a/c/\xc3\xa9 x",
                "QUERY_STRING": "temp_url_sig=secret", "REMOTE_ADDR": "10.0.0.1",
                "HTTP_X_AUTH_TOKEN": "token-value"}
@@ -211,7 +213,7 @@ def test_serving_url_reads_the_serving_line():
 
 
 def test_max_clients_fits_the_open_files_limit():
-    from swiftcrypt.cli.serve import MAX_CLIENTS, max_clients
+    from swiftcrypt.cli.wsgiserver import MAX_CLIENTS, max_clients
     assert max_clients(32768) == MAX_CLIENTS == 1024  # Swift's max_clients
     assert max_clients(1024) == 480  # two descriptors each, 64 to spare
     assert max_clients(10) == 1
@@ -221,7 +223,7 @@ def test_raise_open_files_limit_goes_up_to_the_hard_limit():
     import resource
     import subprocess
     import sys
-    code = ("import resource; from swiftcrypt.cli.serve import raise_open_files_limit as r;"
+    code = ("import resource; from swiftcrypt.cli.wsgiserver import raise_open_files_limit as r;"
             "resource.setrlimit(resource.RLIMIT_NOFILE, (256, 4096));"
             "print(r(), resource.getrlimit(resource.RLIMIT_NOFILE)[0], r(100))")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
