@@ -50,8 +50,6 @@ objects written before the switch keep reading.
 
 import os
 
-from swiftcrypt.crypto import derivation
-
 from swiftcrypt.crypto import keyids
 
 from swiftcrypt.common import logs
@@ -60,21 +58,17 @@ from swiftcrypt.common import metrics
 
 from swiftcrypt.common import names
 from swiftcrypt.common import options
+from swiftcrypt.keymasters import key_refusals
+from swiftcrypt.keymasters.account_request_keys import AccountRequestKeys
 from swiftcrypt.keymasters.account_secrets import (
     DEFAULT_CACHE_SIZE,
     DEFAULT_STALE_TTL,
     DEFAULT_TTL,
     AccountKeyError,
     AccountSecrets,
-    KeyManagerUnavailable,
-    NoAccountSecret,
-    SecretGone,
-    WrongAccountSecret,
-    is_account_secret_id,
 )
-from swiftcrypt.common.audit import audit
-from swiftcrypt.common.errors import ConfigError, UnknownSecretIdError
-from swiftcrypt.common.httperrors import respond
+from swiftcrypt.keymasters.write_authorization import Authorization
+from swiftcrypt.common.errors import ConfigError
 from swiftcrypt.keymanager import barbican
 from swiftcrypt.keymasters.config_keymaster import CALLBACK, meta_version
 from swiftcrypt.common.swiftpath import request_parts
@@ -199,215 +193,17 @@ class AccountKeyMaster:
                 denial = authorization.denial()
                 if denial is not None:  # what the app would answer: say it first
                     return denial(environ, start_response)
-                return self._refuse(environ, start_response, err)
+                return key_refusals.refuse(self.logger, self.metrics, environ, start_response, err)
             return self.app(environ, start_response)
         resp = call_app(self.app, environ)
         err = keys.failure
-        if err is not None and (resp.status_int >= 500 or isinstance(err, KeyManagerUnavailable)):
-            # The decrypter answered 500 (or listed "<unknown>" etags) for
-            # what is in fact a shred or an outage: say which.
+        if key_refusals.replaces(resp, err):
             resp.close()
             denial = authorization.denial() if meta_write else None
             if denial is not None:  # the account or container write was not allowed anyway
                 return denial(environ, start_response)
-            return self._refuse(environ, start_response, err)
+            return key_refusals.refuse(self.logger, self.metrics, environ, start_response, err)
         return resp.send(start_response)
-
-    def _refuse(self, environ, start_response, err):
-        log = self.logger.warning if err.status in (403, 410) else self.logger.error
-        log("%s %s: %s (answered %d)", environ.get("REQUEST_METHOD"),
-            environ.get("PATH_INFO"), err, err.status)
-        reason = _REFUSAL_REASONS.get(type(err), "key_error")
-        self.metrics.increment("failures." + reason)
-        audit(self.logger, "refused", err.account, secret_id=err.secret_id,
-              key_id=environ.get("PATH_INFO"), status=err.status,
-              method=environ.get("REQUEST_METHOD"), why=reason, reason=err.reason)
-        return respond(start_response, err.status, err.public)
-
-
-#: metric and audit names of the refusals
-_REFUSAL_REASONS = {
-    SecretGone: "shredded",
-    KeyManagerUnavailable: "key_service_unavailable",
-    NoAccountSecret: "no_account_secret",
-}
-
-
-def _request_class():
-    try:
-        from swift.common.swob import Request
-    except ImportError:
-        from webob import Request
-    return Request
-
-
-def _write_acl(app, environ):
-    """The container's write ACL as Swift's proxy sets ``req.acl`` for an
-    object write (from its container info, cached in the environ), or
-    None outside Swift or if it cannot be had."""
-    try:
-        from swift.proxy.controllers.base import get_container_info
-    except ImportError:
-        return None
-    try:
-        return get_container_info(environ, app, swift_source="AKM").get("write_acl")
-    except Exception:  # a denial without the ACL is still a denial
-        return None
-
-
-class Authorization:
-    """``swift.authorize`` for one request, called at most once, as Swift's
-    proxy calls it for an object write (after every middleware): with a
-    swob Request (webob outside Swift) whose ``acl`` is the write ACL."""
-
-    def __init__(self, app, environ, with_acl=True):
-        self.app = app
-        self.environ = environ
-        self.with_acl = with_acl
-        self._done = False
-        self._denial = None
-
-    def denial(self):
-        """The authorize callback's denial response, or None (allowed, or
-        no authorize callback in the pipeline)."""
-        if not self._done:
-            self._done = True
-            authorize = self.environ.get("swift.authorize")
-            if authorize is not None:
-                req = _request_class()(self.environ)
-                req.acl = _write_acl(self.app, self.environ) if self.with_acl else None
-                self._denial = authorize(req)
-        return self._denial
-
-    def allowed(self):
-        return self.denial() is None
-
-
-class AccountRequestKeys:
-    """The keys callback for one request. The account's canonical secret
-    is looked up only when new keys are asked for (``key_id=None``), so
-    reading a stored item needs only the secret its key id names."""
-
-    def __init__(self, keymaster, account, container, obj, fallback=None, write=False,
-                 create=False):
-        self.secrets = keymaster.secrets
-        self.version = keymaster.settings.version
-        self.account = account
-        self.container = container
-        self.obj = obj
-        self.fallback = fallback
-        self.write = write
-        self.create = create
-        self.failure = None  # the first AccountKeyError, for the filter's answer
-        self._failed = {}  # secret id (or None: the listing) -> its AccountKeyError
-        self._active = None
-        self._cache = {}
-
-    def active(self):
-        """``(canonical secret id, all ids)`` of the account, once per request."""
-        if self._active is None:
-            self._active = self._guard(None, lambda: self.secrets.active(
-                self.account, create=self.create))
-        return self._active
-
-    def _guard(self, secret_id, func):
-        if secret_id in self._failed:
-            raise self._failed[secret_id]
-        try:
-            return func()
-        except AccountKeyError as err:
-            self._failed[secret_id] = err
-            if self.failure is None:
-                self.failure = err
-            raise
-
-    def _paths(self, version):
-        return keyids.request_paths(self.account, self.container, self.obj, version)
-
-    def fetch(self, key_id=None, *args, **kwargs):
-        """Return ``{"container", "object", "id", "all_ids"}`` for this
-        request (``{"account", "id", "all_ids"}`` for an account request),
-        or for the stored ``key_id`` when one is given."""
-        if self.container is None:
-            return self._fetch_account(key_id, *args, **kwargs)
-        if key_id is None:
-            try:
-                secret_id, all_ids = self.active()
-            except NoAccountSecret as err:
-                if self.write:
-                    raise
-                if self.failure is err:  # not a failure on a read
-                    self.failure = None
-                return self._no_secret_yet(*args, **kwargs)
-            version = self.version
-            cpath, opath = self._paths(version)
-        else:
-            secret_id, version, cpath, opath = keyids.resolve_key_paths(
-                key_id, self.account, self.container, self.obj)
-            if not is_account_secret_id(secret_id):
-                if self.fallback is not None:
-                    return self.fallback(key_id, *args, **kwargs)
-                raise UnknownSecretIdError(secret_id)
-            all_ids = (secret_id,)
-        cache_key = (key_id is None, secret_id, version, cpath, opath)
-        keys = self._cache.get(cache_key)
-        if keys is None:
-            try:
-                root = self._guard(secret_id, lambda: self.secrets.secret(
-                    self.account, secret_id))
-            except WrongAccountSecret:
-                if key_id is not None and self.fallback is not None:
-                    return self.fallback(key_id, *args, **kwargs)
-                raise
-            keys = self._cache[cache_key] = self._derive(root, secret_id, version, cpath,
-                                                        opath, all_ids)
-        return dict(keys)
-
-    def _fetch_account(self, key_id, *args, **kwargs):
-        """The account key, from the account's own secret: shredding the
-        account makes its encrypted account metadata unreadable too."""
-        if key_id is None:
-            secret_id, all_ids = self.active()  # NoAccountSecret: nothing to write with
-            version, path = self.version, keyids.account_path(self.account)
-        else:
-            secret_id, version, path = keyids.resolve_account_path(key_id, self.account)
-            if not is_account_secret_id(secret_id):
-                if self.fallback is not None:
-                    return self.fallback(key_id, *args, **kwargs)
-                raise UnknownSecretIdError(secret_id)
-            all_ids = (secret_id,)
-        try:
-            root = self._guard(secret_id, lambda: self.secrets.secret(self.account, secret_id))
-        except WrongAccountSecret:
-            if key_id is not None and self.fallback is not None:
-                return self.fallback(key_id, *args, **kwargs)
-            raise
-        ordered = [secret_id] + [sid for sid in all_ids if sid != secret_id]
-        return derivation.account_keys(root, path, secret_id, version, ordered)
-
-    def _no_secret_yet(self, *args, **kwargs):
-        """New keys on a read (to mask conditional etags) for an account
-        with no secret: those of the keymaster before us, else throwaway
-        keys that match no MAC (nothing can be stored under this account's
-        secrets), with no "id", so nothing can ever be written with them."""
-        if self.fallback is not None:
-            return self.fallback(None, *args, **kwargs)
-        keys = {"all_ids": []}
-        if self.container is not None:
-            keys["container"] = os.urandom(32)
-            if self.obj is not None:
-                keys["object"] = os.urandom(32)
-        return keys
-
-    def _derive(self, root, secret_id, version, cpath, opath, all_ids):
-        # the canonical first, then the account's other secrets (an etag
-        # MAC may have been made under any of them)
-        ordered = [secret_id] + [sid for sid in all_ids if sid != secret_id]
-        keys = derivation.request_keys(root, secret_id, version, cpath, opath, ordered)
-        if keys and self.fallback is not None:
-            keys["all_ids"].extend(self.fallback(key_id=None).get("all_ids", []))
-        return keys
-
 
 def make_secrets(conf, logger=None, manager=None, metrics_=None):
     """AccountSecrets for the resolved options ``conf``."""
