@@ -62,9 +62,13 @@ def _listing_text(wsgi_value):
 
 
 class StoreApp:
-    """A local-disk object store speaking the Swift API under ``data_dir``."""
+    """A local-disk object store speaking the Swift API under ``data_dir``.
 
-    def __init__(self, data_dir):
+    ``clock`` (default ``time.time``) is the store's only source of the
+    time: new timestamps, expiry and the reaper's schedule."""
+
+    def __init__(self, data_dir, clock=time.time):
+        self.clock = clock
         self.data_dir = os.path.abspath(data_dir)
         self.objects_dir = os.path.join(self.data_dir, "objects")
         for directory in (self.data_dir, self.objects_dir):
@@ -84,7 +88,7 @@ class StoreApp:
                 log.warning("listing database %s was missing: listed the %d object(s) "
                             "found in %s; account and container metadata were not "
                             "restored", db_path, listed, self.objects_dir)
-        self.reaper = expiry.Reaper(self.objects.reap_expired)
+        self.reaper = expiry.Reaper(self.objects.reap_expired, clock=clock)
 
     def __call__(self, environ, start_response):
         self.reaper.maybe_run()
@@ -143,8 +147,8 @@ class StoreApp:
 
     def _account_headers(self, req):
         record = self.db.get_account(req.account)
-        containers, objects, used = self.db.account_stats(req.account, time.time())
-        created = record["put_timestamp"] if record else time.time()
+        containers, objects, used = self.db.account_stats(req.account, self.clock())
+        created = record["put_timestamp"] if record else self.clock()
         headers = _meta_headers(record["metadata"] if record else {})
         headers += [
             ("X-Account-Container-Count", str(containers)),
@@ -168,7 +172,7 @@ class StoreApp:
             return {"name": row["name"], "count": row["count"], "bytes": row["bytes"],
                     "last_modified": listing.iso_time(row["timestamp"])}
 
-        now = time.time()
+        now = self.clock()
 
         def fetch(window, count):
             return self.db.fetch_containers(req.account, window, count, now)
@@ -181,7 +185,7 @@ class StoreApp:
         refused = self._account_meta_refusal(req, start_response)
         if refused is not None:
             return refused
-        created = self.db.ensure_account(req.account, time.time())
+        created = self.db.ensure_account(req.account, self.clock())
         self._update_account_meta(req)
         return respond(start_response, 201 if created else 202, [])
 
@@ -190,7 +194,7 @@ class StoreApp:
         refused = self._account_meta_refusal(req, start_response)
         if refused is not None:
             return refused
-        self.db.ensure_account(req.account, time.time())
+        self.db.ensure_account(req.account, self.clock())
         self._update_account_meta(req)
         return respond(start_response, 204, [])
 
@@ -217,7 +221,7 @@ class StoreApp:
     # containers
 
     def _container_headers(self, req, record):
-        count, used = self.db.container_stats(req.account, req.container, time.time())
+        count, used = self.db.container_stats(req.account, req.container, self.clock())
         headers = _meta_headers(record["metadata"])
         headers += [
             ("X-Container-Object-Count", str(count)),
@@ -247,7 +251,7 @@ class StoreApp:
                     "bytes": size, "content_type": _listing_text(ctype),
                     "last_modified": listing.iso_time(row["timestamp"])}
 
-        now = time.time()
+        now = self.clock()
 
         def fetch(window, count):
             return self.db.fetch_objects(req.account, req.container, window, count, now)
@@ -263,7 +267,7 @@ class StoreApp:
         if problem is not None:
             return error(start_response, 400, problem)
         meta = updated_meta("container", existing, req.headers)
-        created = self.db.put_container(req.account, req.container, time.time(),
+        created = self.db.put_container(req.account, req.container, self.clock(),
                                         _to_stored(meta))
         return respond(start_response, 201 if created else 202, [])
 
@@ -284,7 +288,7 @@ class StoreApp:
     def container_delete(self, req, start_response):
         """Delete an empty container (409 if it has objects)."""
         # expired objects are invisible, so they must not keep it alive
-        self.objects.reap_expired(time.time(), None, req.account, req.container)
+        self.objects.reap_expired(self.clock(), None, req.account, req.container)
         outcome = self.db.delete_container(req.account, req.container)
         if outcome == "not_empty":
             return error(start_response, 409, "container is not empty")

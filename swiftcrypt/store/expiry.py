@@ -85,8 +85,9 @@ class Reaper:
     """Runs ``reap(now, batch)`` at most once per ``interval`` seconds,
     from whichever request comes first after that."""
 
-    def __init__(self, reap, interval=REAP_INTERVAL, batch=REAP_BATCH):
+    def __init__(self, reap, interval=REAP_INTERVAL, batch=REAP_BATCH, clock=time.time):
         self._reap = reap
+        self._clock = clock
         self.interval = interval
         self.batch = batch
         self._next = 0.0  # the first request after start-up reaps
@@ -95,7 +96,7 @@ class Reaper:
     def maybe_run(self):
         """Reap if it is time; returns how many objects were reaped. Never
         raises: the request it rides on must not fail because of it."""
-        now = time.time()
+        now = self._clock()
         if now < self._next or not self._lock.acquire(blocking=False):
             return 0
         try:

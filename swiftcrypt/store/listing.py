@@ -90,59 +90,85 @@ def list_entries(fetch, prefix="", delimiter="", marker="", end_marker="",
         prefix, delimiter = path_prefix(path), "/"
     if reverse:
         marker, end_marker = end_marker, marker
-    lower, lower_inclusive = marker or None, False
-    if prefix and (lower is None or lower < prefix):
-        lower, lower_inclusive = prefix, True
-    upper, upper_inclusive = end_marker or None, False
-    prefix_end = successor(prefix) if prefix else None
-    if prefix_end is not None and (upper is None or prefix_end < upper):
-        upper = prefix_end
+    cursor = _Cursor(prefix, marker, end_marker, reverse)
     results = []
     while len(results) < limit:
         wanted = limit - len(results)
-        rows = fetch(Window(lower, lower_inclusive, upper, upper_inclusive, reverse), wanted)
+        rows = fetch(cursor.window(), wanted)
         if not rows:
             break
-        for row in rows:
-            name = name_of(row)
-            if reverse:
-                upper, upper_inclusive = name, False
-            else:
-                lower, lower_inclusive = name, False
-            cut = name.find(delimiter, len(prefix)) if delimiter else -1
-            if path is not None:
-                if name == prefix:
-                    continue
-                if 0 <= cut < len(name) - 1:
-                    # deeper than one level: skip the rest of that subtree
-                    # (but not "dir/sub/" itself, which is listed)
-                    subtree = name[:cut + 1]
-                    if reverse:
-                        upper, upper_inclusive = subtree, True
-                    else:
-                        lower, lower_inclusive = successor(subtree), True
-                        if lower is None:  # nothing sorts after it
-                            return results
-                    break
-            elif cut >= 0:
-                subdir = name[:cut + len(delimiter)]
-                if subdir != marker:
-                    results.append(Subdir(subdir))
-                # skip every other name in this subdir
-                if reverse:
-                    upper, upper_inclusive = subdir, False
-                else:
-                    lower, lower_inclusive = successor(subdir), True
-                    if lower is None:  # nothing sorts after it
-                        return results
-                break
-            results.append(row)
-            if len(results) >= limit:
-                break
-        else:
-            if len(rows) < wanted:  # the source is exhausted
-                break
+        jumped = _take(rows, results, cursor, limit, prefix, delimiter, marker,
+                       path is not None)
+        if jumped is None:  # nothing sorts after the names skipped
+            break
+        if not jumped and len(rows) < wanted:  # the source is exhausted
+            break
     return results
+
+
+class _Cursor:
+    """Where a listing's next fetch starts: its Window, narrowed past every
+    name read and every run of names skipped."""
+
+    def __init__(self, prefix, marker, end_marker, reverse):
+        self.lower, self.lower_inclusive = marker or None, False
+        if prefix and (self.lower is None or self.lower < prefix):
+            self.lower, self.lower_inclusive = prefix, True
+        self.upper, self.upper_inclusive = end_marker or None, False
+        prefix_end = successor(prefix) if prefix else None
+        if prefix_end is not None and (self.upper is None or prefix_end < self.upper):
+            self.upper = prefix_end
+        self.reverse = reverse
+
+    def window(self):
+        """The Window of names still to list."""
+        return Window(self.lower, self.lower_inclusive, self.upper, self.upper_inclusive,
+                      self.reverse)
+
+    def passed(self, name):
+        """``name`` is read: list on beyond it."""
+        if self.reverse:
+            self.upper, self.upper_inclusive = name, False
+        else:
+            self.lower, self.lower_inclusive = name, False
+
+    def skip(self, start, keep_start):
+        """Skip every name beginning with ``start`` (listing ``start``
+        itself still, in reverse, when ``keep_start``); False if nothing
+        sorts after them."""
+        if self.reverse:
+            self.upper, self.upper_inclusive = start, keep_start
+            return True
+        self.lower, self.lower_inclusive = successor(start), True
+        return self.lower is not None
+
+
+def _take(rows, results, cursor, limit, prefix, delimiter, marker, path_listing):
+    """Add ``rows`` (rolled up into subdirs with a delimiter) to ``results``
+    up to ``limit``. True when the cursor jumped over a subdir or subtree
+    (fetch again from there), or the limit is reached; False when every row
+    was read; None when nothing can follow."""
+    for row in rows:
+        name = name_of(row)
+        cursor.passed(name)
+        cut = name.find(delimiter, len(prefix)) if delimiter else -1
+        if path_listing:
+            if name == prefix:
+                continue
+            if 0 <= cut < len(name) - 1:
+                # deeper than one level: skip the rest of that subtree
+                # (but not "dir/sub/" itself, which is listed)
+                return True if cursor.skip(name[:cut + 1], keep_start=True) else None
+        elif cut >= 0:
+            subdir = name[:cut + len(delimiter)]
+            if subdir != marker:
+                results.append(Subdir(subdir))
+            # skip every other name in this subdir
+            return True if cursor.skip(subdir, keep_start=False) else None
+        results.append(row)
+        if len(results) >= limit:
+            return True
+    return False
 
 
 def name_of(row):

@@ -4,7 +4,6 @@ import contextlib
 import logging
 import math
 import os
-import time
 
 from swiftcrypt.common.names import ETAG_IS_AT_HEADER, FOOTERS_CALLBACK
 from swiftcrypt.common import etags, timestamps
@@ -92,6 +91,25 @@ def _trusted_timestamp(req):
     gatekeeper strips it from clients'."""
     value = req.headers.get("X-Timestamp")
     return None if value is None else timestamps.parse(value)
+
+
+def _put_rules(req, now):
+    """``(length, only_new, delete_at, wanted)`` of a PUT: its body length
+    (None: chunked), whether it may only create (``If-None-Match: *``), its
+    expiry and its trusted X-Timestamp; creation.Refused if it is refused."""
+    creation.unsupported("PUT", req.headers, req.query)
+    length = creation.body_length(req.headers, req.environ.get("wsgi.input_terminated"))
+    only_new = creation.if_none_match_star(req.headers)
+    creation.check_content_type(req.headers, req.environ)
+    try:
+        delete_at = expiry.requested_delete_at(req.headers, now, "PUT")
+    except expiry.BadExpiry as err:
+        raise creation.Refused(400, str(err)) from None
+    try:
+        wanted = _trusted_timestamp(req)
+    except ValueError:
+        raise creation.Refused(400, "X-Timestamp is not a Swift timestamp") from None
+    return length, only_new, delete_at, wanted
 
 
 class ObjectHandlers:
@@ -268,21 +286,9 @@ class ObjectHandlers:
         if missing is not None:
             return missing
         try:
-            creation.unsupported("PUT", req.headers, req.query)
-            length = creation.body_length(req.headers,
-                                          req.environ.get("wsgi.input_terminated"))
-            only_new = creation.if_none_match_star(req.headers)
-            creation.check_content_type(req.headers, req.environ)
+            length, only_new, delete_at, wanted = _put_rules(req, self.store.clock())
         except creation.Refused as err:
             return error(start_response, err.status, err.reason)
-        try:
-            delete_at = expiry.requested_delete_at(req.headers, time.time(), "PUT")
-        except expiry.BadExpiry as err:
-            return error(start_response, 400, str(err))
-        try:
-            wanted = _trusted_timestamp(req)
-        except ValueError:
-            return error(start_response, 400, "X-Timestamp is not a Swift timestamp")
         path = self._path(req)
         if wanted is not None or only_new:
             # refuse before reading the body, as Swift's object server does
@@ -299,47 +305,70 @@ class ObjectHandlers:
             failure = self._receive(req, start_response, writer, length)
             if failure is not None:
                 return failure
-            footers = HeaderDict()
-            callback = req.environ.get(FOOTERS_CALLBACK)
-            if callback is not None:
-                try:
-                    callback(footers)
-                except Exception as exc:
-                    return self._failed(req, start_response, exc, "footers callback")
-            expected = footers.get("Etag") or req.headers.get("Etag")
-            if expected is not None and etags.unquote(expected).lower() != writer.etag:
-                return error(start_response, 422,
-                             "Etag does not match the MD5 of the received body")
-            meta = object_put_metadata(req.headers, footers, req.obj)
-            meta.pop("Etag", None)
-            _set_delete_at(meta, delete_at)
-            # kept in the X-Timestamp form it is shown in, as Swift does: the
-            # listing's last_modified then matches the object's own timestamp
-            timestamp = float(timestamps.normalize(time.time()) if wanted is None else wanted[0])
-            header = {"name": [req.account, req.container, req.obj], "etag": writer.etag,
-                      "timestamp": timestamp, "metadata": _stored_meta(meta),
-                      "version": diskfile.new_version()}
-            if wanted is not None and wanted[1]:
-                header["timestamp_offset"] = wanted[1]
-            try:
-                writer.finish(header)
-                diskfile.make_parent(path)
-                with self._locked(path):
-                    # a client write may have landed while we read the body
-                    refused = self._refuse_replacing(req, start_response, path, wanted,
-                                                     only_new)
-                    if refused is not None:
-                        return refused
-                    self._change(_names(req), path, self._row(header, writer.size),
-                                 lambda: writer.publish(path), "put")
-            except OSError as err:
-                return disk_error(start_response, req, err)
+            footers, failure = self._checked_footers(req, start_response, writer)
+            if failure is not None:
+                return failure
+            header = self._put_header(req, footers, writer, delete_at, wanted)
+            failure = self._publish(req, start_response, writer, header, path, wanted,
+                                    only_new)
+            if failure is not None:
+                return failure
         return respond(start_response, 201, [
             # unquoted, as Swift's proxy answers clients (it strips the
             # object server's quotes)
-            ("Etag", writer.etag), ("Last-Modified", http_date(timestamp)),
-            ("X-Timestamp", timestamps.normalize(timestamp)),
+            ("Etag", writer.etag), ("Last-Modified", http_date(header["timestamp"])),
+            ("X-Timestamp", timestamps.normalize(header["timestamp"])),
             ("Content-Type", "text/html; charset=UTF-8")])
+
+    def _checked_footers(self, req, start_response, writer):
+        """``(footers, None)``: what the pipeline's footers callback adds, the
+        body's MD5 matching the etag expected; ``(None, refusal)`` if not."""
+        footers = HeaderDict()
+        callback = req.environ.get(FOOTERS_CALLBACK)
+        if callback is not None:
+            try:
+                callback(footers)
+            except Exception as exc:
+                return None, self._failed(req, start_response, exc, "footers callback")
+        expected = footers.get("Etag") or req.headers.get("Etag")
+        if expected is not None and etags.unquote(expected).lower() != writer.etag:
+            return None, error(start_response, 422,
+                               "Etag does not match the MD5 of the received body")
+        return footers, None
+
+    def _put_header(self, req, footers, writer, delete_at, wanted):
+        """The object file's header for the body ``writer`` received."""
+        meta = object_put_metadata(req.headers, footers, req.obj)
+        meta.pop("Etag", None)
+        _set_delete_at(meta, delete_at)
+        # kept in the X-Timestamp form it is shown in, as Swift does: the
+        # listing's last_modified then matches the object's own timestamp
+        timestamp = float(timestamps.normalize(self.store.clock()) if wanted is None
+                          else wanted[0])
+        header = {"name": [req.account, req.container, req.obj], "etag": writer.etag,
+                  "timestamp": timestamp, "metadata": _stored_meta(meta),
+                  "version": diskfile.new_version()}
+        if wanted is not None and wanted[1]:
+            header["timestamp_offset"] = wanted[1]
+        return header
+
+    def _publish(self, req, start_response, writer, header, path, wanted, only_new):
+        """Move the received object to ``path`` and list it, unless a write
+        that landed meanwhile forbids it; None, or the refusal."""
+        try:
+            writer.finish(header)
+            diskfile.make_parent(path)
+            with self._locked(path):
+                # a client write may have landed while we read the body
+                refused = self._refuse_replacing(req, start_response, path, wanted,
+                                                 only_new)
+                if refused is not None:
+                    return refused
+                self._change(_names(req), path, self._row(header, writer.size),
+                             lambda: writer.publish(path), "put")
+        except OSError as err:
+            return disk_error(start_response, req, err)
+        return None
 
     def _refuse_replacing(self, req, start_response, path, wanted, only_new):
         """The refusal of a PUT that may not replace what is at ``path``
@@ -347,7 +376,7 @@ class ObjectHandlers:
         _refuse_older for ``wanted``), or None. Call with its lock held."""
         if only_new:
             try:
-                obj = self._open_live(path, req.account, req.container, req.obj, time.time())
+                obj = self._open_live(path, req.account, req.container, req.obj, self.store.clock())
             except diskfile.CorruptObject:
                 obj = None
                 exists = True
@@ -370,7 +399,7 @@ class ObjectHandlers:
         is refused too, rather than bringing a deleted object back.
         """
         try:
-            obj = self._open_live(path, req.account, req.container, req.obj, time.time())
+            obj = self._open_live(path, req.account, req.container, req.obj, self.store.clock())
         except diskfile.CorruptObject:
             return error(start_response, 409, "the stored object cannot be read")
         if obj is None:
@@ -427,7 +456,7 @@ class ObjectHandlers:
         head = req.method == "HEAD"
         path = self._path(req)
         with self._locked(path):
-            obj = self._open_live(path, req.account, req.container, req.obj, time.time())
+            obj = self._open_live(path, req.account, req.container, req.obj, self.store.clock())
         if obj is None:
             if req.headers.get("If-Match", "").strip() == "*":
                 return error(start_response, 412, "If-Match: * and no such object", head)
@@ -506,7 +535,7 @@ class ObjectHandlers:
         object's lock; a GET already streaming keeps the version and
         metadata it opened."""
         path = self._path(req)
-        now = time.time()
+        now = self.store.clock()
         try:
             creation.unsupported("POST", req.headers, req.query)
             delete_at = expiry.requested_delete_at(req.headers, now, "POST")
@@ -524,7 +553,7 @@ class ObjectHandlers:
                     # As in Swift, a POST replaces the expiry too: one
                     # without X-Delete-At(-After) leaves the object without.
                     _set_delete_at(meta, delete_at)
-                    timestamp = time.time()
+                    timestamp = self.store.clock()
                     header = dict(obj.header, timestamp=timestamp, metadata=_stored_meta(meta))
                     side = diskfile.prepare_meta(self.store.tmp_dir, obj.version, timestamp,
                                                  header["metadata"])
@@ -550,7 +579,7 @@ class ObjectHandlers:
             with self._locked(path):
                 try:
                     obj = self._open_live(path, req.account, req.container, req.obj,
-                                          time.time())
+                                          self.store.clock())
                     live = obj is not None  # an expired one is gone: 404, as in Swift
                     if obj is not None:
                         obj.close()

@@ -10,7 +10,7 @@ import pytest
 from webob import Request
 
 from swiftcrypt.store import diskfile, expiry
-from swiftcrypt.store.app import app_factory
+from swiftcrypt.store.app import StoreApp
 from swiftcrypt.store.db import ListingDB
 from swiftcrypt.store.headers import HeaderDict
 
@@ -70,19 +70,23 @@ def test_is_expired():
 
 
 class Clock:
-    def __init__(self, monkeypatch):
+    """The store's clock (StoreApp's ``clock``), moved by the test."""
+
+    def __init__(self):
         self.now = NOW
-        monkeypatch.setattr(time, "time", lambda: self.now)
+
+    def __call__(self):
+        return self.now
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    return Clock(monkeypatch)
+def clock():
+    return Clock()
 
 
 @pytest.fixture
 def app(tmp_path, clock):
-    store = app_factory({}, data_dir=str(tmp_path / "data"))
+    store = StoreApp(str(tmp_path / "data"), clock=clock)
     assert _req(store, "PUT", "/v1/a/c").status_int == 201
     return store
 
@@ -105,6 +109,14 @@ def _listed(app, container="c"):
 
 def _path(app, name="o"):
     return diskfile.object_path(app.objects_dir, "a", "c", name)
+
+
+def test_the_store_reads_the_time_from_its_clock_only(app, clock):
+    clock.now = NOW + 3600
+    put = _put(app)
+    assert put.headers["X-Timestamp"] == "1700003600.25000"
+    assert _req(app, "HEAD", "/v1/a/c/o").headers["X-Timestamp"] == "1700003600.25000"
+    assert StoreApp.__init__.__defaults__ == (time.time,)  # users get the real time
 
 
 def test_put_with_delete_after_is_served_until_it_expires(app, clock):
@@ -288,12 +300,12 @@ def test_container_with_only_expired_objects_can_be_deleted(app, clock):
 
 def test_expiry_survives_a_restart_and_reaps_at_start(tmp_path, clock):
     data = str(tmp_path / "d")
-    store = app_factory({}, data_dir=data)
+    store = StoreApp(data, clock=clock)
     assert _req(store, "PUT", "/v1/a/c").status_int == 201
     assert _put(store, **{"X-Delete-At": "1700000010"}).status_int == 201
     store.db.close()
     clock.now += 10
-    store = app_factory({}, data_dir=data)
+    store = StoreApp(data, clock=clock)
     assert _req(store, "HEAD", "/v1/a/c").headers["X-Container-Object-Count"] == "0"
     assert not os.path.exists(_path(store))
 
