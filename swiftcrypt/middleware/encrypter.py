@@ -171,6 +171,8 @@ class Encrypter:
         return meta, None
 
     def handle_put(self, environ, start_response, parts):
+        """Encrypt an object PUT: its user metadata now, its body as it
+        streams, its etags in the footers (see PutFooters)."""
         meta, refused = self._check_metadata(environ, start_response)
         if refused is not None:
             return refused
@@ -180,53 +182,15 @@ class Encrypter:
         body = BodyEncrypter(keys["object"], keys["id"], object_cipher,
                              _content_length(environ))
         encrypting = environ["wsgi.input"] = EncryptingInput(environ["wsgi.input"], body)
-        client_etag = environ.get("HTTP_ETAG")
-        if client_etag is not None:
-            client_etag = etags.bare(client_etag)
-        header_override = environ.get(_OVERRIDE_ETAG_KEY)
-        inner_callback = environ.get(FOOTERS_CALLBACK)
-        refusals = []  # the 422 the callback raised, to answer it if it comes back to us
-
-        def footers_callback(footers):
-            if inner_callback is not None:
-                inner_callback(footers)
-            etag_footer = None
-            listed = _MISSING
-            for name, value in reversed(footers.items()):  # the first spelling wins
-                lname = name.lower()
-                if lname == "etag":
-                    etag_footer = value
-                elif lname == listing_etag.HEADER_L:
-                    listed = value
-            if listed is _MISSING:
-                listed = header_override
-            plaintext_etag = body.plaintext_etag
-            if body.started:
-                expected = etag_footer or client_etag
-                if expected is not None and etags.bare(expected) != plaintext_etag:
-                    refusals.append(error_exception(422, ETAG_MISMATCH))
-                    raise refusals[-1]
-                updates = body.body_footers()
-            elif client_etag is not None and etag_footer is None:
-                updates = {"Etag": client_etag}
-            else:
-                updates = {}
-            if listed is None:
-                listed = plaintext_etag
-            encrypted = listing_etag.encrypt(
-                listed, body.started, keys["container"], keys["id"])
-            if encrypted is not None:
-                updates[listing_etag.HEADER] = encrypted
-            _update_footers(footers, updates)
-
-        environ[FOOTERS_CALLBACK] = footers_callback
+        footers = PutFooters(environ, body, keys)
+        environ[FOOTERS_CALLBACK] = footers.update
         try:
             # call_app: a lazy backend calls the callback once iterated
             resp = call_app(self.write_app, environ)
         except Exception as err:
             # A backend may let the callback's exception out (the contract
             # does not make it catch it): ours is our answer to give.
-            if any(err is refusal for refusal in refusals):
+            if footers.raised(err):
                 return respond(start_response, 422, ETAG_MISMATCH)
             raise
         if resp.is_success:
@@ -377,6 +341,60 @@ def add_etag_is_at(environ, header):
     """Append ``header`` to the backend's list of where to find the etag."""
     current = environ.get(ETAG_IS_AT)
     environ[ETAG_IS_AT] = "%s,%s" % (current, header) if current else header
+
+
+class PutFooters:
+    """The footers callback of one encrypted PUT (``update``, called once
+    the body is read): the encrypted body's etag and crypto-meta, the
+    client's etag checked against the plaintext's MD5 (422 if it differs),
+    and the container listing's etag encrypted."""
+
+    def __init__(self, environ, body, keys):
+        self.body = body
+        self.keys = keys
+        client_etag = environ.get("HTTP_ETAG")
+        self.client_etag = etags.bare(client_etag) if client_etag is not None else None
+        self.header_override = environ.get(_OVERRIDE_ETAG_KEY)
+        self.inner_callback = environ.get(FOOTERS_CALLBACK)
+        self.refusals = []  # the 422 update raised, to answer it if it comes back to us
+
+    def raised(self, err):
+        """True if ``err`` is the 422 ``update`` raised."""
+        return any(err is refusal for refusal in self.refusals)
+
+    def update(self, footers):
+        """Swift's ``swift.callback.update_footers``: add ours to ``footers``."""
+        if self.inner_callback is not None:
+            self.inner_callback(footers)
+        etag_footer = None
+        listed = _MISSING
+        for name, value in reversed(footers.items()):  # the first spelling wins
+            lname = name.lower()
+            if lname == "etag":
+                etag_footer = value
+            elif lname == listing_etag.HEADER_L:
+                listed = value
+        if listed is _MISSING:
+            listed = self.header_override
+        body = self.body
+        plaintext_etag = body.plaintext_etag
+        if body.started:
+            expected = etag_footer or self.client_etag
+            if expected is not None and etags.bare(expected) != plaintext_etag:
+                self.refusals.append(error_exception(422, ETAG_MISMATCH))
+                raise self.refusals[-1]
+            updates = body.body_footers()
+        elif self.client_etag is not None and etag_footer is None:
+            updates = {"Etag": self.client_etag}
+        else:
+            updates = {}
+        if listed is None:
+            listed = plaintext_etag
+        encrypted = listing_etag.encrypt(
+            listed, body.started, self.keys["container"], self.keys["id"])
+        if encrypted is not None:
+            updates[listing_etag.HEADER] = encrypted
+        _update_footers(footers, updates)
 
 
 def _content_length(environ):

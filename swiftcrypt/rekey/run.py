@@ -366,6 +366,9 @@ class Rekeyer:
                 and name[size:] not in plain_names}
 
     def _rekey_metadata(self, level, path):
+        """Re-key (or encrypt) the account's or container's metadata at
+        ``path``; None when there is none, else ``(outcome, detail,
+        secret ids read)``."""
         self.throttle(1, 0)
         raw = self._raw_head(path)
         if raw.status // 100 != 2:
@@ -398,12 +401,29 @@ class Rekeyer:
             decrypted.close()
             if decrypted.status // 100 != 2:
                 return FAILED, "decrypting HEAD answered %s" % decrypted.status, stored.values()
+        updates = self._metadata_updates(level, path, raw, decrypted, stale, plain,
+                                         ShortCtr(keys[level.kind]), key_id)
+        wanted = len(stale) + 2 * len(plain)
+        if not updates:
+            return CONFLICT, "changed while being read", stored.values()
+        post = self._call("POST", path, updates, environ={OVERRIDE: True})
+        detail = _first_line(post.read(4096))
+        if post.status // 100 != 2:
+            return FAILED, "POST answered %s %s" % (post.status, detail), stored.values()
+        if len(updates) != wanted:
+            return CONFLICT, moved, stored.values()
+        return (REKEYED if stale else ENCRYPTED), moved, stored.values()
+
+    def _metadata_updates(self, level, path, raw, decrypted, stale, plain, cipher, key_id):
+        """The POST's ``(name, value)`` pairs: the ``stale`` values (read
+        decrypted) and the ``plain`` ones encrypted under ``key_id``, each
+        plain copy emptied; a value a client changed since ``raw`` was
+        read is left out."""
         # Compare-and-set as far as an account or container POST allows:
         # only values unchanged since the first read are written (Swift's
         # proxy stamps these POSTs itself, so a newer write cannot win by
         # timestamp).
         again = self._raw_head(path)
-        cipher = ShortCtr(keys[level.kind])
 
         def encrypted(value):
             # written as sysmeta directly (decryption and encryption bypassed):
@@ -422,16 +442,7 @@ class Rekeyer:
                 continue  # a client changed it meanwhile
             # the plain copy goes in the same POST: it would win on reads
             updates += [(name, encrypted(value)), (plain_name, "")]
-        wanted = len(stale) + 2 * len(plain)
-        if not updates:
-            return CONFLICT, "changed while being read", stored.values()
-        post = self._call("POST", path, updates, environ={OVERRIDE: True})
-        detail = _first_line(post.read(4096))
-        if post.status // 100 != 2:
-            return FAILED, "POST answered %s %s" % (post.status, detail), stored.values()
-        if len(updates) != wanted:
-            return CONFLICT, moved, stored.values()
-        return (REKEYED if stale else ENCRYPTED), moved, stored.values()
+        return updates
 
     # the run
 
