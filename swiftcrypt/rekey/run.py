@@ -464,43 +464,20 @@ class Rekeyer:
         ``account/container`` or ``account/container/object``) another
         process does."""
         pos = position if position is not None else rekeystate.Position()
-        counts = self.counts = pos.counts
-        for outcome in OUTCOMES:
-            counts.setdefault(outcome, 0)
+        tally = _Tally(pos, report, checkpoint or (lambda: None))
+        counts = self.counts = tally.counts
         mine = mine or (lambda item: True)
-        checkpoint = checkpoint or (lambda: None)
         pool = _Pool(concurrency)
-        handled = 0
-
-        def record(result):
-            nonlocal handled
-            if result is None:  # no encrypted metadata: nothing to count
-                return
-            counts[result.outcome] += 1
-            pos.bytes += result.size
-            for secret_id in result.secrets:
-                per = pos.secrets.setdefault(rekey.secret_name(secret_id), {})
-                per[result.outcome] = per.get(result.outcome, 0) + 1
-            if result.outcome in _HANDLED:
-                handled += 1
-            if report is not None:
-                report(result)
-
-        def finished(name, result):
-            record(result)
-            pos.finish(name)
-            checkpoint()
-
 
         def full():
-            return limit is not None and handled + pool.running >= limit
+            return limit is not None and tally.handled + pool.running >= limit
 
         try:
             if container is None and not pos.account_meta_done:
                 if mine(self.account):
-                    record(self.rekey_metadata())
+                    tally.record(self.rekey_metadata())
                 pos.account_meta_done = True
-                checkpoint()
+                tally.checkpoint()
             for cont in ([container] if container is not None else self.containers()):
                 if pos.passed(cont):
                     continue
@@ -509,35 +486,78 @@ class Rekeyer:
                     if full():
                         return counts
                     if mine("%s/%s" % (self.account, cont)):
-                        record(self.rekey_metadata(cont))
+                        tally.record(self.rekey_metadata(cont))
                     pos.container_meta_done = True
-                    checkpoint()
-                for name in self.objects(cont, pos.mark):
-                    if pos.is_done(name) or not mine("%s/%s/%s" % (self.account, cont, name)):
-                        pos.skip(name)
-                        continue
-                    while pool.running and (pool.running >= concurrency or full()):
-                        finished(*pool.next())
-                    if full():
-                        return counts
-                    pos.start(name)
-                    pool.spawn(name, self.rekey_object, cont, name)
-                    for done in pool.ready():
-                        finished(*done)
-                while pool.running:
-                    finished(*pool.next())
+                    tally.checkpoint()
+                if not self._rekey_objects(cont, pos, mine, tally, pool, concurrency, full):
+                    return counts
                 pos.leave(cont)
-                checkpoint()
+                tally.checkpoint()
             if container is None:
                 pos.finished = True
         finally:
             # what is in flight still lands (and counts) before the run ends
             while pool.running:
                 try:
-                    finished(*pool.next())
+                    tally.finished(*pool.next())
                 except StopRun:
                     pass  # the first one is the run's answer
         return counts
+
+    def _rekey_objects(self, cont, pos, mine, tally, pool, concurrency, full):
+        """Re-key the objects of ``cont`` from the position's mark, up to
+        ``concurrency`` at once; False when the run's limit stopped it."""
+        for name in self.objects(cont, pos.mark):
+            if pos.is_done(name) or not mine("%s/%s/%s" % (self.account, cont, name)):
+                pos.skip(name)
+                continue
+            while pool.running and (pool.running >= concurrency or full()):
+                tally.finished(*pool.next())
+            if full():
+                return False
+            pos.start(name)
+            pool.spawn(name, self.rekey_object, cont, name)
+            for done in pool.ready():
+                tally.finished(*done)
+        while pool.running:
+            tally.finished(*pool.next())
+        return True
+
+
+class _Tally:
+    """A run's counts, kept in its Position: each Result counted (by
+    outcome, bytes, and for each secret it was read under) and reported;
+    ``checkpoint()`` after each finished item."""
+
+    def __init__(self, pos, report, checkpoint):
+        self.pos = pos
+        self.counts = pos.counts
+        for outcome in OUTCOMES:
+            self.counts.setdefault(outcome, 0)
+        self.report = report
+        self.checkpoint = checkpoint
+        self.handled = 0  # items that needed re-keying (or encrypting)
+
+    def record(self, result):
+        """Count ``result`` (None: no encrypted metadata, nothing to count)."""
+        if result is None:
+            return
+        pos = self.pos
+        self.counts[result.outcome] += 1
+        pos.bytes += result.size
+        for secret_id in result.secrets:
+            per = pos.secrets.setdefault(rekey.secret_name(secret_id), {})
+            per[result.outcome] = per.get(result.outcome, 0) + 1
+        if result.outcome in _HANDLED:
+            self.handled += 1
+        if self.report is not None:
+            self.report(result)
+
+    def finished(self, name, result):
+        """Object ``name`` is done: count it, mark it, checkpoint."""
+        self.record(result)
+        self.pos.finish(name)
+        self.checkpoint()
 
 
 class _Pool:
