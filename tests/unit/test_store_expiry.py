@@ -13,6 +13,7 @@ from swiftcrypt.store import diskfile, expiry
 from swiftcrypt.store.app import StoreApp
 from swiftcrypt.store.db import ListingDB
 from swiftcrypt.store.headers import HeaderDict
+from tests.support.pipelines import encrypting_pipeline
 
 NOW = 1700000000.25
 
@@ -326,3 +327,73 @@ def test_old_database_gains_the_delete_at_column(tmp_path):
     assert db.container_stats("a", "c", NOW) == (1, 1)
     assert db.expired_objects(NOW, 10) == [("a", "c", "p")]
     db.close()
+
+
+# through the encrypting pipeline (keymaster, encryption, store), on the
+# store's clock: what tests/functional once waited for in real seconds
+
+SECRET = "A" * 44
+
+
+@pytest.fixture
+def encrypted(tmp_path, clock):
+    store = StoreApp(str(tmp_path / "data"), clock=clock)
+    assert _req(store, "PUT", "/v1/a/c").status_int == 201
+    return store, encrypting_pipeline(store, {"encryption_root_secret": SECRET})
+
+
+def _on_disk(store, name):
+    with open(_path(store, name), "rb") as f:
+        return f.read()
+
+
+def test_delete_after_expires_through_the_encrypter(encrypted, clock):
+    store, app = encrypted
+    body = os.urandom(5000)
+    put = _put(app, "short-lived", body, **{"X-Delete-After": "2",
+                                            "X-Object-Meta-M": "expiring-meta"})
+    assert put.status_int == 201
+    head = _req(app, "HEAD", "/v1/a/c/short-lived")
+    # the expiry passes the encrypter as it is: plain, and not user metadata
+    assert head.headers["X-Delete-At"] == "1700000002"
+    assert head.headers["X-Object-Meta-M"] == "expiring-meta"
+    assert "X-Delete-After" not in head.headers
+    stored = _on_disk(store, "short-lived")
+    assert body[100:132] not in stored and b"expiring-meta" not in stored
+    got = _req(app, "GET", "/v1/a/c/short-lived")
+    assert got.body == body and got.headers["X-Delete-At"] == "1700000002"
+    assert _listed(app) == ["short-lived"]
+    clock.now += 1.5
+    assert _req(app, "GET", "/v1/a/c/short-lived").status_int == 200
+    clock.now += 0.5
+    assert _req(app, "GET", "/v1/a/c/short-lived").status_int == 404
+    assert _req(app, "POST", "/v1/a/c/short-lived", **{"X-Object-Meta-M": "x"}).status_int \
+        == 404
+    assert _listed(app) == []
+    assert _req(app, "HEAD", "/v1/a/c").headers["X-Container-Object-Count"] == "0"
+
+
+def test_post_sets_expiry_with_encrypted_metadata(encrypted, clock):
+    store, app = encrypted
+    body = os.urandom(3000)
+    assert _put(app, "posted-expiry", body).status_int == 201
+    post = _req(app, "POST", "/v1/a/c/posted-expiry",
+                **{"X-Delete-At": "1700000002", "X-Object-Meta-P": "posted-meta"})
+    assert post.status_int == 202
+    got = _req(app, "GET", "/v1/a/c/posted-expiry")
+    assert got.body == body
+    assert got.headers["X-Delete-At"] == "1700000002"
+    assert got.headers["X-Object-Meta-P"] == "posted-meta"
+    assert b"posted-meta" not in _on_disk(store, "posted-expiry")
+    clock.now += 2
+    assert _req(app, "GET", "/v1/a/c/posted-expiry").status_int == 404
+
+
+def test_remove_delete_at_keeps_the_object(encrypted, clock):
+    _store, app = encrypted
+    assert _put(app, "reprieved", b"x", **{"X-Delete-After": "2"}).status_int == 201
+    assert _req(app, "POST", "/v1/a/c/reprieved", **{"X-Remove-Delete-At": "1"}).status_int \
+        == 202
+    assert "X-Delete-At" not in _req(app, "HEAD", "/v1/a/c/reprieved").headers
+    clock.now += 2.5
+    assert _req(app, "GET", "/v1/a/c/reprieved").body == b"x"
