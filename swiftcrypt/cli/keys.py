@@ -75,7 +75,19 @@ def configure(parser):
     parser.epilog = exitcodes.epilog(EXIT_DETAILS["keys"])
     sub = parser.add_subparsers(dest="keys_command", metavar="ACTION")
     sub.required = True
+    barbican_actions = [("store", _add_store(sub)), ("create", _add_create(sub)),
+                        ("check", _add_check(sub))]
+    barbican_actions += _add_account_actions(sub)
+    _add_usage(sub)
+    for name, p in barbican_actions:
+        p.description = p.description or _sentence(sub, name)
+        p.epilog = exitcodes.epilog(EXIT_DETAILS[name])
+        p.add_argument("--timeout", type=float, metavar="SECONDS",
+                       help="seconds per Barbican request (default: the config's "
+                            "timeout, else 10)")
 
+
+def _add_store(sub):
     store = sub.add_parser("store", help="store a keymaster config's root secrets in Barbican")
     store.add_argument("--config", required=True, metavar="FILE",
                        help="config holding the keymaster's encryption_root_secret* options")
@@ -88,7 +100,10 @@ def configure(parser):
     store.add_argument("--name", default="swiftcrypt root secret", metavar="NAME",
                        help="name prefix for the secrets in Barbican "
                             "(default: %(default)s)")
+    return store
 
+
+def _add_create(sub):
     create = sub.add_parser("create", help="have Barbican generate a new 256-bit AES secret")
     create.add_argument("--config", metavar="FILE",
                         help="kms_keymaster config with the connection options "
@@ -97,10 +112,18 @@ def configure(parser):
                         help="the secret's name in Barbican (default: %(default)s)")
     create.add_argument("--bits", type=int, default=256, choices=(256, 384, 512),
                         help="key length in bits (default: %(default)s)")
+    return create
 
+
+def _add_check(sub):
     check = sub.add_parser("check", help="fetch and check every configured key_id")
     check.add_argument("--config", required=True, metavar="FILE",
                        help="kms_keymaster config (or a proxy config with such a filter)")
+    return check
+
+
+def _add_account_actions(sub):
+    """``account``, ``rotate`` and ``shred``: an account's own secrets."""
     account = sub.add_parser("account", help="list an account's per-account root secrets")
     rotate = sub.add_parser("rotate", help="add a new per-account root secret (writes use it)")
     shred = sub.add_parser("shred", help="delete an account's root secret(s): crypto-shred it")
@@ -116,6 +139,10 @@ def configure(parser):
         p.add_argument("--config", metavar="FILE",
                        help="config with the account_keymaster section (default: OS_* "
                             "variables)")
+    return [("account", account), ("rotate", rotate), ("shred", shred)]
+
+
+def _add_usage(sub):
     usage = sub.add_parser(
         "usage", help="count, per root secret id, the objects, listing entries and account "
                       "and container metadata values that still depend on it")
@@ -126,13 +153,6 @@ def configure(parser):
     usage.add_argument("--json", metavar="FILE", help="also write the counts to FILE as JSON")
     usage.description = _sentence(sub, "usage")
     usage.epilog = exitcodes.epilog(EXIT_DETAILS["usage"])
-    for name, p in (("store", store), ("create", create), ("check", check),
-                    ("account", account), ("rotate", rotate), ("shred", shred)):
-        p.description = p.description or _sentence(sub, name)
-        p.epilog = exitcodes.epilog(EXIT_DETAILS[name])
-        p.add_argument("--timeout", type=float, metavar="SECONDS",
-                       help="seconds per Barbican request (default: the config's "
-                            "timeout, else 10)")
 
 
 def _sentence(sub, name):

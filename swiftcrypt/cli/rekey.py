@@ -224,21 +224,15 @@ def run(args):
     try:
         _check_options(args)
     except Refused as err:
-        print("swiftcrypt rekey: %s" % err, file=sys.stderr)
-        return USAGE
+        return _refused(err)
     try:
         app = load_pipeline(args.config)
     except ConfigError as err:
-        print("swiftcrypt rekey: %s" % err, file=sys.stderr)
-        return USAGE
+        return _refused(err)
     try:
-        accounts = listed_accounts(args, app)
-        if not args.all_accounts:
-            check_accounts_exist(app, accounts)
-        state = _state(args, accounts)  # written at once: refused if it cannot be
+        accounts, state = _accounts_and_state(args, app)
     except Refused as err:
-        print("swiftcrypt rekey: %s" % err, file=sys.stderr)
-        return USAGE
+        return _refused(err)
     if state is not None and state.resumed:
         print("resuming from %s" % args.state, file=sys.stderr, flush=True)
     progress = Progress(sys.stderr, enabled={"on": True, "off": False}.get(
@@ -246,16 +240,7 @@ def run(args):
     progress.expect(app, accounts if args.container is None else ())
 
     current = [None]  # the account being re-keyed, named in lines of a many-account run
-
-    def report(result):
-        progress.done(result)
-        if result.outcome == rekeyrun.FAILED:
-            progress.clear()
-            print("error: " + _line(result, current[0]), file=sys.stderr, flush=True)
-        elif args.verbose:
-            progress.clear()
-            print(_line(result, current[0]), flush=True)
-
+    report = _reporter(args, progress, current)
     throttle = _throttle(args)
     mine = share(args.processes, args.process)
     positions = {}
@@ -267,24 +252,16 @@ def run(args):
         if pos.finished:
             continue
         current[0] = None if args.account is not None else account
-        rekeyer = rekeyrun.Rekeyer(app, account, dry_run=args.dry_run,
-                                   encrypt_plaintext=args.encrypt_plaintext,
-                                   throttle=throttle)
         before = _handled(pos.counts)
         try:
-            rekeyer.run(args.container, left, report, concurrency=args.concurrency,
-                        position=pos, mine=mine,
-                        checkpoint=state.save if state is not None else None)
-        except rekeyrun.StopRun as err:
+            _rekey_account(args, app, account, pos, left, report, throttle, mine, state)
+        except (rekeyrun.StopRun, rekeyrun.ListingError) as err:
             progress.clear()
             print("error: %s" % err, file=sys.stderr)
             failed = True
-            _save(state)
-            break
-        except rekeyrun.ListingError as err:
-            progress.clear()
-            print("error: %s" % err, file=sys.stderr)
-            failed = True
+            if isinstance(err, rekeyrun.StopRun):  # the run ends here
+                _save(state)
+                break
         if args.container is not None and not failed:
             pos.finished = True
         _save(state)
@@ -301,6 +278,45 @@ def run(args):
     if args.json:
         _write_json(args.json, positions, args.dry_run)
     return FAILED_ITEMS if failed else 0
+
+
+def _refused(err):
+    print("swiftcrypt rekey: %s" % err, file=sys.stderr)
+    return USAGE
+
+
+def _rekey_account(args, app, account, pos, left, report, throttle, mine, state):
+    """Re-key ``account`` from ``pos``, at most ``left`` items (None: all)."""
+    rekeyer = rekeyrun.Rekeyer(app, account, dry_run=args.dry_run,
+                               encrypt_plaintext=args.encrypt_plaintext, throttle=throttle)
+    rekeyer.run(args.container, left, report, concurrency=args.concurrency, position=pos,
+                mine=mine, checkpoint=state.save if state is not None else None)
+
+
+def _accounts_and_state(args, app):
+    """The accounts to re-key and the ``--state`` checkpoint (None without
+    one, written at once); Refused if either cannot be had."""
+    accounts = listed_accounts(args, app)
+    if not args.all_accounts:
+        check_accounts_exist(app, accounts)
+    return accounts, _state(args, accounts)  # written at once: refused if it cannot be
+
+
+def _reporter(args, progress, current):
+    """``report(result)`` for the Rekeyer: progress, an error line for
+    each failure, a line for each item with --verbose (naming the account
+    ``current[0]`` when set)."""
+
+    def report(result):
+        progress.done(result)
+        if result.outcome == rekeyrun.FAILED:
+            progress.clear()
+            print("error: " + _line(result, current[0]), file=sys.stderr, flush=True)
+        elif args.verbose:
+            progress.clear()
+            print(_line(result, current[0]), flush=True)
+
+    return report
 
 
 def _handled(counts):
