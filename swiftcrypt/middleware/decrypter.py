@@ -121,67 +121,97 @@ def decrypt_object_headers(headers, keys):
     metadata (written before encryption was enabled). Raises
     DecryptionFailed for anything stored that does not decrypt.
     """
+    found, others = _split_crypto_headers(headers)
+    if not found:
+        return None
+    result = DecryptedObject()
+    body_key_id = _unwrap_body_key(found, keys, result)
+    replaced = set()
+    _decrypt_etag(found, keys, body_key_id, result, replaced)
+    _decrypt_listing_etag(found, keys, body_key_id, result, replaced)
+    if found.keys() - _STANDARD_L:
+        _decrypt_user_metadata(found, keys, result, replaced)
+    _pass_on(others, replaced, result)
+    return result
+
+
+def _split_crypto_headers(headers):
+    """``(found, others)``: ``{lower-case name: (name, value)}`` of the
+    crypto headers, and ``(lower-case name, name, value)`` of the rest."""
     found = {}
-    others = []  # (lower-case name, name, value) of everything else
+    others = []
     for name, value in headers:
         lname = name.lower()
         if lname.startswith(_CRYPTO_PREFIXES) or lname == _OVERRIDE_L:
             found[lname] = (name, value)
         else:
             others.append((lname, name, value))
-    if not found:
-        return None
-    result = DecryptedObject()
+    return found, others
+
+
+def _unwrap_body_key(found, keys, result):
+    """Set the result's body key and IV from the body's crypto-meta, if
+    any; the key id it names (None without one)."""
     body_meta_value = found.get(_BODY_META_L)
-    body_key_id = None
-    if body_meta_value:
-        meta = _load_meta(BODY_META, body_meta_value[1])
-        try:
-            cryptometa.check(meta)
-        except CryptoError as err:
-            raise DecryptionFailed(BODY_META, str(err)) from err
-        body_key_id = meta.get("key_id")
-        object_key = keys.get(body_key_id, BODY_META).get("object")
-        if object_key is None:
-            raise DecryptionFailed(BODY_META, "keymaster gave no object key", body_key_id)
-        if "body_key" not in meta:
-            raise DecryptionFailed(BODY_META, "no body key")
-        try:
-            result.body_key = ciphers.unwrap_key(keys.cipher(object_key), meta["body_key"])
-        except CryptoError as err:
-            raise DecryptionFailed(BODY_META, str(err), body_key_id) from err
-        result.body_iv = meta["iv"]
+    if not body_meta_value:
+        return None
+    meta = _load_meta(BODY_META, body_meta_value[1])
+    try:
+        cryptometa.check(meta)
+    except CryptoError as err:
+        raise DecryptionFailed(BODY_META, str(err)) from err
+    body_key_id = meta.get("key_id")
+    object_key = keys.get(body_key_id, BODY_META).get("object")
+    if object_key is None:
+        raise DecryptionFailed(BODY_META, "keymaster gave no object key", body_key_id)
+    if "body_key" not in meta:
+        raise DecryptionFailed(BODY_META, "no body key")
+    try:
+        result.body_key = ciphers.unwrap_key(keys.cipher(object_key), meta["body_key"])
+    except CryptoError as err:
+        raise DecryptionFailed(BODY_META, str(err), body_key_id) from err
+    result.body_iv = meta["iv"]
+    return body_key_id
 
-    replaced = set()
+
+def _decrypt_etag(found, keys, body_key_id, result, replaced):
+    """The object's etag, decrypted and checked against its MAC."""
     etag_value = found.get(_ETAG_L)
-    if etag_value:
-        object_key = keys.get(body_key_id, ETAG)["object"]
-        parsed = _extract(ETAG, etag_value[1])
-        etag = _decrypt(ETAG, parsed, keys.cipher(object_key)).decode("latin-1")
-        mac_value = found.get(_ETAG_MAC_L)
-        if mac_value and not hmac.compare_digest(
-                etag_mac(object_key, etag).encode(), mac_value[1].strip().encode("latin-1")):
-            raise DecryptionFailed(ETAG, "decrypted etag does not match its MAC "
-                                   "(wrong root secret or tampered metadata)", body_key_id,
-                                   wrong_key=True)
-        result.etag = etag
-        result.headers.append(("Etag", etag))
-        replaced.add("etag")
+    if not etag_value:
+        return
+    object_key = keys.get(body_key_id, ETAG)["object"]
+    parsed = _extract(ETAG, etag_value[1])
+    etag = _decrypt(ETAG, parsed, keys.cipher(object_key)).decode("latin-1")
+    mac_value = found.get(_ETAG_MAC_L)
+    if mac_value and not hmac.compare_digest(
+            etag_mac(object_key, etag).encode(), mac_value[1].strip().encode("latin-1")):
+        raise DecryptionFailed(ETAG, "decrypted etag does not match its MAC "
+                               "(wrong root secret or tampered metadata)", body_key_id,
+                               wrong_key=True)
+    result.etag = etag
+    result.headers.append(("Etag", etag))
+    replaced.add("etag")
 
+
+def _decrypt_listing_etag(found, keys, body_key_id, result, replaced):
+    """The container listing's etag override, decrypted with the
+    container key (plain when it was stored plain)."""
     override_value = found.get(_OVERRIDE_L)
-    if override_value:
-        value = override_value[1]
-        if "swift_meta=" in value:  # else plain: an empty body's MD5, say
-            parsed = _extract(OVERRIDE_ETAG, value)
-            key_id = parsed[1].get("key_id", body_key_id)
-            container_key = keys.get(key_id, OVERRIDE_ETAG)["container"]
-            value = _decrypt(OVERRIDE_ETAG, parsed, container_key).decode("latin-1")
-        result.headers.append((OVERRIDE_ETAG, value))
-        replaced.add(_OVERRIDE_L)
+    if not override_value:
+        return
+    value = override_value[1]
+    if "swift_meta=" in value:  # else plain: an empty body's MD5, say
+        parsed = _extract(OVERRIDE_ETAG, value)
+        key_id = parsed[1].get("key_id", body_key_id)
+        container_key = keys.get(key_id, OVERRIDE_ETAG)["container"]
+        value = _decrypt(OVERRIDE_ETAG, parsed, container_key).decode("latin-1")
+    result.headers.append((OVERRIDE_ETAG, value))
+    replaced.add(_OVERRIDE_L)
 
-    if found.keys() - _STANDARD_L:
-        _decrypt_user_metadata(found, keys, result, replaced)
 
+def _pass_on(others, replaced, result):
+    """The other headers, unless a decrypted one replaces them; noting the
+    content type and range."""
     out = result.headers
     for lname, name, value in others:
         if lname not in replaced:
@@ -191,7 +221,6 @@ def decrypt_object_headers(headers, keys):
                     result.content_type = value
             elif lname == "content-range" and result.content_range is None:
                 result.content_range = value
-    return result
 
 
 def _decrypt_user_metadata(found, keys, result, replaced):
