@@ -10,6 +10,12 @@ it (raw HEADs, rekey.meta_secret_ids). A secret the pipeline's keymaster
 holds with every count 0, in a scan where nothing failed to be read, is
 reported ``unused``: it may be retired. Anything that could not be read
 makes the scan incomplete, and then no secret is called unused.
+
+With account_keymaster the secrets held are per account: each scanned
+account's secrets are listed from the key manager (by name, as the
+keymaster lists them), so an account secret nothing depends on any more
+(the old one after a rotation and a re-key) gets its line and can be
+called unused too.
 """
 
 from swiftcrypt.crypto import listing_etag
@@ -33,11 +39,23 @@ class Usage:
     and the items it could not read (``problems``, one line each)."""
 
     def __init__(self, configured=()):
-        self.counts = {plan.secret_name(i): dict.fromkeys(KINDS, 0) for i in configured}
-        self.configured = {plan.secret_name(i) for i in configured}
+        self.counts = {}
+        self.configured = set()
+        self.owners = {}  # account secret id -> its account
+        self.hold(configured)
         self.scanned = dict.fromkeys(("accounts", "containers", "objects"), 0)
         self.unencrypted = 0
         self.problems = []
+
+    def hold(self, secret_ids, account=None):
+        """``secret_ids`` are held by the keymaster (``account``'s own
+        secrets, with account_keymaster): each gets a line, even at 0."""
+        for secret_id in secret_ids:
+            name = plan.secret_name(secret_id)
+            self.counts.setdefault(name, dict.fromkeys(KINDS, 0))
+            self.configured.add(name)
+            if account is not None:
+                self.owners[name] = account
 
     def add(self, secret_ids, kind):
         """Count one item of ``kind`` under each of ``secret_ids``."""
@@ -55,7 +73,8 @@ class Usage:
 
     def to_json(self):
         """The usage as a JSON-able dict."""
-        return {"secrets": self.counts, "scanned": self.scanned,
+        return {"secrets": self.counts, "account secrets": self.owners,
+                "scanned": self.scanned,
                 "unencrypted objects": self.unencrypted, "problems": len(self.problems),
                 "unused": self.unused()}
 
@@ -72,6 +91,28 @@ def configured_secret_ids(app):
         if isinstance(ids, (list, tuple)):
             return tuple(ids)
     return ()
+
+
+def account_keymaster(app):
+    """The pipeline's account_keymaster filter, or None."""
+    from swiftcrypt.keymasters.account_keymaster import AccountKeyMaster
+
+    return next((found for found in run._pipeline(app)
+                 if isinstance(found, AccountKeyMaster)), None)
+
+
+def account_secret_ids(keymaster, account):
+    """The ids of ``account``'s root secrets in the key manager (oldest
+    first), listed now (not from a cache); KeyManagerError if it cannot
+    say."""
+    from swiftcrypt import keymanager
+    from swiftcrypt.keymasters import account_secrets
+
+    secrets = keymaster.secrets
+    infos = keymanager.call_with_retries(
+        lambda: secrets.manager.list_secrets(account_secrets.secret_name(account)),
+        retries=secrets.retries)
+    return [info.key_id for info in infos]
 
 
 def _raw_head(app, path):
@@ -101,6 +142,13 @@ def scan_account(app, account, usage, mine=None):
     lister = run.Rekeyer(app, account)
     base = "/v1/" + account
     usage.scanned["accounts"] += 1
+    keymaster = account_keymaster(app)
+    if keymaster is not None:
+        from swiftcrypt import keymanager
+        try:
+            usage.hold(account_secret_ids(keymaster, account), account)
+        except keymanager.KeyManagerError as err:
+            usage.problems.append("account %s: cannot list its secrets: %s" % (account, err))
 
     def meta(path, level, kind, what):
         resp = _raw_head(app, path)
@@ -160,7 +208,9 @@ def lines(usage):
     out = []
     for name in sorted(usage.counts):
         per = usage.counts[name]
-        text = "secret %s: %s" % (name, ", ".join("%s %d" % (k, per[k]) for k in KINDS))
+        owner = usage.owners.get(name)
+        text = "secret %s%s: %s" % (name, "" if owner is None else " (account %s)" % owner,
+                                    ", ".join("%s %d" % (k, per[k]) for k in KINDS))
         if name in unused:
             text += " (unused)"
         elif name not in usage.configured and usage.configured:

@@ -268,3 +268,17 @@ def test_the_throttle_is_asked_for_an_op_per_item_and_the_bytes_of_each_rewrite(
     rekeyrun.Rekeyer(current, "AUTH_a", throttle=lambda ops, nbytes: calls.append(
         (ops, nbytes))).rekey_object("c", "o")
     assert calls == [(1, 0)]  # nothing rewritten: no bytes
+
+
+def test_usage_names_account_secrets_held_and_unused():
+    from swiftcrypt.rekey import usage as keyusage
+
+    usage = keyusage.Usage()
+    usage.hold(["old-uuid", "new-uuid"], "AUTH_a")
+    usage.add(["new-uuid"], keyusage.OBJECTS)
+    assert usage.unused() == ["old-uuid"]
+    assert usage.to_json()["account secrets"] == {"old-uuid": "AUTH_a", "new-uuid": "AUTH_a"}
+    lines = keyusage.lines(usage)
+    assert lines[1] == ("secret old-uuid (account AUTH_a): objects 0, listing entries 0, "
+                        "account metadata 0, container metadata 0 (unused)")
+    assert lines[0].startswith("secret new-uuid (account AUTH_a): objects 1,")
