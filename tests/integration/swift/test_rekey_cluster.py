@@ -7,8 +7,13 @@ from its --state file, while a client writes racing them. Afterwards no
 object is under the old secret (read raw), a second pass finds nothing,
 and Swift's own encryption holding only the new secret reads everything
 as the client last wrote it. Bad input is refused with one line and exit
-status 2, nothing written. --all-accounts' walk of the account DBs finds
-the accounts.
+status 2, nothing written.
+
+The cluster is the test's own (a fresh one-node Swift), so that
+--all-accounts, which walks the account DBs on the node's devices as
+Swift's account reaper does, finds exactly the test's accounts: the two
+processes (--processes 2, --process 0 and 1) and the inventory run with
+--all-accounts end to end.
 
 Scale: SWIFTCRYPT_REKEY_ACCOUNTS (default 3) and
 SWIFTCRYPT_REKEY_OBJECTS (default 90 plain ones, spread over the
@@ -35,7 +40,7 @@ from swiftcrypt.common.wsgiclient import call
 from tests.integration.swift.conftest import make_body
 from tests.integration.swift.test_rekey import (
     SECRETS, admin_conn, md5, rekey_conf, swiftcrypt_with)
-from tests.integration.swift_cluster import EC_POLICY_NAME, Crypto, use_swift_conf
+from tests.integration.swift_cluster import EC_POLICY_NAME, Crypto, SwiftCluster, use_swift_conf
 
 ACCOUNTS = int(os.environ.get("SWIFTCRYPT_REKEY_ACCOUNTS", "3"))
 OBJECTS = int(os.environ.get("SWIFTCRYPT_REKEY_OBJECTS", "90"))
@@ -48,12 +53,21 @@ def accounts():
     return ["AUTH_rkc%s%03d" % (run, i) for i in range(ACCOUNTS)]
 
 
-@pytest.fixture
-def policies(cluster):
-    """This process's Swift code sees the cluster's storage policies."""
-    restore = use_swift_conf(cluster.swift_conf)
-    yield cluster
-    restore()
+@pytest.fixture(scope="module")
+def policies():
+    """A Swift cluster of this module's own (its account DBs hold only this
+    test's accounts), whose storage policies this process's Swift code
+    sees."""
+    cluster = SwiftCluster()
+    try:
+        cluster.start(swiftcrypt_with(["A"], "A"))
+        restore = use_swift_conf(cluster.swift_conf)
+        try:
+            yield cluster
+        finally:
+            restore()
+    finally:
+        cluster.stop()
 
 
 def populate(conn, account, plain_count):
@@ -114,9 +128,9 @@ def secrets_in_use(app, accounts):
     return found
 
 
-def keys_usage(cluster, conf, listed):
+def keys_usage(cluster, conf, *selection):
     proc = subprocess.run(cluster.python_argv(
-        "swiftcrypt.cli", "keys", "usage", "--config", conf, "--accounts-from", str(listed)),
+        "swiftcrypt.cli", "keys", "usage", "--config", conf, *selection),
         capture_output=True, text=True, timeout=600)
     return proc.returncode, proc.stdout, proc.stderr
 
@@ -173,9 +187,11 @@ def test_rekey_many_accounts_split_killed_resumed_raced(policies, accounts, tmp_
     under_a = secrets_in_use(app, accounts)
     assert under_a.get("A", 0) > len(written) // 2 and "B" not in under_a
 
-    # --all-accounts walks the account DBs on this node's devices
-    found = rekeyaccounts.all_accounts(app, cluster.devices, mount_check=False)
-    assert set(accounts) <= set(found)
+    # --all-accounts walks the account DBs on this node's devices: exactly
+    # this test's accounts (the cluster is its own)
+    every = ["--all-accounts", "--devices", cluster.devices, "--no-mount-check"]
+    assert rekeyaccounts.all_accounts(app, cluster.devices, mount_check=False) == \
+        sorted(accounts)
 
     # bad input: one line, exit status 2, nothing rewritten
     listed = tmp_path / "accounts"
@@ -203,16 +219,17 @@ def test_rekey_many_accounts_split_killed_resumed_raced(policies, accounts, tmp_
     assert secrets_in_use(app, accounts) == under_a
     assert '"run": {' in junk.read_text() and "/elsewhere.conf" in foreign.read_text()
 
-    status, out, err = keys_usage(cluster, conf, listed)
+    status, out, err = keys_usage(cluster, conf, *every)
     assert status == 0, err
+    assert "scanned %d accounts," % len(accounts) in out, out
     assert "secret B: objects 0, listing entries 0, account metadata 0, container " \
         "metadata 0 (unused)" in out
     assert "secret A: objects %d, " % under_a["A"] in out
 
     # two processes share the work; process 0 (rate-limited) is killed
     # mid-way and resumed; a client writes while they run
-    common = ["--config", conf, "--accounts-from", str(listed), "--concurrency", "16",
-              "--processes", "2", "--verbose"]
+    common = ["--config", conf, *every, "--concurrency", "16", "--processes", "2",
+              "--verbose"]
     first = spawn(cluster, *common, "--process", "0", "--state", state[0], "--max-ops", "25")
     other = spawn(cluster, *common, "--process", "1", "--state", state[1],
                   "--json", str(tmp_path / "p1.json"))
@@ -245,12 +262,12 @@ def test_rekey_many_accounts_split_killed_resumed_raced(policies, accounts, tmp_
 
     # nothing is under A any more; a second pass finds nothing
     assert set(secrets_in_use(app, accounts)) == {"B"}
-    status, out, err = finish(spawn(cluster, "--config", conf, "--accounts-from", str(listed),
-                                    "--dry-run", "--concurrency", "16"))
+    status, out, err = finish(spawn(cluster, "--config", conf, *every, "--dry-run",
+                                    "--concurrency", "16"))
     assert status == 0, err
     assert out.count("would re-key 0, conflicts 0, failures 0") == len(accounts), out
 
-    status, out, err = keys_usage(cluster, conf, listed)
+    status, out, err = keys_usage(cluster, conf, *every)
     assert status == 0, err
     assert "secret A: objects 0, listing entries 0, account metadata 0, container " \
         "metadata 0 (unused)" in out, out
