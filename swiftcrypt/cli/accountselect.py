@@ -4,6 +4,7 @@ them this process does: the options shared by ``swiftcrypt rekey`` and
 import: ``swiftcrypt keys`` must not load eventlet or Swift."""
 
 import argparse
+import os
 from urllib.parse import quote
 
 from swiftcrypt.common.checksums import md5
@@ -73,6 +74,14 @@ def check_share(args):
     if not 0 <= args.process < args.processes:
         raise Refused("--process %d is out of range: 0 to %d with --processes %d" % (
             args.process, args.processes - 1, args.processes))
+
+
+def check_json(path):
+    """Refused unless a ``--json`` file can be written at ``path`` (checked
+    before anything is done, not after a long scan or run)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
+        raise Refused("cannot write --json %s: no writable directory %s" % (path, directory))
 
 
 def select_accounts(args, app):

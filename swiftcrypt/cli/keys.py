@@ -402,6 +402,8 @@ def do_usage(args, out):
 
     try:
         accountselect.check_share(args)
+        if args.json:
+            accountselect.check_json(args.json)
         app = load_pipeline(args.config)
         accounts = accountselect.select_accounts(args, app)
     except accountselect.Refused as err:

@@ -22,7 +22,8 @@ from swiftcrypt.rekey import run as rekeyrun
 
 from swiftcrypt.rekey import state as rekeystate
 from swiftcrypt.cli.accountselect import (Refused, add_account_options, check_accounts_exist,
-                                      check_share, listed_accounts, positive, printable, share)
+                                      check_json, check_share, listed_accounts, positive,
+                                      printable, share)
 from swiftcrypt.common.errors import ConfigError
 from swiftcrypt.rekey.progress import Progress
 from swiftcrypt.rekey.tokenbucket import TokenBucket
@@ -175,7 +176,7 @@ USAGE, FAILED_ITEMS = exitcodes.USAGE, exitcodes.FAILED
 def _check_options(args):
     check_share(args)
     if args.json:
-        _check_json(args.json)
+        check_json(args.json)
     if args.container is not None and args.account is None:
         raise Refused("--container needs --account")
 
@@ -211,12 +212,6 @@ def _state(args, accounts):
     except OSError as err:
         raise Refused("cannot write state file %s: %s" % (args.state, err.strerror)) from None
     return state
-
-
-def _check_json(path):
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory) or not os.access(directory, os.W_OK):
-        raise Refused("cannot write --json %s: no writable directory %s" % (path, directory))
 
 
 def run(args):

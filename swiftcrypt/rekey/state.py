@@ -124,6 +124,8 @@ class StateFile:
             return
         except OSError as err:
             raise StateError("cannot read state file %s: %s" % (self.path, err.strerror))
+        except UnicodeDecodeError:
+            raise StateError("state file %s is unreadable (not UTF-8 text)" % self.path) from None
         try:
             data = json.loads(text)
             if not isinstance(data, dict) or data.get("format") != FORMAT:

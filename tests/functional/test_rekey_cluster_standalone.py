@@ -139,6 +139,10 @@ def test_bad_input_is_refused_with_one_line_and_nothing_written(setup, capsys, t
     (tmp_path / "accounts").write_text("AUTH_r000\nAUTH_nobody\n")
     junk = tmp_path / "junk.json"
     junk.write_text("{half a state")
+    binary = tmp_path / "binary.state"
+    binary.write_bytes(b"\xff\xfe\x00 not text")
+    summary = tmp_path / "summary.json"  # JSON, but a --json summary, not a state file
+    summary.write_text('{"accounts": {}, "dry_run": false, "secrets": {}}')
     cases = [
         (["--account", "AUTH_nobody"], "account AUTH_nobody: no such account"),
         (["--accounts-from", str(tmp_path / "accounts")], "account AUTH_nobody: no such"),
@@ -147,6 +151,9 @@ def test_bad_input_is_refused_with_one_line_and_nothing_written(setup, capsys, t
          "--process 2 is out of range: 0 to 1 with --processes 2"),
         (["--all-accounts", "--process", "1"], "--process 1 is out of range: 0 to 0"),
         (["--all-accounts", "--state", str(junk)], "is unreadable"),
+        (["--all-accounts", "--state", str(binary)], "is unreadable (not UTF-8 text)"),
+        (["--all-accounts", "--state", str(summary)], "is unreadable (not a re-key state"),
+        (["--all-accounts", "--state", str(tmp_path)], "cannot read state file"),
     ]
     for args, message in cases:
         status, out, err = cli_run(capsys, "--config", conf, *args)
@@ -161,6 +168,7 @@ def test_bad_input_is_refused_with_one_line_and_nothing_written(setup, capsys, t
     assert (status, out) == (2, "") and err.count("\n") == 1
     assert "belongs to another run (its accounts differs)" in err
     assert state.read_bytes() == before and junk.read_text() == "{half a state"
+    assert binary.read_bytes() == b"\xff\xfe\x00 not text"
     # only the one --limit 1 item moved to B
     assert secrets_in_use(raw, written) == {"A", "B"}
     moved = summary_counts(cli_run(capsys, "--config", conf, "--all-accounts", "--dry-run")[1])
@@ -260,10 +268,17 @@ def test_keys_usage_proves_a_secret_unused_and_it_is_retired(setup, capsys, tmp_
     assert usage["unused"] == ["B"] and usage["problems"] == 0
     assert "secret B: objects 0, listing entries 0, account metadata 0, " \
         "container metadata 0 (unused)" in out
-    # an unknown account: one line, exit 2
-    status, out, err = keys_usage(capsys, conf, "--account", "AUTH_nobody")
-    assert (status, out, err) == (2, "", "swiftcrypt keys usage: account AUTH_nobody: "
-                                         "no such account\n")
+    # bad input: one line, exit 2, nothing written
+    for args, message in [
+            (["--account", "AUTH_nobody"], "account AUTH_nobody: no such account"),
+            (["--all-accounts", "--processes", "2", "--process", "2"],
+             "--process 2 is out of range: 0 to 1 with --processes 2"),
+            (["--accounts-from", str(tmp_path / "missing")], "cannot read --accounts-from"),
+            (["--all-accounts", "--json", str(tmp_path / "no-dir" / "u.json")],
+             "cannot write --json")]:
+        status, out, err = keys_usage(capsys, conf, *args)
+        assert (status, out) == (2, "") and err.count("\n") == 1, (args, out, err)
+        assert err.startswith("swiftcrypt keys usage: ") and message in err, (args, err)
 
     status, out, err = cli_run(capsys, "--config", conf, "--all-accounts", "--concurrency", "4")
     assert status == 0, err
