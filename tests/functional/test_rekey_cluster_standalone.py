@@ -31,6 +31,8 @@ from tests.support.rekeying import request, summary_counts
 ACCOUNTS = int(os.environ.get("SWIFTCRYPT_REKEY_ACCOUNTS", "8"))
 OBJECTS = int(os.environ.get("SWIFTCRYPT_REKEY_OBJECTS", "240"))
 OVERRIDE = {"swift.crypto.override": True}
+# a ceiling per command, not a measurement: grows with the scale asked for
+TIMEOUT = 300 * max(1, OBJECTS // 1000)
 
 
 def account_names():
@@ -197,10 +199,10 @@ def test_two_processes_one_killed_and_resumed_with_racing_writes(setup, capsys, 
     first.send_signal(signal.SIGKILL)
     killed_out, killed_err = first.communicate(timeout=60)
     assert first.returncode == -signal.SIGKILL
-    out1, err1 = other.communicate(timeout=300)
+    out1, err1 = other.communicate(timeout=TIMEOUT)
     assert other.returncode == 0, err1
     resumed = spawn(*common, "--process", "0", "--state", states[0])
-    out0, err0 = resumed.communicate(timeout=300)
+    out0, err0 = resumed.communicate(timeout=TIMEOUT)
     assert resumed.returncode == 0, err0
     assert "resuming from " + states[0] in err0
     assert "\r" not in err0 + err1  # no progress line when not a terminal

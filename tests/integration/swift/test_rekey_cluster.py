@@ -45,6 +45,8 @@ from tests.integration.swift_cluster import EC_POLICY_NAME, Crypto, SwiftCluster
 ACCOUNTS = int(os.environ.get("SWIFTCRYPT_REKEY_ACCOUNTS", "3"))
 OBJECTS = int(os.environ.get("SWIFTCRYPT_REKEY_OBJECTS", "90"))
 OVERRIDE = {"swift.crypto.override": True}
+# a ceiling per command, not a measurement: grows with the scale asked for
+TIMEOUT = 600 * max(1, OBJECTS // 1000)
 
 
 @pytest.fixture
@@ -131,7 +133,7 @@ def secrets_in_use(app, accounts):
 def keys_usage(cluster, conf, *selection):
     proc = subprocess.run(cluster.python_argv(
         "swiftcrypt.cli", "keys", "usage", "--config", conf, *selection),
-        capture_output=True, text=True, timeout=600)
+        capture_output=True, text=True, timeout=TIMEOUT)
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -140,7 +142,7 @@ def spawn(cluster, *args):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def finish(proc, timeout=600):
+def finish(proc, timeout=TIMEOUT):
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out, err
 
