@@ -15,6 +15,11 @@ timestamp check).
 
 ``store``: the embedded store in a temp dir; ``cluster``: a one-node
 Swift (the integration fixture, needs the repository checkout).
+
+Each run also records the CPU it used, the tool's and (on the cluster)
+its servers' together, in cores (CPU seconds over wall seconds): where
+the sequential run already keeps about one core busy, a machine of N
+cores bounds the speed-up of any concurrency near N.
 """
 
 import argparse
@@ -94,9 +99,10 @@ def populate(app, account, container, count, size, concurrency=16):
     return ["o%06d" % i for i in range(count)]
 
 
-def copy_all(app, account, container, names, concurrency):
+def copy_all(app, account, container, names, concurrency, pids=()):
     """Server-side copy of every object (GET decrypted, PUT encrypted),
-    streamed, through ``app``; the seconds it took."""
+    streamed, through ``app``; ``(seconds, cores)``: the time it took and
+    the CPU it used, the tool's and the servers' ``pids``', in cores."""
     from swiftcrypt.common.wsgiclient import IterReader, call
 
     call(app, "PUT", "/v1/%s/%s-copy" % (account, container)).close()
@@ -109,26 +115,52 @@ def copy_all(app, account, container, names, concurrency):
                    body=IterReader(got.body()))
         put.close()
         assert put.status == 201, put.status
-    started = time.monotonic()
+    started, total = time.monotonic(), cpu_seconds(pids)
     _parallel(copy, names, concurrency)
-    return time.monotonic() - started
+    seconds = time.monotonic() - started
+    return seconds, (cpu_seconds(pids) - total) / seconds
 
 
-def rekey_all(app, account, container, concurrency, throttle=None):
-    """``(seconds, counts)`` of re-keying ``container``."""
+def cpu_seconds(pids):
+    """CPU seconds (user and system) used so far by this process and the
+    processes ``pids`` (the backend's servers; their children included)."""
+    import psutil
+
+    used = time.process_time()
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            procs = [proc] + proc.children(recursive=True)
+        except psutil.NoSuchProcess:
+            continue
+        for one in procs:
+            try:
+                times = one.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            used += times.user + times.system
+    return used
+
+
+def rekey_all(app, account, container, concurrency, throttle=None, pids=()):
+    """``(seconds, counts)`` of re-keying ``container``; the counts carry
+    ``_cpu_share`` (the tool's CPU over the wall time) and ``_cores`` (the
+    tool's and the servers' ``pids``')."""
     from swiftcrypt.rekey import run
 
     rekeyer = run.Rekeyer(app, account, throttle=throttle)
-    started, cpu = time.monotonic(), time.process_time()
+    started, cpu, total = time.monotonic(), time.process_time(), cpu_seconds(pids)
     counts = rekeyer.run(container, concurrency=concurrency)
     seconds = time.monotonic() - started
     counts["_cpu_share"] = (time.process_time() - cpu) / seconds if seconds else 0
+    counts["_cores"] = (cpu_seconds(pids) - total) / seconds if seconds else 0
     return seconds, counts
 
 
-def measure(writer, tool, objects, sizes, concurrency, max_ops, ops_objects):
-    """The figures (a JSON-able dict)."""
-    from swiftcrypt.rekey import run
+def measure(writer, tool, objects, sizes, concurrency, max_ops, ops_objects, pids=()):
+    """The figures (a JSON-able dict); ``pids``: the backend's server
+    processes, whose CPU is counted with the tool's."""
+    from swiftcrypt.rekey import run as rekeyrun
     from swiftcrypt.cli.rekey import load_pipeline
     from swiftcrypt.rekey.tokenbucket import TokenBucket
 
@@ -140,21 +172,24 @@ def measure(writer, tool, objects, sizes, concurrency, max_ops, ops_objects):
         for conc in (1, concurrency):
             cont = "s%d-c%d" % (size, conc)
             names = populate(writer_app, account, cont, count, size)
-            copy_s = copy_all(app, account, cont, names, conc)
-            rekey_s, counts = rekey_all(app, account, cont, conc)
-            assert counts[run.REKEYED] == count, counts
+            copy_s, copy_cores = copy_all(app, account, cont, names, conc, pids)
+            rekey_s, counts = rekey_all(app, account, cont, conc, pids=pids)
+            assert counts[rekeyrun.REKEYED] == count, counts
             cpu_share = counts.pop("_cpu_share")
+            cores = counts.pop("_cores")
             run = {"size": size, "count": count, "concurrency": conc, "tool_cpu": cpu_share,
+                   "copy_cores": copy_cores, "rekey_cores": cores,
                    "copy_objects_s": count / copy_s, "rekey_objects_s": count / rekey_s,
                    "copy_mb_s": count * size / copy_s / 1e6,
                    "rekey_mb_s": count * size / rekey_s / 1e6,
                    "rekey_vs_copy": copy_s / rekey_s}
             out["runs"].append(run)
             print("%8d B x %5d  concurrency %2d: copy %8.1f obj/s %7.1f MB/s, rekey %8.1f "
-                  "obj/s %7.1f MB/s, rekey/copy %.2f, the tool's CPU %.0f%%" % (
+                  "obj/s %7.1f MB/s, rekey/copy %.2f, the tool's CPU %.0f%%, cores busy: "
+                  "copy %.2f, rekey %.2f (of %d)" % (
                       size, count, conc, run["copy_objects_s"], run["copy_mb_s"],
                       run["rekey_objects_s"], run["rekey_mb_s"], run["rekey_vs_copy"],
-                      100 * cpu_share),
+                      100 * cpu_share, copy_cores, cores, os.cpu_count()),
                   flush=True)
     for size in sizes:
         seq = [r for r in out["runs"] if r["size"] == size and r["concurrency"] == 1][0]
@@ -171,6 +206,7 @@ def measure(writer, tool, objects, sizes, concurrency, max_ops, ops_objects):
                 eventlet.sleep(wait)
         seconds, counts = rekey_all(app, account, "ops", concurrency, throttle)
         counts.pop("_cpu_share")
+        counts.pop("_cores")
         items = sum(counts.values())
         # the first second's burst is free: the steady rate excludes it
         steady = (items - max_ops) / seconds if seconds > 0 else 0
@@ -211,8 +247,9 @@ def main(argv=None):
             with SwiftCluster() as cluster:
                 cluster.start(Crypto())
                 writer, tool = cluster_confs(cluster, tmp)
+                pids = [proc.pid for proc in cluster.procs.values()]
                 results = measure(writer, tool, args.objects, sizes, args.concurrency,
-                                  args.max_ops, args.ops_objects)
+                                  args.max_ops, args.ops_objects, pids)
     from . import report
 
     results.update(backend=args.backend, machine=report.machine(),
