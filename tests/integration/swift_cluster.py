@@ -221,15 +221,16 @@ def current_user():
     return pwd.getpwuid(os.geteuid()).pw_name
 
 
-# argv: name, port, replicas, devices (comma-separated), path - per ring
+# argv: replicas, devices (comma-separated ZONE:PORT:DEVICE), path - per ring
 RING_SCRIPT = """
 import sys
 from swift.common.ring import RingBuilder
 args = sys.argv[1:]
-for name, port, replicas, devices, path in zip(*[iter(args)] * 5):
+for replicas, devices, path in zip(*[iter(args)] * 3):
     builder = RingBuilder(8, int(replicas), 1)
-    for dev_id, device in enumerate(devices.split(",")):
-        builder.add_dev({"id": dev_id, "region": 1, "zone": 1, "ip": "127.0.0.1",
+    for dev_id, spec in enumerate(devices.split(",")):
+        zone, port, device = spec.split(":")
+        builder.add_dev({"id": dev_id, "region": 1, "zone": int(zone), "ip": "127.0.0.1",
                          "port": int(port), "device": device, "weight": 100})
     builder.rebalance()
     builder.save(path + ".builder")
@@ -243,6 +244,22 @@ EC_POLICY_NAME = "ec"
 EC_POLICY_INDEX = 1
 EC_SEGMENT_SIZE = 65536
 EC_DEVICES = ("d1", "d2", "d3")
+
+# Swift's background daemons a multi-node cluster runs on every storage
+# node: (server kind whose config holds its section, module, section).
+# Objects replicate over SSYNC (the object servers' own verb); the account
+# and container replicators merge rows over HTTP (REPLICATE) and need rsync
+# only to ship a whole database a node never had, which these tests avoid.
+NODE_DAEMONS = (
+    ("object", "swift.obj.replicator", "object-replicator"),
+    ("object", "swift.obj.reconstructor", "object-reconstructor"),
+    ("object", "swift.obj.updater", "object-updater"),
+    ("object", "swift.obj.auditor", "object-auditor"),
+    ("container", "swift.container.replicator", "container-replicator"),
+    ("container", "swift.container.updater", "container-updater"),
+    ("account", "swift.account.replicator", "account-replicator"),
+)
+DAEMON_INTERVAL = 5  # seconds between passes: quick to settle, cheap on 2 cores
 
 
 def use_swift_conf(path):
@@ -316,9 +333,24 @@ sys.exit(importlib.import_module(%(module)r).main())
 
 
 class SwiftCluster:
-    """Build, run and tear down a one-node Swift cluster."""
+    """Build, run and tear down a Swift cluster: one node and one proxy by
+    default; ``nodes=3`` gives three storage nodes (each its own account,
+    container and object servers on ports of their own, and its own tmpfs
+    device ``d<N>`` in zone N), rings of three replicas, the EC policy with
+    one fragment per node, and Swift's daemons (``NODE_DAEMONS``) on every node;
+    ``proxies=2`` a second proxy (``proxy2``) sharing the memcached."""
 
-    def __init__(self, root=None, keep=False, python=None, syslog_sink=False, env=None):
+    def __init__(self, root=None, keep=False, python=None, syslog_sink=False, env=None,
+                 nodes=1, proxies=1, daemons=None):
+        if nodes != 1 and nodes < 3:
+            raise ValueError("nodes: 1, or 3 and more (three replicas, EC 2+1)")
+        if proxies < 1:
+            raise ValueError("proxies: 1 or more")
+        self.nodes = nodes
+        self.proxy_names = ("proxy",) + tuple("proxy%d" % i for i in range(2, proxies + 1))
+        # multi-node clusters run the daemons unless told otherwise
+        self.daemons = (nodes > 1) if daemons is None else bool(daemons)
+        self._proxy_crypto = {}  # crypto of every proxy but the first (self.crypto)
         self._own_root = root is None
         # the interpreter whose swift (and swiftcrypt) the servers run: this
         # one, or e.g. an older Swift's venv (tests/integration/versions)
@@ -338,6 +370,7 @@ class SwiftCluster:
         self.devices = None
         self._mounted = None
         self._shm_dir = None
+        self._device_mounts = []  # a tmpfs per device (multi-node, as root)
         self.ports = {}
         self.procs = {}
         self.crypto = None
@@ -353,16 +386,20 @@ class SwiftCluster:
 
     @property
     def url(self):
-        return "http://%s:%d" % (HOST, self.ports["proxy"])
+        return self.proxy_url()
+
+    def proxy_url(self, proxy="proxy"):
+        """The endpoint of proxy ``proxy`` (one of ``proxy_names``)."""
+        return "http://%s:%d" % (HOST, self.ports[proxy])
 
     @property
     def auth_url(self):
         return self.url + "/auth/v1.0"
 
-    def auth(self, account="test", user="tester"):
+    def auth(self, account="test", user="tester", proxy="proxy"):
         """(storage_url, token) for a tempauth user, via plain HTTP."""
         key = USERS[(account, user)][0]
-        conn = http.client.HTTPConnection(HOST, self.ports["proxy"], timeout=30)
+        conn = http.client.HTTPConnection(HOST, self.ports[proxy], timeout=30)
         try:
             conn.request("GET", "/auth/v1.0", headers={
                 "X-Auth-User": "%s:%s" % (account, user), "X-Auth-Key": key})
@@ -375,8 +412,17 @@ class SwiftCluster:
             conn.close()
 
     def describe(self):
-        lines = [
-            "Swift proxy:   %s" % self.url,
+        lines = ["Swift proxy:   %s" % self.url]
+        for proxy in self.proxy_names[1:]:
+            lines.append("Swift %-8s %s  (memcached shared: a token works on every proxy)"
+                         % (proxy + ":", self.proxy_url(proxy)))
+        if self.nodes > 1:
+            lines.append("Storage nodes: %d, three replicas; %s" % (self.nodes, ", ".join(
+                "%s:%d" % (name, self.ports[name]) for name, _k, _n in self.storage_servers())))
+            if self.daemons:
+                lines.append("Daemons:       " + ", ".join(d[2] for d in NODE_DAEMONS)
+                             + " on every node")
+        lines += [
             "Auth (v1.0):   %s" % self.auth_url,
             "Users:         " + ", ".join(
                 "%s:%s/%s" % (a, u, k) for (a, u), (k, _g) in USERS.items()),
@@ -385,6 +431,7 @@ class SwiftCluster:
             "Policies:      Policy-0 (default, replicated), %s (erasure coded 2+1, "
             "%d-byte segments)" % (EC_POLICY_NAME, EC_SEGMENT_SIZE),
             "Crypto:        %r" % (self.crypto,),
+        ] + ["Crypto %-7s %r" % (p + ":", self.crypto_of(p)) for p in self.proxy_names[1:]] + [
             "Scratch dir:   %s" % self.root,
             "Devices:       %s" % self.devices,
             "Logs:          %s" % self.logs,
@@ -404,11 +451,14 @@ class SwiftCluster:
             try:
                 self._build()
                 self._start_memcached()
-                for kind in ("account", "container", "object"):
-                    self._start_server(kind)
-                for kind in ("account", "container", "object"):
-                    self._wait_healthy(kind)
-                self.restart_proxy(crypto or Crypto(), proxy_conf_extra)
+                for name, kind, _node in self.storage_servers():
+                    self._start_server(kind, name)
+                for name, _kind, _node in self.storage_servers():
+                    self._wait_healthy(name)
+                for proxy in self.proxy_names:
+                    self.restart_proxy(crypto or Crypto(), proxy_conf_extra, proxy=proxy)
+                if self.daemons:
+                    self.start_daemons()
                 return self
             except ClusterError as exc:
                 port_taken = "Could not bind" in str(exc) or "in use" in str(exc)
@@ -423,18 +473,155 @@ class SwiftCluster:
                 raise
         return self
 
-    def restart_proxy(self, crypto=None, proxy_conf_extra=None):
-        """(Re)start the proxy alone with ``crypto`` in its pipeline."""
+    def restart_proxy(self, crypto=None, proxy_conf_extra=None, proxy="proxy"):
+        """(Re)start the proxy ``proxy`` alone with ``crypto`` in its pipeline."""
         if crypto is not None:
-            self.crypto = crypto
+            self._set_crypto(proxy, crypto)
         if proxy_conf_extra is not None:
             self.proxy_conf_extra = proxy_conf_extra
-        self._stop_proc("proxy")
-        with open(os.path.join(self.etc, "proxy-server.conf"), "w") as fh:
-            fh.write(self.proxy_conf())
-        self._start_server("proxy")
-        self._wait_healthy()
+        self._stop_proc(proxy)
+        self._write_proxy_conf(proxy)
+        self._start_server("proxy", proxy)
+        self._wait_healthy(proxy)
         return self
+
+    def crypto_of(self, proxy="proxy"):
+        """The Crypto proxy ``proxy`` runs (or was last given)."""
+        return self.crypto if proxy == "proxy" else self._proxy_crypto.get(proxy)
+
+    def _set_crypto(self, proxy, crypto):
+        if proxy == "proxy":
+            self.crypto = crypto
+        else:
+            self._proxy_crypto[proxy] = crypto
+
+    def proxy_conf_path(self, proxy="proxy"):
+        return os.path.join(self.etc, "%s-server.conf" % proxy)
+
+    def _write_proxy_conf(self, proxy):
+        # written aside and renamed: a proxy re-exec'ing meanwhile reads
+        # the old file or the new one, never half of one
+        path = self.proxy_conf_path(proxy)
+        with open(path + ".tmp", "w") as fh:
+            fh.write(self.proxy_conf(proxy))
+        os.rename(path + ".tmp", path)
+
+    def reload_proxy(self, crypto, proxy="proxy", timeout=START_TIMEOUT):
+        """Reload proxy ``proxy`` gracefully with ``crypto`` in its pipeline,
+        as ``swift-init proxy reload-seamless`` does: a new config file,
+        then SIGUSR1; Swift's proxy re-execs itself (same pid, same listening
+        port), its new worker loads the new pipeline, and the old worker
+        finishes the requests it has. Returns once the new worker is
+        serving; ClusterError if it does not within ``timeout``."""
+        self._set_crypto(proxy, crypto)
+        self._write_proxy_conf(proxy)
+        log = os.path.join(self.logs, "%s.log" % proxy)
+
+        def started():
+            with open(log, "rb") as fh:
+                return fh.read().count(b"Started child")
+
+        before = started()
+        pid = self.procs[proxy].pid
+        self.reload_proxy_seamless(proxy)
+        deadline = time.monotonic() + timeout
+        while started() <= before:
+            self._check_alive(proxy)
+            if time.monotonic() > deadline:
+                raise ClusterError("%s (pid %d) did not reload; log tail:\n%s"
+                                   % (proxy, pid, self.log_tail(proxy)))
+            time.sleep(0.1)
+        self._wait_healthy(proxy)
+        return self
+
+    def kill_proxy(self, proxy="proxy"):
+        """SIGKILL proxy ``proxy`` and its workers (a crashed host)."""
+        proc = self.procs.pop(proxy)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=15)
+
+    # ------------------------------------------------------- storage nodes
+    def storage_servers(self, node=None):
+        """(name, kind, node) of every account, container and object
+        server (of node ``node`` only if given). One node: named by kind,
+        as before; several: "object2" is node 2's object server."""
+        found = []
+        for number in range(1, self.nodes + 1):
+            if node is not None and number != node:
+                continue
+            for kind in ("account", "container", "object"):
+                name = kind if self.nodes == 1 else "%s%d" % (kind, number)
+                found.append((name, kind, number))
+        return found
+
+    def node_devices(self, node=1):
+        """The ``devices`` directory of storage node ``node``."""
+        if self.nodes == 1:
+            return self.devices
+        return os.path.join(self.devices, "node%d" % node)
+
+    def node_device_names(self, node=1):
+        return EC_DEVICES if self.nodes == 1 else ("d%d" % node,)
+
+    def daemon_names(self, node=None):
+        """(name, kind, module, node) of every daemon of the cluster."""
+        return [("%s%d" % (section, number), kind, module, number)
+                for number in range(1, self.nodes + 1) if node in (None, number)
+                for kind, module, section in NODE_DAEMONS]
+
+    def start_daemons(self, node=None):
+        """Start Swift's daemons (NODE_DAEMONS) on every node (or ``node``)."""
+        for name, kind, module, number in self.daemon_names(node):
+            server = [n for n, k, _n in self.storage_servers(number) if k == kind][0]
+            conf = self._storage_conf_path(kind, server)
+            self._spawn(name, self.python_argv(module, conf, "--verbose"))
+
+    def kill_node(self, node):
+        """SIGKILL every server and daemon of storage node ``node``."""
+        names = [n for n, _k, _n in self.storage_servers(node)]
+        names += [n for n, _k, _m, _s in self.daemon_names(node)]
+        for name in names:
+            proc = self.procs.pop(name, None)
+            if proc is None:
+                continue
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=15)
+
+    def start_node(self, node):
+        """Start storage node ``node``'s servers (and daemons) again."""
+        for name, kind, _n in self.storage_servers(node):
+            self._start_server(kind, name)
+        for name, _kind, _n in self.storage_servers(node):
+            self._wait_healthy(name)
+        if self.daemons:
+            self.start_daemons(node)
+
+    def device_path(self, node, device=None):
+        return os.path.join(self.node_devices(node), device or self.node_device_names(node)[0])
+
+    def fail_device(self, node, device=None):
+        """Unmount node ``node``'s device (its own tmpfs): the servers see it
+        unmounted (mount_check) and answer 507 for it."""
+        path = self.device_path(node, device)
+        if path not in self._device_mounts:
+            raise ClusterError("device %s is not a mount of its own (not root?)" % path)
+        proc = subprocess.run(["umount", path], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ClusterError("umount %s: %s" % (path, proc.stderr))
+        self._device_mounts.remove(path)
+
+    def replace_device(self, node, device=None):
+        """Mount a new, empty tmpfs where the failed device was (a disk
+        swapped): the replicators fill it again."""
+        path = self.device_path(node, device)
+        self._mount_tmpfs(path, "512m")
+        self._device_mounts.append(path)
 
     def restart_proxy_with_conf(self, sections):
         """(Re)start the proxy with this cluster's [DEFAULT] and ``sections``
@@ -479,6 +666,10 @@ class SwiftCluster:
             thread.join(5)
             sink.close()
             self._sink = None
+        for path in reversed(self._device_mounts):
+            if subprocess.run(["umount", path], capture_output=True).returncode != 0:
+                subprocess.run(["umount", "-l", path], capture_output=True)
+        self._device_mounts = []
         if self._mounted:
             proc = subprocess.run(["umount", self._mounted], capture_output=True, text=True)
             if proc.returncode != 0:
@@ -496,11 +687,15 @@ class SwiftCluster:
     def _build(self):
         for path in (self.etc, self.logs, self.run_dir):
             os.makedirs(path, exist_ok=True)
+        for node in range(1, self.nodes + 1) if self.nodes > 1 else ():
+            os.makedirs(os.path.join(self.run_dir, "node%d" % node), exist_ok=True)
         if self.syslog_sink and self._sink is None:
             self._start_syslog_sink()
         self._make_devices()
-        for kind in ("account", "container", "object", "proxy"):
-            self.ports[kind] = free_port()
+        for name, _kind, _node in self.storage_servers():
+            self.ports[name] = free_port()
+        for proxy in self.proxy_names:
+            self.ports[proxy] = free_port()
         self.ports["memcached"] = free_port()
         with open(os.path.join(self.etc, "container-sync-realms.conf"), "w") as fh:
             fh.write("[%s]\nkey = %s\ncluster_%s = %s/v1/\n"
@@ -526,16 +721,39 @@ class SwiftCluster:
                        EC_POLICY_NAME, EC_SEGMENT_SIZE)))
         args = []
         for kind in ("account", "container", "object"):
-            args += [kind, str(self.ports[kind]), "1", "d1", os.path.join(self.etc, kind)]
-        args += ["object", str(self.ports["object"]), str(len(EC_DEVICES)),
-                 ",".join(EC_DEVICES), os.path.join(self.etc, "object-%d" % EC_POLICY_INDEX)]
+            if self.nodes == 1:  # one replica on d1
+                devices = "1:%d:d1" % self.ports[kind]
+            else:  # one replica per node, each node its zone
+                devices = ",".join("%d:%d:d%d" % (node, self.ports[name], node)
+                                   for name, _k, node in self.storage_servers() if _k == kind)
+            args += ["1" if self.nodes == 1 else "3", devices, os.path.join(self.etc, kind)]
+        if self.nodes == 1:  # the three fragments on d1..d3 of the one node
+            devices = ",".join("1:%d:%s" % (self.ports["object"], d) for d in EC_DEVICES)
+        else:
+            devices = ",".join("%d:%d:d%d" % (node, self.ports[name], node)
+                               for name, kind, node in self.storage_servers() if kind == "object")
+        args += [str(len(EC_DEVICES)), devices,
+                 os.path.join(self.etc, "object-%d" % EC_POLICY_INDEX)]
         proc = subprocess.run([self.python, "-c", RING_SCRIPT] + args,
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise ClusterError("ring building failed:\n%s" % proc.stderr[-3000:])
-        for kind in ("account", "container", "object"):
-            with open(os.path.join(self.etc, "%s-server.conf" % kind), "w") as fh:
-                fh.write(self.storage_conf(kind))
+        for name, kind, node in self.storage_servers():
+            with open(self._storage_conf_path(kind, name), "w") as fh:
+                fh.write(self.storage_conf(kind, name, node))
+
+    def _storage_conf_path(self, kind, name):
+        if self.nodes == 1:
+            return os.path.join(self.etc, "%s-server.conf" % kind)
+        return os.path.join(self.etc, "%s-server.conf" % name)
+
+    def _mount_tmpfs(self, target, size):
+        os.makedirs(target, exist_ok=True)
+        proc = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=%s,mode=0755" % size, "swiftcrypt-tmpfs",
+             target], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise ClusterError("mount tmpfs on %s: %s" % (target, proc.stderr))
 
     def _make_devices(self):
         if self.devices is not None:  # a retried start keeps its tmpfs
@@ -556,8 +774,17 @@ class SwiftCluster:
             self.devices = self._shm_dir
         else:
             raise ClusterError("no tmpfs: cannot mount one and /dev/shm is missing")
-        for device in EC_DEVICES:  # d1 serves policy 0 too
-            os.makedirs(os.path.join(self.devices, device), exist_ok=True)
+        if self.nodes == 1:
+            for device in EC_DEVICES:  # d1 serves policy 0 too
+                os.makedirs(os.path.join(self.devices, device), exist_ok=True)
+            return
+        for node in range(1, self.nodes + 1):
+            path = self.device_path(node)
+            if self._mounted:  # a tmpfs of its own, so that it can fail (unmount)
+                self._mount_tmpfs(path, "512m")
+                self._device_mounts.append(path)
+            else:
+                os.makedirs(path, exist_ok=True)
 
     @property
     def syslog_path(self):
@@ -586,7 +813,8 @@ class SwiftCluster:
         thread.start()
         self._sink = (sink, thread, stopping)
 
-    def _common(self, kind):
+    def _common(self, kind, name=None, node=1):
+        name = name or kind
         return textwrap.dedent("""\
             [DEFAULT]
             bind_ip = %(host)s
@@ -595,19 +823,23 @@ class SwiftCluster:
             user = %(user)s
             swift_dir = %(etc)s
             devices = %(devices)s
-            mount_check = false
+            mount_check = %(mount_check)s
             disable_fallocate = true
             log_name = %(kind)s-server
             log_level = INFO
             recon_cache_path = %(run)s
             eventlet_debug = false
             """) % {
-            "host": HOST, "port": self.ports[kind], "user": current_user(),
-            "etc": self.etc, "devices": self.devices, "kind": kind, "run": self.run_dir,
+            "host": HOST, "port": self.ports[name], "user": current_user(),
+            "etc": self.etc, "devices": self.node_devices(node), "kind": kind,
+            # recon caches of the daemons, per node
+            "run": self.run_dir if self.nodes == 1 else os.path.join(self.run_dir, "node%d" % node),
             "workers": 1 if kind == "proxy" else 0,
+            # with a tmpfs per device, an unmounted one is a failed disk
+            "mount_check": "true" if self._device_mounts and kind != "proxy" else "false",
         } + ("log_address = %s\n" % self.syslog_path if self.syslog_sink else "")
 
-    def storage_conf(self, kind):
+    def storage_conf(self, kind, name=None, node=1):
         extra = {
             "container": "allow_versions = true\n",
             # Swift's default allowed_headers plus one of an operator's own,
@@ -617,7 +849,7 @@ class SwiftCluster:
                       "Cache-Control, Content-Language, Expires, X-Robots-Tag, "
                       "%s\n" % CUSTOM_ALLOWED_HEADER,
         }.get(kind, "")
-        return self._common(kind) + textwrap.dedent("""
+        text = self._common(kind, name, node) + textwrap.dedent("""
             [pipeline:main]
             pipeline = healthcheck recon %(kind)s-server
 
@@ -625,14 +857,32 @@ class SwiftCluster:
             use = egg:swift#%(kind)s
             %(extra)s
             """) % {"kind": kind, "extra": extra} + "".join(
-            swift_filter_section(name) for name in ("healthcheck", "recon"))
+            swift_filter_section(f) for f in ("healthcheck", "recon"))
+        if self.nodes > 1:
+            text += self._daemon_sections(kind)
+        return text
 
-    def pipeline(self):
-        crypto = self.crypto or Crypto()
+    def _daemon_sections(self, kind):
+        options = {
+            "object-replicator": {"sync_method": "ssync", "concurrency": "2"},
+            "object-reconstructor": {"concurrency": "2"},
+            "object-updater": {"concurrency": "2"},
+            "object-auditor": {"files_per_second": "50", "bytes_per_second": "50000000"},
+        }
+        text = ""
+        for daemon_kind, _module, section in NODE_DAEMONS:
+            if daemon_kind != kind:
+                continue
+            opts = dict({"interval": str(DAEMON_INTERVAL)}, **options.get(section, {}))
+            text += "\n[%s]\n" % section + "".join("%s = %s\n" % o for o in opts.items())
+        return text
+
+    def pipeline(self, proxy="proxy"):
+        crypto = self.crypto_of(proxy) or Crypto()
         return " ".join([PIPELINE_HEAD] + crypto.filters() + [PIPELINE_TAIL])
 
-    def proxy_conf(self):
-        crypto = self.crypto or Crypto()
+    def proxy_conf(self, proxy="proxy"):
+        crypto = self.crypto_of(proxy) or Crypto()
         options = {
             "cache": {"memcache_servers": self.memcache_servers()},
             "s3api": {"location": "us-east-1"},
@@ -641,7 +891,7 @@ class SwiftCluster:
             "versioned_writes": {"allow_versioned_writes": "true",
                                  "allow_object_versioning": "true"},
         }
-        text = self._common("proxy") + textwrap.dedent("""
+        text = self._common("proxy", proxy) + textwrap.dedent("""
             [pipeline:main]
             pipeline = %(pipeline)s
 
@@ -652,7 +902,7 @@ class SwiftCluster:
             node_timeout = 20
             conn_timeout = 2
 
-            """) % {"pipeline": self.pipeline()}
+            """) % {"pipeline": self.pipeline(proxy)}
         text += "".join(swift_filter_section(name, options.get(name)) for name in PROXY_FILTERS)
         return text + crypto.sections() + (self.proxy_conf_extra or "")
 
@@ -682,14 +932,18 @@ class SwiftCluster:
         return [self.python, "-c", BOOT_SCRIPT, REPO_ROOT, self.swift_conf,
                 module] + list(args)
 
-    def _start_server(self, kind):
-        conf = os.path.join(self.etc, "%s-server.conf" % kind)
+    def _start_server(self, kind, name=None):
+        name = name or kind
+        if kind == "proxy":
+            conf = self.proxy_conf_path(name)
+        else:
+            conf = self._storage_conf_path(kind, name)
         module = {"account": "swift.account.server", "container": "swift.container.server",
                   "object": "swift.obj.server", "proxy": "swift.proxy.server"}[kind]
         if kind == "proxy":  # a program file, so that it can re-exec itself (SIGUSR1)
-            self._spawn(kind, [self._launcher(module), conf, "--verbose"])
+            self._spawn(name, [self._launcher(module), conf, "--verbose"])
         else:
-            self._spawn(kind, self.python_argv(module, conf, "--verbose"))
+            self._spawn(name, self.python_argv(module, conf, "--verbose"))
 
     def _launcher(self, module):
         """An executable script running ``module.main()`` as python_argv
@@ -736,11 +990,11 @@ class SwiftCluster:
                                % (name, proc.returncode, output[-3000:]))
         return output
 
-    def reload_proxy_seamless(self):
+    def reload_proxy_seamless(self, proxy="proxy"):
         """SIGUSR1 to the proxy (``swift-init proxy reload-seamless``): it
         re-execs itself, loading its pipeline again, and keeps its pid."""
-        proc = self.procs["proxy"]
-        before = os.path.getsize(os.path.join(self.logs, "proxy.log"))
+        proc = self.procs[proxy]
+        before = os.path.getsize(os.path.join(self.logs, "%s.log" % proxy))
         os.kill(proc.pid, signal.SIGUSR1)
         return before
 
@@ -828,14 +1082,20 @@ class SwiftCluster:
     # ------------------------------------------------------------- at rest
     def object_data_files(self):
         """Paths of every object server .data file."""
-        pattern = os.path.join(self.devices, "*", "objects*", "**", "*.data")
+        pattern = os.path.join(self._device_glob(), "objects*", "**", "*.data")
         return sorted(glob.glob(pattern, recursive=True))
 
     def object_meta_files(self):
         """Paths of every .data and .meta file (POSTed metadata lands in .meta)."""
-        pattern = os.path.join(self.devices, "*", "objects*", "**", "*")
+        pattern = os.path.join(self._device_glob(), "objects*", "**", "*")
         return sorted(p for p in glob.glob(pattern, recursive=True)
                       if p.endswith((".data", ".meta", ".ts")))
+
+    def _device_glob(self):
+        """A glob matching every device directory of every node."""
+        if self.nodes == 1:
+            return os.path.join(self.devices, "*")
+        return os.path.join(self.devices, "node*", "*")
 
     @staticmethod
     def raw_xattrs(path):
