@@ -1,0 +1,433 @@
+"""A bounded mixed workload against every proxy of a SwiftCluster.
+
+``Load(cluster).start()`` runs ``clients`` threads until ``stop()``: each
+sends PUT, GET, HEAD, POST, COPY, DELETE, ranged and conditional GETs and
+container listings to a proxy picked at random per request, on its own
+container (every fourth one of the erasure-coded policy); one client also
+writes a static large object, two clients one 16 MiB object each; the other
+bodies are 0 bytes to 1 MiB, mostly a few KiB. Every body read is checked
+against the SHA-256 of what was written, every etag against its MD5.
+
+A status the workload expects (404 for a name it deleted, 304/412 for its
+conditional GETs, 422 for a PUT with a wrong ETag) is counted in
+``expected``; any other non-2xx, a wrong body, header or listing entry, or a
+connection error is a ``Failure`` (when, during which phase, which client,
+operation, proxy, path, status and what was wrong). ``verify(proxy)`` reads
+every object written back through one proxy.
+"""
+
+import hashlib
+import http.client
+import json
+import random
+import threading
+import time
+import uuid
+from urllib.parse import quote, urlsplit
+
+from swiftcrypt.checksums import md5
+
+KIB, MIB = 1024, 1024 * 1024
+BIG = 16 * MIB
+# connection errors a client retries once, on a kept-alive connection the
+# server closed meanwhile (a reloaded proxy's old worker closes idle ones)
+STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
+         ConnectionAbortedError, http.client.BadStatusLine)
+OPS = (("put", 26), ("get", 20), ("head", 8), ("post", 7), ("copy", 5), ("delete", 7),
+       ("range", 9), ("conditional", 8), ("listing", 5), ("get_deleted", 3))
+
+
+class Failure:
+    """One client-visible error (see the module docstring)."""
+
+    def __init__(self, when, phase, client, op, proxy, path, status, detail):
+        self.when, self.phase, self.client, self.op = when, phase, client, op
+        self.proxy, self.path, self.status, self.detail = proxy, path, status, detail
+
+    def __repr__(self):
+        return "t=%.1fs phase=%r client=%d %s via %s %s -> %s: %s" % (
+            self.when, self.phase, self.client, self.op, self.proxy, self.path,
+            self.status, self.detail)
+
+
+class Obj:
+    """What a client wrote: the object's path and what reading it must give."""
+
+    def __init__(self, container, name, body, color, slo=False):
+        self.container, self.name = container, name
+        self.size = len(body)
+        self.sha = hashlib.sha256(body).hexdigest()
+        self.md5 = md5(body).hexdigest()
+        self.color = color
+        self.slo = slo
+        self.sample = (body[:64], body[-64:])  # for ranged reads' checks
+
+    @property
+    def path(self):
+        return "%s/%s" % (self.container, quote(self.name))
+
+
+def body_of(rng, size):
+    return rng.randbytes(size)
+
+
+def pick_size(rng):
+    roll = rng.random()
+    if roll < 0.05:
+        return 0
+    if roll < 0.70:
+        return rng.randint(1, 8 * KIB)
+    if roll < 0.93:
+        return rng.randint(8 * KIB, 256 * KIB)
+    return rng.randint(256 * KIB, MIB)
+
+
+class Client(threading.Thread):
+    def __init__(self, load, index):
+        super().__init__(name="load-client-%d" % index, daemon=True)
+        self.load = load
+        self.index = index
+        self.rng = random.Random(load.seed * 100 + index)
+        self.container = "%s-%02d" % (load.prefix, index)
+        self.conns = {}
+        self.objects = []  # live Obj
+        self.deleted = []  # Obj deleted
+        self.counter = 0
+
+    # --------------------------------------------------------------- HTTP
+    def request(self, proxy, method, path, headers=None, body=None):
+        """(status, headers, body) of one request; one retry on a stale
+        kept-alive connection (counted in load.stale_retries)."""
+        headers = dict(headers or {}, **{"X-Auth-Token": self.load.token})
+        url = self.load.paths[proxy] + "/" + path if path else self.load.paths[proxy]
+        for attempt in (0, 1):
+            conn = self.conns.get(proxy)
+            fresh = conn is None
+            if fresh:
+                conn = http.client.HTTPConnection(*self.load.hosts[proxy], timeout=60)
+                self.conns[proxy] = conn
+            try:
+                conn.request(method, url, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+                if resp.getheader("connection", "").lower() == "close":
+                    conn.close()
+                    self.conns.pop(proxy, None)
+                return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+            except STALE:
+                conn.close()
+                self.conns.pop(proxy, None)
+                if fresh or attempt:
+                    raise
+                self.load.stale(proxy, method, path)
+            except BaseException:
+                conn.close()
+                self.conns.pop(proxy, None)
+                raise
+        raise AssertionError("unreachable")
+
+    def proxy(self):
+        return self.rng.choice(self.load.proxies)
+
+    # ---------------------------------------------------------- checking
+    def fail(self, op, proxy, path, status, detail):
+        self.load.record(Failure(time.monotonic() - self.load.started, self.load.phase,
+                                 self.index, op, proxy, path, status, detail))
+
+    def expect(self, op, proxy, path, got, want, check=None):
+        """True if ``got`` (status, headers, body) has a status in ``want``
+        and passes ``check`` (a function returning an error or None)."""
+        status, headers, data = got
+        if status not in want:
+            self.fail(op, proxy, path, status, data[:300].decode("utf-8", "replace"))
+            return False
+        if status // 100 != 2:
+            self.load.count_expected(op, status)
+        problem = check(headers, data) if check else None
+        if problem:
+            self.fail(op, proxy, path, status, problem)
+            return False
+        return True
+
+    @staticmethod
+    def check_object(obj, headers, data):
+        if hashlib.sha256(data).hexdigest() != obj.sha:
+            return "body differs: %d bytes, want %d (sha256)" % (len(data), obj.size)
+        if headers.get("x-object-meta-color") != obj.color:
+            return "color %r, want %r" % (headers.get("x-object-meta-color"), obj.color)
+        if not obj.slo and headers.get("etag", "").strip('"') != obj.md5:
+            return "etag %r, want %r" % (headers.get("etag"), obj.md5)
+        return None
+
+    # -------------------------------------------------------- operations
+    def new_name(self):
+        self.counter += 1
+        return "o-%d-%s" % (self.counter, "ü" if self.counter % 5 == 0 else "a")
+
+    def write(self, proxy, size, name=None):
+        name = name or self.new_name()
+        body = body_of(self.rng, size)
+        obj = Obj(self.container, name, body, "c%d" % self.rng.randint(0, 999))
+        obj.phase = self.load.phase
+        headers = {"X-Object-Meta-Color": obj.color, "Content-Type": "application/x-test"}
+        if self.rng.random() < 0.3:
+            headers["ETag"] = obj.md5
+        got = self.request(proxy, "PUT", obj.path, headers, body)
+        if self.expect("put", proxy, obj.path, got, (201,), lambda h, d: None if h.get(
+                "etag", "").strip('"') == obj.md5 else "etag %r" % h.get("etag")):
+            self.objects.append(obj)
+
+    def op_put(self, proxy):
+        if self.rng.random() < 0.04:  # a wrong ETag: refused, nothing stored
+            path = "%s/%s" % (self.container, quote(self.new_name()))
+            got = self.request(proxy, "PUT", path, {"ETag": "0" * 32}, b"x" * 100)
+            self.expect("put-bad-etag", proxy, path, got, (422,))
+            return
+        self.write(proxy, pick_size(self.rng))
+
+    def some(self, sized=False):
+        pool = [o for o in self.objects if o.size] if sized else self.objects
+        return self.rng.choice(pool) if pool else None
+
+    def op_get(self, proxy):
+        obj = self.some()
+        if obj:
+            got = self.request(proxy, "GET", obj.path)
+            self.expect("get", proxy, obj.path, got, (200,),
+                        lambda h, d: self.check_object(obj, h, d))
+
+    def op_head(self, proxy):
+        obj = self.some()
+        if obj:
+            def check(headers, _data):
+                if int(headers.get("content-length", -1)) != obj.size:
+                    return "content-length %r, want %d" % (headers.get("content-length"),
+                                                           obj.size)
+                if headers.get("x-object-meta-color") != obj.color:
+                    return "color %r, want %r" % (headers.get("x-object-meta-color"), obj.color)
+                if not obj.slo and headers.get("etag", "").strip('"') != obj.md5:
+                    return "etag %r, want %r" % (headers.get("etag"), obj.md5)
+                return None
+            self.expect("head", proxy, obj.path, self.request(proxy, "HEAD", obj.path),
+                        (200,), check)
+
+    def op_post(self, proxy):
+        obj = self.some()
+        if obj and not obj.slo:  # a POST would drop the manifest's own metadata
+            color = "p%d" % self.rng.randint(0, 999)
+            got = self.request(proxy, "POST", obj.path, {"X-Object-Meta-Color": color,
+                                                          "Content-Type": "application/x-test"})
+            if self.expect("post", proxy, obj.path, got, (202,)):
+                obj.color = color
+
+    def op_copy(self, proxy):
+        src = self.some()
+        if not src or src.size > MIB:
+            return
+        name = self.new_name()
+        dest = "%s/%s" % (self.container, quote(name))
+        if self.rng.random() < 0.5:
+            got = self.request(proxy, "COPY", src.path,
+                               {"Destination": "%s/%s" % (self.container, quote(name))})
+        else:
+            got = self.request(proxy, "PUT", dest, {"X-Copy-From": src.path,
+                                                     "Content-Length": "0"}, b"")
+        if self.expect("copy", proxy, dest, got, (201,)):
+            copy = Obj.__new__(Obj)
+            copy.__dict__.update(src.__dict__, name=name, slo=False)
+            self.objects.append(copy)
+
+    def op_delete(self, proxy):
+        obj = self.some()
+        if obj and len(self.objects) > 4 and obj.size < BIG:
+            got = self.request(proxy, "DELETE", obj.path)
+            if self.expect("delete", proxy, obj.path, got, (204,)):
+                self.objects.remove(obj)
+                self.deleted.append(obj)
+
+    def op_get_deleted(self, proxy):
+        if self.deleted:
+            obj = self.rng.choice(self.deleted)
+            self.expect("get-deleted", proxy, obj.path, self.request(proxy, "GET", obj.path),
+                        (404,))
+
+    def op_range(self, proxy):
+        obj = self.some(sized=True)
+        if not obj:
+            return
+        if self.rng.random() < 0.3:  # a suffix: the last bytes
+            count = self.rng.randint(1, min(64, obj.size))
+            spec, want = "bytes=-%d" % count, obj.sample[1][-count:]
+        else:
+            count = self.rng.randint(1, min(64, obj.size))
+            spec, want = "bytes=0-%d" % (count - 1), obj.sample[0][:count]
+        if obj.size <= 64 and self.rng.random() < 0.5:
+            spec, want = "bytes=0-", obj.sample[0]
+        got = self.request(proxy, "GET", obj.path, {"Range": spec})
+        # a range covering the whole body may be answered whole (200)
+        statuses = (200, 206) if len(want) == obj.size else (206,)
+        self.expect("range %s" % spec, proxy, obj.path, got, statuses,
+                    lambda h, d: None if d == want else "got %d bytes, not the written ones"
+                    % len(d))
+
+    def op_conditional(self, proxy):
+        obj = self.some()
+        if not obj or obj.slo:
+            return
+        which = self.rng.choice(("if-match", "if-none-match", "if-match-other"))
+        if which == "if-match":
+            got = self.request(proxy, "GET", obj.path, {"If-Match": '"%s"' % obj.md5})
+            self.expect("get if-match", proxy, obj.path, got, (200,),
+                        lambda h, d: self.check_object(obj, h, d))
+        elif which == "if-none-match":
+            got = self.request(proxy, "GET", obj.path, {"If-None-Match": '"%s"' % obj.md5})
+            self.expect("get if-none-match", proxy, obj.path, got, (304,))
+        else:
+            got = self.request(proxy, "GET", obj.path, {"If-Match": '"%s"' % ("f" * 32)})
+            self.expect("get if-match-other", proxy, obj.path, got, (412,))
+
+    def op_listing(self, proxy):
+        known = {o.name: o for o in self.objects if not o.slo}
+        path = self.container + "?format=json"
+
+        def check(_headers, data):
+            for entry in json.loads(data):
+                obj = known.get(entry["name"])
+                # names this client holds live: never rewritten, so a listed
+                # one shows their size and plaintext MD5 (decrypted)
+                if obj and (entry["bytes"] != obj.size or entry["hash"] != obj.md5):
+                    return "listing of %r: %s bytes, hash %s; want %d, %s" % (
+                        entry["name"], entry["bytes"], entry["hash"], obj.size, obj.md5)
+            return None
+        self.expect("listing", proxy, path, self.request(proxy, "GET", path), (200,), check)
+
+    def slo(self, proxy):
+        """Two segments and a manifest over them."""
+        parts, manifest = [], []
+        for number in range(3):
+            body = body_of(self.rng, 300 * KIB + number)
+            seg = Obj(self.container + "-segments", "seg-%d" % number, body, "")
+            got = self.request(proxy, "PUT", seg.path, {}, body)
+            if not self.expect("slo segment", proxy, seg.path, got, (201,)):
+                return
+            parts.append(body)
+            manifest.append({"path": "/" + seg.path, "etag": seg.md5, "size_bytes": seg.size})
+        whole = Obj(self.container, "slo-manifest", b"".join(parts), "slo", slo=True)
+        whole.phase = self.load.phase
+        got = self.request(proxy, "PUT", whole.path + "?multipart-manifest=put",
+                           {"X-Object-Meta-Color": "slo"}, json.dumps(manifest).encode())
+        if self.expect("slo manifest", proxy, whole.path, got, (201,)):
+            self.objects.append(whole)
+
+    def run(self):
+        try:
+            proxy = self.proxy()
+            for container in (self.container, self.container + "-segments"):
+                headers = {"X-Storage-Policy": "ec"} if self.index % 4 == 3 else {}
+                self.expect("container put", proxy, container,
+                            self.request(proxy, "PUT", container, headers), (201, 202))
+            if self.index in (0, 1):  # the two 16 MiB objects
+                self.write(self.proxy(), BIG)
+            if self.index == 2:
+                self.slo(self.proxy())
+            ops = [name for name, _w in OPS]
+            weights = [w for _n, w in OPS]
+            while not self.load.stopping.is_set():
+                op = self.rng.choices(ops, weights)[0]
+                proxy = self.proxy()
+                try:
+                    getattr(self, "op_" + op)(proxy)
+                except Exception as exc:  # a connection error is client-visible
+                    self.fail(op, proxy, "", None, "%s: %s" % (type(exc).__name__, exc))
+                self.load.ops += 1
+        finally:
+            for conn in self.conns.values():
+                conn.close()
+
+
+class Load:
+    """``clients`` threads against ``cluster``'s proxies (see the module)."""
+
+    def __init__(self, cluster, clients=16, seed=None, account=("test", "tester")):
+        self.cluster = cluster
+        self.proxies = list(cluster.proxy_names)
+        self.seed = seed if seed is not None else random.randrange(1 << 30)
+        self.prefix = "load-" + uuid.uuid4().hex[:6]
+        url, self.token = cluster.auth(*account)
+        account_path = urlsplit(url).path
+        self.paths = {p: account_path for p in self.proxies}
+        self.hosts = {p: urlsplit(cluster.proxy_url(p)).netloc.split(":") for p in self.proxies}
+        self.hosts = {p: (h, int(port)) for p, (h, port) in self.hosts.items()}
+        self.clients = [Client(self, i) for i in range(clients)]
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.failures = []
+        self.expected = {}
+        self.stale_retries = []
+        self.phase = "start"
+        self.phases = []
+        self.ops = 0
+        self.started = None
+
+    def record(self, failure):
+        with self.lock:
+            self.failures.append(failure)
+
+    def count_expected(self, op, status):
+        with self.lock:
+            key = "%s %d" % (op, status)
+            self.expected[key] = self.expected.get(key, 0) + 1
+
+    def stale(self, proxy, method, path):
+        with self.lock:
+            self.stale_retries.append((round(time.monotonic() - self.started, 1), self.phase,
+                                       proxy, method))
+
+    def set_phase(self, phase):
+        self.phase = phase
+        self.phases.append((round(time.monotonic() - self.started, 1), phase))
+
+    def start(self):
+        self.started = time.monotonic()
+        for client in self.clients:
+            client.start()
+        return self
+
+    def stop(self, timeout=120):
+        self.stopping.set()
+        for client in self.clients:
+            client.join(timeout)
+            if client.is_alive():
+                self.record(Failure(time.monotonic() - self.started, self.phase, client.index,
+                                    "join", "-", "", None, "client still busy after %ds"
+                                    % timeout))
+
+    def objects(self):
+        return [o for c in self.clients for o in c.objects]
+
+    def deleted(self):
+        return [o for c in self.clients for o in c.deleted]
+
+    def verify(self, proxy):
+        """Failures reading back every live object (and every deleted
+        one's 404) through ``proxy``; also recorded in ``failures``."""
+        before = len(self.failures)
+        reader = Client(self, 999)
+        try:
+            for obj in self.objects():
+                reader.expect("verify get", proxy, obj.path, reader.request(proxy, "GET",
+                              obj.path), (200,), lambda h, d, o=obj: Client.check_object(o, h, d))
+            for obj in self.deleted():
+                reader.expect("verify deleted", proxy, obj.path,
+                              reader.request(proxy, "GET", obj.path), (404,))
+        finally:
+            for conn in reader.conns.values():
+                conn.close()
+        return self.failures[before:]
+
+    def summary(self):
+        return {"ops": self.ops, "objects": len(self.objects()), "deleted": len(self.deleted()),
+                "bytes": sum(o.size for o in self.objects()), "phases": self.phases,
+                "expected non-2xx": dict(sorted(self.expected.items())),
+                "stale keep-alive retries": self.stale_retries,
+                "failures": self.failures}
