@@ -74,6 +74,8 @@ KEYMASTERS = {
     "swift": "egg:swift#keymaster",
     "swiftcrypt": "egg:swiftcrypt#keymaster",
     "kms": "egg:swiftcrypt#kms_keymaster",
+    # Swift's own kms_keymaster (castellan): the same Barbican options
+    "swift_kms": "egg:swift#kms_keymaster",
     # a root secret per account in Barbican; takes no inline secrets, only
     # the Barbican options (or keymaster_config_path) in ``options``
     "account": "egg:swiftcrypt#account_keymaster",

@@ -340,6 +340,9 @@ class Client(threading.Thread):
                 except Exception as exc:  # a connection error is client-visible
                     self.fail(op, proxy, "", None, "%s: %s" % (type(exc).__name__, exc))
                 self.load.ops += 1
+                # a client's think time: the load stays heavy without
+                # starving the reloading proxy of the two cores
+                time.sleep(self.load.think)
         finally:
             for conn in self.conns.values():
                 conn.close()
@@ -348,8 +351,9 @@ class Client(threading.Thread):
 class Load:
     """``clients`` threads against ``cluster``'s proxies (see the module)."""
 
-    def __init__(self, cluster, clients=16, seed=None, account=("test", "tester")):
+    def __init__(self, cluster, clients=16, seed=None, account=("test", "tester"), think=0.1):
         self.cluster = cluster
+        self.think = think
         self.proxies = list(cluster.proxy_names)
         self.seed = seed if seed is not None else random.randrange(1 << 30)
         self.prefix = "load-" + uuid.uuid4().hex[:6]
@@ -408,21 +412,31 @@ class Load:
     def deleted(self):
         return [o for c in self.clients for o in c.deleted]
 
-    def verify(self, proxy):
+    def verify(self, proxy, readers=4):
         """Failures reading back every live object (and every deleted
-        one's 404) through ``proxy``; also recorded in ``failures``."""
+        one's 404) through ``proxy`` (``readers`` at a time); also recorded
+        in ``failures``."""
         before = len(self.failures)
-        reader = Client(self, 999)
-        try:
-            for obj in self.objects():
-                reader.expect("verify get", proxy, obj.path, reader.request(proxy, "GET",
-                              obj.path), (200,), lambda h, d, o=obj: Client.check_object(o, h, d))
-            for obj in self.deleted():
-                reader.expect("verify deleted", proxy, obj.path,
-                              reader.request(proxy, "GET", obj.path), (404,))
-        finally:
-            for conn in reader.conns.values():
-                conn.close()
+        work = [(obj, True) for obj in self.objects()] + [(obj, False) for obj in self.deleted()]
+
+        def read(index):
+            reader = Client(self, 900 + index)
+            try:
+                for obj, live in work[index::readers]:
+                    got = reader.request(proxy, "GET", obj.path)
+                    if live:
+                        reader.expect("verify get", proxy, obj.path, got, (200,),
+                                      lambda h, d, o=obj: Client.check_object(o, h, d))
+                    else:
+                        reader.expect("verify deleted", proxy, obj.path, got, (404,))
+            finally:
+                for conn in reader.conns.values():
+                    conn.close()
+        threads = [threading.Thread(target=read, args=(i,)) for i in range(readers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
         return self.failures[before:]
 
     def summary(self):
