@@ -337,9 +337,11 @@ sys.exit(importlib.import_module(%(module)r).main())
 class SwiftCluster:
     """Build, run and tear down a Swift cluster: one node and one proxy by
     default; ``nodes=3`` gives three storage nodes (each its own account,
-    container and object servers on ports of their own, and its own tmpfs
-    device ``d<N>`` in zone N), rings of three replicas, the EC policy with
-    one fragment per node, and Swift's daemons (``NODE_DAEMONS``) on every node;
+    container and object servers on ports of their own, and two devices
+    ``d<N>`` and ``d<N>b``, each a tmpfs of its own, in zone N), rings of
+    three replicas (one per zone, handoffs on the other devices), the EC
+    policy's three fragments likewise, and Swift's daemons (``NODE_DAEMONS``) on
+    every node;
     ``proxies=2`` a second proxy (``proxy2``) sharing the memcached."""
 
     def __init__(self, root=None, keep=False, python=None, syslog_sink=False, env=None,
@@ -566,7 +568,9 @@ class SwiftCluster:
         return os.path.join(self.devices, "node%d" % node)
 
     def node_device_names(self, node=1):
-        return EC_DEVICES if self.nodes == 1 else ("d%d" % node,)
+        # several nodes: two devices each, so that a replica or fragment
+        # whose node or device is down has a handoff to go to
+        return EC_DEVICES if self.nodes == 1 else ("d%d" % node, "d%db" % node)
 
     def daemon_names(self, node=None):
         """(name, kind, module, node) of every daemon of the cluster."""
@@ -605,6 +609,7 @@ class SwiftCluster:
             self.start_daemons(node)
 
     def device_path(self, node, device=None):
+        """The directory of node ``node``'s device ``device`` (its first)."""
         return os.path.join(self.node_devices(node), device or self.node_device_names(node)[0])
 
     def fail_device(self, node, device=None):
@@ -725,15 +730,13 @@ class SwiftCluster:
         for kind in ("account", "container", "object"):
             if self.nodes == 1:  # one replica on d1
                 devices = "1:%d:d1" % self.ports[kind]
-            else:  # one replica per node, each node its zone
-                devices = ",".join("%d:%d:d%d" % (node, self.ports[name], node)
-                                   for name, _k, node in self.storage_servers() if _k == kind)
+            else:  # each node its zone: one replica per node
+                devices = self._ring_devices(kind)
             args += ["1" if self.nodes == 1 else "3", devices, os.path.join(self.etc, kind)]
         if self.nodes == 1:  # the three fragments on d1..d3 of the one node
             devices = ",".join("1:%d:%s" % (self.ports["object"], d) for d in EC_DEVICES)
         else:
-            devices = ",".join("%d:%d:d%d" % (node, self.ports[name], node)
-                               for name, kind, node in self.storage_servers() if kind == "object")
+            devices = self._ring_devices("object")
         args += [str(len(EC_DEVICES)), devices,
                  os.path.join(self.etc, "object-%d" % EC_POLICY_INDEX)]
         proc = subprocess.run([self.python, "-c", RING_SCRIPT] + args,
@@ -743,6 +746,12 @@ class SwiftCluster:
         for name, kind, node in self.storage_servers():
             with open(self._storage_conf_path(kind, name), "w") as fh:
                 fh.write(self.storage_conf(kind, name, node))
+
+    def _ring_devices(self, kind):
+        """RING_SCRIPT's ZONE:PORT:DEVICE list of every node's devices."""
+        return ",".join("%d:%d:%s" % (node, self.ports[name], device)
+                        for name, k, node in self.storage_servers() if k == kind
+                        for device in self.node_device_names(node))
 
     def _storage_conf_path(self, kind, name):
         if self.nodes == 1:
@@ -781,12 +790,13 @@ class SwiftCluster:
                 os.makedirs(os.path.join(self.devices, device), exist_ok=True)
             return
         for node in range(1, self.nodes + 1):
-            path = self.device_path(node)
-            if self._mounted:  # a tmpfs of its own, so that it can fail (unmount)
-                self._mount_tmpfs(path, "512m")
-                self._device_mounts.append(path)
-            else:
-                os.makedirs(path, exist_ok=True)
+            for device in self.node_device_names(node):
+                path = self.device_path(node, device)
+                if self._mounted:  # a tmpfs of its own, so that it can fail (unmount)
+                    self._mount_tmpfs(path, "512m")
+                    self._device_mounts.append(path)
+                else:
+                    os.makedirs(path, exist_ok=True)
 
     @property
     def syslog_path(self):
