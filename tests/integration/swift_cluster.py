@@ -618,7 +618,9 @@ class SwiftCluster:
         path = self.device_path(node, device)
         if path not in self._device_mounts:
             raise ClusterError("device %s is not a mount of its own (not root?)" % path)
-        proc = subprocess.run(["umount", path], capture_output=True, text=True)
+        # lazily: the servers' open databases keep it busy; detached, it is
+        # gone from every path lookup at once, as a dead disk is
+        proc = subprocess.run(["umount", "-l", path], capture_output=True, text=True)
         if proc.returncode != 0:
             raise ClusterError("umount %s: %s" % (path, proc.stderr))
         self._device_mounts.remove(path)

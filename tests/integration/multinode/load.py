@@ -167,7 +167,7 @@ class Client(threading.Thread):
     def write(self, proxy, size, name=None):
         name = name or self.new_name()
         body = body_of(self.rng, size)
-        obj = Obj(self.container, name, body, "c%d" % self.rng.randint(0, 999))
+        obj = Obj(self.container, name, body, "colour-%06d" % self.rng.randint(0, 999999))
         obj.phase = self.load.phase
         headers = {"X-Object-Meta-Color": obj.color, "Content-Type": "application/x-test"}
         if self.rng.random() < 0.3:
@@ -214,7 +214,7 @@ class Client(threading.Thread):
     def op_post(self, proxy):
         obj = self.some()
         if obj and not obj.slo:  # a POST would drop the manifest's own metadata
-            color = "p%d" % self.rng.randint(0, 999)
+            color = "posted-%06d" % self.rng.randint(0, 999999)
             got = self.request(proxy, "POST", obj.path, {"X-Object-Meta-Color": color,
                                                           "Content-Type": "application/x-test"})
             if self.expect("post", proxy, obj.path, got, (202,)):
@@ -312,10 +312,11 @@ class Client(threading.Thread):
                 return
             parts.append(body)
             manifest.append({"path": "/" + seg.path, "etag": seg.md5, "size_bytes": seg.size})
-        whole = Obj(self.container, "slo-manifest", b"".join(parts), "slo", slo=True)
+        color = "slo-colour-%06d" % self.rng.randint(0, 999999)
+        whole = Obj(self.container, "slo-manifest", b"".join(parts), color, slo=True)
         whole.phase = self.load.phase
         got = self.request(proxy, "PUT", whole.path + "?multipart-manifest=put",
-                           {"X-Object-Meta-Color": "slo"}, json.dumps(manifest).encode())
+                           {"X-Object-Meta-Color": color}, json.dumps(manifest).encode())
         if self.expect("slo manifest", proxy, whole.path, got, (201,)):
             self.objects.append(whole)
 
@@ -445,3 +446,26 @@ class Load:
                 "expected non-2xx": dict(sorted(self.expected.items())),
                 "stale keep-alive retries": self.stale_retries,
                 "failures": self.failures}
+
+
+def plaintext_at_rest(cluster, objects, paths=None):
+    """(file, what) for each written body sample (its first and last 64
+    bytes) or metadata value of ``objects`` found in an object server file
+    (``paths``, default all) or its xattrs: there must be none."""
+    from tests.integration.swift.at_rest import raw_metadata
+
+    needles = {}
+    for obj in objects:
+        if obj.size >= 32:
+            for sample in obj.sample:
+                needles[sample] = "body of %s" % obj.path
+        needles[obj.color.encode()] = "metadata value of %s" % obj.path
+    found = []
+    for path in paths if paths is not None else cluster.object_meta_files():
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read() + b"\0" + raw_metadata(path)
+        except FileNotFoundError:  # replaced or reverted by a daemon meanwhile
+            continue
+        found += [(path, what) for needle, what in needles.items() if needle in data]
+    return found
