@@ -74,7 +74,7 @@ def wait_for(condition, what, timeout=SETTLE):
             return time.monotonic() - (deadline - timeout)
         assert time.monotonic() < deadline, "%s after %ds: %d missing, e.g. %s" % (
             what, timeout, len(missing), sorted(missing)[:5])
-        time.sleep(1)
+        time.sleep(2)
 
 
 def test_proxy_killed_mid_put_shows_no_partial_object(cluster):
@@ -163,7 +163,10 @@ def test_failed_device_reads_from_other_replicas_then_replicator_restores(
         cluster, node_killed):
     device = cluster.device_path(2)
     prefix = os.path.join(device, "")
-    before = names_on(p for p in cluster.object_data_files() if p.startswith(prefix))
+    # the live objects it held (not e.g. the fragments of an EC PUT that
+    # failed at the node kill: never durable, never rebuilt)
+    live = {wsgi_name(node_killed, o) for o in node_killed.objects()}
+    before = live & names_on(p for p in cluster.object_data_files() if p.startswith(prefix))
     assert before
     cluster.fail_device(2)
     try:
