@@ -898,7 +898,11 @@ class SwiftCluster:
     def proxy_conf(self, proxy="proxy"):
         crypto = self.crypto_of(proxy) or Crypto()
         options = {
-            "cache": {"memcache_servers": self.memcache_servers()},
+            "cache": dict({"memcache_servers": self.memcache_servers()}, **(
+                # several proxies on one loaded host: Swift's 0.3 s connect
+                # timeout to memcached would cost tempauth its tokens (401)
+                {"connect_timeout": "2", "io_timeout": "5"} if len(self.proxy_names) > 1
+                else {})),
             "s3api": {"location": "us-east-1"},
             "tempauth": {"user_%s_%s" % (a, u): "%s %s" % (key, groups)
                          for (a, u), (key, groups) in USERS.items()},

@@ -3,6 +3,7 @@ a time while ``Load`` runs against both, and ``report`` says what the
 clients saw. The tests of each scenario (keymaster, kms_keymaster) share
 ``check_*`` below."""
 
+import os
 import pprint
 import time
 
@@ -44,7 +45,21 @@ def report(load, title):
     print("unexpected (failures): %d" % len(summary["failures"]))
     for failure in summary["failures"]:
         print("  %r" % (failure,))
+    if summary["failures"]:  # the proxies' side of them
+        for proxy in load.cluster.proxy_names:
+            print("%s's error lines:" % proxy)
+            for line in proxy_errors(load.cluster, proxy)[-30:]:
+                print("  " + line[:400])
     return summary
+
+
+def proxy_errors(cluster, proxy):
+    """The lines of ``proxy``'s log that report an error or a 4xx/5xx."""
+    path = os.path.join(cluster.logs, "%s.log" % proxy)
+    with open(path, "rb") as fh:
+        lines = fh.read().decode("utf-8", "replace").splitlines()
+    return [line for line in lines if "ERROR" in line or "rror" in line or "Timeout" in line
+            or " 401 " in line or " 503 " in line or " 500 " in line]
 
 
 def check_no_client_visible_error(load):

@@ -61,6 +61,46 @@ def names_on(paths):
     return names
 
 
+def stored_copies(cluster):
+    """{(device, object name, fragment index or None)} of every .data."""
+    found = set()
+    for path in cluster.object_data_files():
+        device = os.path.relpath(path, cluster.devices).split(os.sep)[1]
+        frag = os.path.basename(path).split("#")
+        names = names_on([path])
+        if names:
+            found.add((device, names.pop(), int(frag[1].split(".")[0]) if len(frag) > 1 else None))
+    return found
+
+
+def unsettled(cluster, load, objects=None, device=None):
+    """Names of ``objects`` (default the load's live ones) not yet on every
+    primary device the rings give them (with its own fragment index, for
+    EC), or only those whose primaries include ``device``."""
+    from swift.common.ring import Ring
+
+    from tests.integration.swift_cluster import use_swift_conf
+
+    restore = use_swift_conf(cluster.swift_conf)
+    try:
+        rings = {False: Ring(cluster.etc, ring_name="object"),
+                 True: Ring(cluster.etc, ring_name="object-1")}
+        have = stored_copies(cluster)
+        missing = set()
+        account = load.paths["proxy"].rsplit("/", 1)[1]
+        for obj in load.objects() if objects is None else objects:
+            _part, nodes = rings[obj.ec].get_nodes(account, obj.container, obj.name)
+            name = wsgi_name(load, obj)
+            for node in nodes:
+                if device is not None and node["device"] != device:
+                    continue
+                if (node["device"], name, node["index"] if obj.ec else None) not in have:
+                    missing.add(name)
+        return missing
+    finally:
+        restore()
+
+
 def wsgi_name(load, obj):
     account = load.paths["proxy"].rsplit("/", 1)[1]
     return "/%s/%s/%s" % (account, obj.container, obj.name)
@@ -146,13 +186,10 @@ def test_node_killed_during_writes_no_client_error(node_killed):
 
 
 def test_node_killed_replication_restores_every_object(cluster, node_killed):
-    node3 = os.path.join(cluster.node_devices(3), "")
-    wanted = {wsgi_name(node_killed, o) for o in node_killed.objects()}
-
-    def missing_on_node3():
-        return wanted - names_on(p for p in cluster.object_data_files() if p.startswith(node3))
-    took = wait_for(missing_on_node3, "replicas (or EC fragments) back on node 3")
-    print("\nnode 3 had every object again %.0f s after the load" % took)
+    took = wait_for(lambda: unsettled(cluster, node_killed),
+                    "every replica (EC: every fragment) on its primary device")
+    print("\nevery object had all its replicas or fragments again %.0f s after the load"
+          % took)
     for proxy in cluster.proxy_names:
         failures = node_killed.verify(proxy)
         assert not failures, "\n".join(map(repr, failures[:40]))
@@ -163,12 +200,11 @@ def test_failed_device_reads_from_other_replicas_then_replicator_restores(
         cluster, node_killed):
     device = cluster.device_path(2)
     prefix = os.path.join(device, "")
-    # the live objects it held (not e.g. the fragments of an EC PUT that
-    # failed at the node kill: never durable, never rebuilt)
-    live = {wsgi_name(node_killed, o) for o in node_killed.objects()}
-    before = live & names_on(p for p in cluster.object_data_files() if p.startswith(prefix))
-    assert before
+    name = os.path.basename(device)
+    assert not unsettled(cluster, node_killed), "replication had not settled"
     cluster.fail_device(2)
+    # what the rings put on it is out of sight now
+    assert unsettled(cluster, node_killed, device=name)
     try:
         # reads served by the other replicas, writes go to handoffs
         for proxy in cluster.proxy_names:
@@ -184,10 +220,8 @@ def test_failed_device_reads_from_other_replicas_then_replicator_restores(
         cluster.replace_device(2)  # a new, empty disk in its place
     assert not os.listdir(device)
 
-    def missing():
-        return before - names_on(p for p in cluster.object_data_files()
-                                 if p.startswith(prefix))
-    took = wait_for(missing, "objects back on the replaced device")
+    took = wait_for(lambda: unsettled(cluster, node_killed, device=name),
+                    "every object back on the replaced device")
     print("\nthe replaced device had every object again after %.0f s" % took)
     restored = [p for p in cluster.object_meta_files() if p.startswith(prefix)]
     assert not plaintext_at_rest(cluster, node_killed.objects() + load.objects(), restored)
