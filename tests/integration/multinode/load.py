@@ -25,7 +25,7 @@ import time
 import uuid
 from urllib.parse import quote, urlsplit
 
-from swiftcrypt.checksums import md5
+from swiftcrypt.common.checksums import md5
 
 KIB, MIB = 1024, 1024 * 1024
 BIG = 16 * MIB
