@@ -899,9 +899,12 @@ class SwiftCluster:
         crypto = self.crypto_of(proxy) or Crypto()
         options = {
             "cache": dict({"memcache_servers": self.memcache_servers()}, **(
-                # several proxies on one loaded host: Swift's 0.3 s connect
-                # timeout to memcached would cost tempauth its tokens (401)
-                {"connect_timeout": "2", "io_timeout": "5"} if len(self.proxy_names) > 1
+                # 16 clients on proxies of one worker each, on a loaded host:
+                # Swift's default two memcached connections per worker, 1 s
+                # pool and 0.3 s connect timeouts made tempauth miss tokens
+                # (401 "Timeout getting a connection to memcached")
+                {"memcache_max_connections": "16", "pool_timeout": "5",
+                 "connect_timeout": "2", "io_timeout": "5"} if len(self.proxy_names) > 1
                 else {})),
             "s3api": {"location": "us-east-1"},
             "tempauth": {"user_%s_%s" % (a, u): "%s %s" % (key, groups)
