@@ -49,7 +49,9 @@ def report(load, title):
         for proxy in load.cluster.proxy_names:
             print("%s's error lines:" % proxy)
             for line in proxy_errors(load.cluster, proxy)[-30:]:
-                print("  " + line[:400])
+                # a backend's traceback (its 500 body) in full, lines apart
+                print("  " + (line.replace("\\n", "\n    ") if "Traceback" in line
+                              else line[:400]))
     return summary
 
 
