@@ -100,6 +100,7 @@ class Client(threading.Thread):
         """(status, headers, body) of one request; one retry on a stale
         kept-alive connection (counted in load.stale_retries)."""
         headers = dict(headers or {}, **{"X-Auth-Token": self.load.token})
+        self.retried = False
         url = self.load.paths[proxy] + "/" + path if path else self.load.paths[proxy]
         for attempt in (0, 1):
             conn = self.conns.get(proxy)
@@ -121,6 +122,7 @@ class Client(threading.Thread):
                 if fresh or attempt:
                     raise
                 self.load.stale(proxy, method, path)
+                self.retried = True
             except BaseException:
                 conn.close()
                 self.conns.pop(proxy, None)
@@ -243,7 +245,12 @@ class Client(threading.Thread):
         obj = self.some()
         if obj and len(self.objects) > 4 and obj.size < BIG:
             got = self.request(proxy, "DELETE", obj.path)
-            if self.expect("delete", proxy, obj.path, got, (204,)):
+            # a reloading proxy's old worker may carry out a request and
+            # close the connection before answering: the retried DELETE
+            # then finds nothing (seen in the runs; see load.stale_retries)
+            wanted = (204, 404) if self.retried else (204,)
+            if self.expect("delete" + (" retried" if self.retried else ""), proxy, obj.path,
+                           got, wanted):
                 self.objects.remove(obj)
                 self.deleted.append(obj)
 
