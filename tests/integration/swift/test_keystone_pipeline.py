@@ -222,11 +222,14 @@ DEPLOYMENT_DOC = os.path.join(os.path.dirname(__file__), "..", "..", "..", "doc"
 
 
 def doc_ini_blocks():
-    """The ```ini blocks of doc/deployment.md, parsed."""
+    """The ```ini blocks of doc/deployment.md's proxy configuration
+    section, parsed (other sections show other daemons' configs)."""
     import configparser
 
     with open(DEPLOYMENT_DOC) as fh:
         text = fh.read()
+    start = text.index("\n## 3. The proxy configuration")
+    text = text[start:text.index("\n## ", start + 1)]
     blocks = []
     for block in re.findall(r"```ini\n(.*?)```", text, re.S):
         parser = configparser.ConfigParser(interpolation=None)
