@@ -12,6 +12,7 @@ cluster runs in another process): the bare backend should cost ~nothing.
 
 import itertools
 import json
+
 from swiftcrypt.common.checksums import md5
 
 FOOTERS_CALLBACK = "swift.callback.update_footers"

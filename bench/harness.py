@@ -13,8 +13,9 @@ import statistics
 import sys
 import time
 
-from . import inprocess, pipelines, report
 from swiftcrypt.cli import exitcodes
+
+from . import inprocess, pipelines, report
 from .progress import Progress
 
 DEFAULT_SIZES = [1 << 10, 16 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20,

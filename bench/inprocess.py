@@ -8,9 +8,10 @@ import os
 import statistics
 import time
 
+from swiftcrypt.common.checksums import md5_hex
+
 from . import client, pipelines
 from .backend import json_listing
-from swiftcrypt.common.checksums import md5_hex
 
 OBJ = "/v1/a/c/o"
 CONTAINER = "/v1/a/listing"

@@ -6,6 +6,7 @@ encrypted etags serves both implementations).
 """
 
 import base64
+
 from .backend import MemoryBackend
 
 ROOT_SECRET = base64.b64encode(bytes(range(32))).decode("ascii")
@@ -31,8 +32,8 @@ def build(name, backend):
         from swift.common.middleware.crypto import filter_factory as enc_factory
         from swift.common.middleware.crypto.keymaster import filter_factory as km_factory
     elif name in ("swiftcrypt", "swiftcrypt-verify"):
-        from swiftcrypt.middleware.encryption import filter_factory as enc_factory
         from swiftcrypt.keymasters.config_keymaster import filter_factory as km_factory
+        from swiftcrypt.middleware.encryption import filter_factory as enc_factory
     else:
         raise ValueError("unknown pipeline %r" % name)
     extra = {"verify_body": "true"} if name == "swiftcrypt-verify" else {}

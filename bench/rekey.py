@@ -160,8 +160,8 @@ def rekey_all(app, account, container, concurrency, throttle=None, pids=()):
 def measure(writer, tool, objects, sizes, concurrency, max_ops, ops_objects, pids=()):
     """The figures (a JSON-able dict); ``pids``: the backend's server
     processes, whose CPU is counted with the tool's."""
-    from swiftcrypt.rekey import run as rekeyrun
     from swiftcrypt.cli.rekey import load_pipeline
+    from swiftcrypt.rekey import run as rekeyrun
     from swiftcrypt.rekey.tokenbucket import TokenBucket
 
     account = "AUTH_bench%d" % os.getpid()

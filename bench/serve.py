@@ -13,8 +13,9 @@ import sys
 import tempfile
 import time
 
-from . import httpload, pipelines
 from swiftcrypt.cli.serve import serving_url
+
+from . import httpload, pipelines
 
 START_TIMEOUT = 60
 

@@ -12,7 +12,6 @@ import sys
 import warnings
 
 from swiftcrypt import __version__
-
 from swiftcrypt.cli import exitcodes
 
 DESCRIPTION = "swiftcrypt: transparent encryption at rest for OpenStack Swift."

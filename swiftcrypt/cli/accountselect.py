@@ -108,9 +108,9 @@ def listed_accounts(args, app):
 
 def check_accounts_exist(app, accounts):
     """Refused naming the first account the backend does not know."""
+    from swiftcrypt.common.wsgiclient import call
     from swiftcrypt.rekey import run
     from swiftcrypt.store.headers import FAKE_ACCOUNT_LISTING
-    from swiftcrypt.common.wsgiclient import call
 
     for account in accounts:
         resp = call(app, "HEAD", "/v1/" + account, [("X-Backend-Allow-Reserved-Names", "true")],

@@ -34,18 +34,12 @@ import os
 import sys
 
 from swiftcrypt import keymanager
-
-from swiftcrypt.keymasters import account_secrets
-
 from swiftcrypt.cli import exitcodes
-
-from swiftcrypt.keymasters import config_keymaster
-
-from swiftcrypt.keymasters import kms_keymaster
 from swiftcrypt.common.errors import ConfigError
 from swiftcrypt.common.options import ConfigFileError, read_config_file
 from swiftcrypt.keymanager import barbican
 from swiftcrypt.keymanager.base import check_root_secret
+from swiftcrypt.keymasters import account_secrets, config_keymaster, kms_keymaster
 
 EXIT_WRONG = exitcodes.FAILED
 EXIT_USAGE = exitcodes.USAGE
@@ -396,9 +390,8 @@ def do_usage(args, out):
     import json
 
     from swiftcrypt.cli import accountselect
-
-    from swiftcrypt.rekey import usage
     from swiftcrypt.cli.rekey import load_pipeline
+    from swiftcrypt.rekey import usage
 
     try:
         accountselect.check_share(args)

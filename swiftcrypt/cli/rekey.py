@@ -17,14 +17,20 @@ import os
 import sys
 
 from swiftcrypt.cli import exitcodes
-
-from swiftcrypt.rekey import run as rekeyrun
-
-from swiftcrypt.rekey import state as rekeystate
-from swiftcrypt.cli.accountselect import (Refused, add_account_options, check_accounts_exist,
-                                      check_json, check_share, listed_accounts, positive,
-                                      printable, share)
+from swiftcrypt.cli.accountselect import (
+    Refused,
+    add_account_options,
+    check_accounts_exist,
+    check_json,
+    check_share,
+    listed_accounts,
+    positive,
+    printable,
+    share,
+)
 from swiftcrypt.common.errors import ConfigError
+from swiftcrypt.rekey import run as rekeyrun
+from swiftcrypt.rekey import state as rekeystate
 from swiftcrypt.rekey.progress import Progress
 from swiftcrypt.rekey.tokenbucket import TokenBucket
 

@@ -15,12 +15,29 @@ import sys
 from swiftcrypt.cli import exitcodes, prefork, secretfile
 from swiftcrypt.cli.accesslog import AccessLog
 from swiftcrypt.cli.serveconfig import (
-    DATA_DIR_ENV, StartupError, authorizing_filters, choose_data_dir, is_loopback,
-    keymaster_files, load_app, load_contexts, operator_settings, read_paste_config,
-    resolve_data_dir, check_private)
+    DATA_DIR_ENV,
+    StartupError,
+    authorizing_filters,
+    check_private,
+    choose_data_dir,
+    is_loopback,
+    keymaster_files,
+    load_app,
+    load_contexts,
+    operator_settings,
+    read_paste_config,
+    resolve_data_dir,
+)
 from swiftcrypt.cli.wsgiserver import (
-    DEFAULT_CLIENT_TIMEOUT, DEFAULT_HEADER_TIMEOUT, import_eventlet, listen, max_clients,
-    monkey_patch, raise_open_files_limit, run_until_signal)
+    DEFAULT_CLIENT_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
+    import_eventlet,
+    listen,
+    max_clients,
+    monkey_patch,
+    raise_open_files_limit,
+    run_until_signal,
+)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080

@@ -21,11 +21,11 @@ One ``Level`` instance per level (ACCOUNT, CONTAINER) holds the prefixes;
 the logic is shared.
 """
 
-from swiftcrypt.crypto import cryptometa
-from swiftcrypt.middleware.constraints import metadata_problem, set_problem
 from swiftcrypt.common import names
 from swiftcrypt.common.environ import header_key
 from swiftcrypt.common.errors import CryptoError, DecryptionFailed
+from swiftcrypt.crypto import cryptometa
+from swiftcrypt.middleware.constraints import metadata_problem, set_problem
 
 # Read from container info by code to the right of, or beside, the
 # proxy's info cache: encrypted they would be invisible to it.

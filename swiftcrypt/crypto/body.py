@@ -13,17 +13,12 @@ the GIL cost more than the AES it would have overlapped.
 
 import weakref
 
-from swiftcrypt.crypto import ciphers
-from swiftcrypt.crypto.fast.ctr import ShortCtr
-
-from swiftcrypt.crypto import cryptometa
-
-from swiftcrypt.crypto.derivation import etag_mac
-from swiftcrypt.crypto.workers import Worker
 from swiftcrypt.common.checksums import md5
 from swiftcrypt.common.names import BODY_META, ETAG, ETAG_MAC
-
-
+from swiftcrypt.crypto import ciphers, cryptometa
+from swiftcrypt.crypto.derivation import etag_mac
+from swiftcrypt.crypto.fast.ctr import ShortCtr
+from swiftcrypt.crypto.workers import Worker
 
 # A body is hashed inline until this much has been seen, unless its size
 # is known to be at least THREADED_SIZE: then the worker takes it from the

@@ -18,8 +18,8 @@ import re
 import sys
 from urllib.parse import quote_plus, unquote_plus
 
-from swiftcrypt.crypto import ciphers
 from swiftcrypt.common.errors import CryptoError
+from swiftcrypt.crypto import ciphers
 
 _BINARY_FIELDS = ("iv", "key")
 META_PARAM = _META_PARAM = "swift_meta"

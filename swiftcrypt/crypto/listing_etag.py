@@ -9,14 +9,10 @@ The header and the listing entry hold the same text, read here with the
 general crypto-meta parser (``cryptometa``).
 """
 
-from swiftcrypt.crypto import ciphers
-
-from swiftcrypt.crypto import cryptometa
-
-from swiftcrypt.crypto import keyids
 from swiftcrypt.common import names
 from swiftcrypt.common.checksums import md5_hex
 from swiftcrypt.common.errors import CryptoError
+from swiftcrypt.crypto import ciphers, cryptometa, keyids
 
 HEADER = names.OVERRIDE_ETAG
 HEADER_L = HEADER.lower()

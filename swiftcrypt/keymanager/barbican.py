@@ -30,6 +30,7 @@ import os
 import time
 
 from swiftcrypt.common.errors import ConfigError
+from swiftcrypt.common.options import as_number
 from swiftcrypt.keymanager.base import (
     AccessDenied,
     AuthenticationFailed,
@@ -42,7 +43,6 @@ from swiftcrypt.keymanager.base import (
     Unreachable,
     sort_infos,
 )
-from swiftcrypt.common.options import as_number
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_RETRIES = 3

@@ -50,14 +50,12 @@ objects written before the switch keep reading.
 
 import os
 
+from swiftcrypt.common import logs, metrics, names, options
+from swiftcrypt.common.errors import ConfigError
+from swiftcrypt.common.swiftpath import request_parts
+from swiftcrypt.common.wsgicontext import call_app
 from swiftcrypt.crypto import keyids
-
-from swiftcrypt.common import logs
-
-from swiftcrypt.common import metrics
-
-from swiftcrypt.common import names
-from swiftcrypt.common import options
+from swiftcrypt.keymanager import barbican
 from swiftcrypt.keymasters import key_refusals
 from swiftcrypt.keymasters.account_request_keys import AccountRequestKeys
 from swiftcrypt.keymasters.account_secrets import (
@@ -67,12 +65,8 @@ from swiftcrypt.keymasters.account_secrets import (
     AccountKeyError,
     AccountSecrets,
 )
-from swiftcrypt.keymasters.write_authorization import Authorization
-from swiftcrypt.common.errors import ConfigError
-from swiftcrypt.keymanager import barbican
 from swiftcrypt.keymasters.config_keymaster import CALLBACK, meta_version
-from swiftcrypt.common.swiftpath import request_parts
-from swiftcrypt.common.wsgicontext import call_app
+from swiftcrypt.keymasters.write_authorization import Authorization
 
 SECTION = "account_keymaster"
 OVERRIDE = names.CRYPTO_OVERRIDE

@@ -31,14 +31,13 @@ import re
 import time
 
 from swiftcrypt import keymanager
-
 from swiftcrypt.common import metrics
 from swiftcrypt.common.audit import audit
 from swiftcrypt.common.errors import UnknownSecretIdError
-from swiftcrypt.keymanager.base import check_root_secret, error_kind, sort_infos
-from swiftcrypt.keymasters.secretcache import RefreshingCache
 from swiftcrypt.common.ttlcache import TTLCache
 from swiftcrypt.crypto.derivation import ROOT_SECRET_BYTES
+from swiftcrypt.keymanager.base import check_root_secret, error_kind, sort_infos
+from swiftcrypt.keymasters.secretcache import RefreshingCache
 
 NAME_PREFIX = "swiftcrypt-account:"
 GENERATION_WINDOW = 60.0  # seconds; creation races are far shorter, rotations far apart

@@ -11,16 +11,10 @@ ready-made, so the Barbican-backed keymaster shares all of this.
 import base64
 import binascii
 
-from swiftcrypt.crypto import derivation
-
-from swiftcrypt.crypto import keyids
-
-from swiftcrypt.common import logs
-
-from swiftcrypt.common import names
-from swiftcrypt.common import options
+from swiftcrypt.common import logs, names, options
 from swiftcrypt.common.errors import ConfigError, UnknownSecretIdError
 from swiftcrypt.common.swiftpath import request_parts
+from swiftcrypt.crypto import derivation, keyids
 
 CALLBACK = names.KEYS_CALLBACK
 MIN_SECRET_BYTES = derivation.ROOT_SECRET_BYTES

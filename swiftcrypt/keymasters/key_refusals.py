@@ -11,7 +11,6 @@ from swiftcrypt.keymasters.account_secrets import (
     SecretGone,
 )
 
-
 #: metric and audit names of the refusals
 _REFUSAL_REASONS = {
     SecretGone: "shredded",

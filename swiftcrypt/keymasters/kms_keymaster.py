@@ -29,20 +29,18 @@ Swift's statsd options (``metrics``).
 import time
 
 from swiftcrypt import keymanager
-
-from swiftcrypt.keymasters import handover
-
-from swiftcrypt.common import logs
-
-from swiftcrypt.common import metrics
-
-from swiftcrypt.common import options
+from swiftcrypt.common import logs, metrics, options
 from swiftcrypt.common.audit import audit
 from swiftcrypt.common.errors import ConfigError
 from swiftcrypt.keymanager import barbican
 from swiftcrypt.keymanager.base import check_root_secret, error_kind
+from swiftcrypt.keymasters import handover
 from swiftcrypt.keymasters.config_keymaster import (
-    KeyMaster, RootSecrets, active_secret_id, meta_version)
+    KeyMaster,
+    RootSecrets,
+    active_secret_id,
+    meta_version,
+)
 
 SECTION = "kms_keymaster"
 KEY_ID_OPTION = "key_id"

@@ -8,13 +8,12 @@ Values stay readable whatever the ``encrypt_*_metadata`` options say now:
 once written encrypted, they are decrypted.
 """
 
-from swiftcrypt.crypto import account_container_metadata as acmeta
-
-from swiftcrypt.crypto import keyids
 from swiftcrypt.common.errors import DecryptionFailed
 from swiftcrypt.common.httperrors import respond
 from swiftcrypt.common.swiftpath import request_parts
 from swiftcrypt.common.wsgicontext import call_app
+from swiftcrypt.crypto import account_container_metadata as acmeta
+from swiftcrypt.crypto import keyids
 from swiftcrypt.middleware.cors import expose_metadata_headers
 from swiftcrypt.middleware.keycallback import KeysUnavailable, fetch_keys, keys_unavailable
 

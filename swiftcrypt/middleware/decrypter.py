@@ -10,26 +10,21 @@ so a wrong root secret, or crypto metadata moved between objects, gives a
 
 import hmac
 
-from swiftcrypt.crypto import ciphers
-from swiftcrypt.crypto.fast.ctr import ShortCtr
-
-from swiftcrypt.crypto import cryptometa
-
 from swiftcrypt.common import metrics
-
-from swiftcrypt.middleware import verify_body
 from swiftcrypt.common.audit import audit
-from swiftcrypt.common.names import CRYPTO_PREFIXES, BODY_META, ETAG, ETAG_MAC, OVERRIDE_ETAG
-from swiftcrypt.middleware.byteranges import ByterangesRewriter, parse_content_range
-from swiftcrypt.middleware.encrypter import TRANSIENT_META, TRANSIENT_META_PREFIX
 from swiftcrypt.common.errors import CryptoError, DecryptionFailed
 from swiftcrypt.common.httperrors import respond
-from swiftcrypt.crypto.derivation import etag_mac
-from swiftcrypt.middleware.cors import expose_object_headers
-from swiftcrypt.crypto import keyids
-from swiftcrypt.middleware.keycallback import KeysUnavailable, fetch_keys, keys_unavailable
+from swiftcrypt.common.names import BODY_META, CRYPTO_PREFIXES, ETAG, ETAG_MAC, OVERRIDE_ETAG
 from swiftcrypt.common.swiftpath import request_parts
 from swiftcrypt.common.wsgicontext import call_app
+from swiftcrypt.crypto import ciphers, cryptometa, keyids, listing_etag
+from swiftcrypt.crypto.derivation import etag_mac
+from swiftcrypt.crypto.fast.ctr import ShortCtr
+from swiftcrypt.middleware import verify_body
+from swiftcrypt.middleware.byteranges import ByterangesRewriter, parse_content_range
+from swiftcrypt.middleware.cors import expose_object_headers
+from swiftcrypt.middleware.encrypter import TRANSIENT_META, TRANSIENT_META_PREFIX
+from swiftcrypt.middleware.keycallback import KeysUnavailable, fetch_keys, keys_unavailable
 
 _CRYPTO_PREFIXES = CRYPTO_PREFIXES
 _TRANSIENT_PREFIX_L = TRANSIENT_META_PREFIX.lower()
@@ -200,7 +195,7 @@ def _decrypt_listing_etag(found, keys, body_key_id, result, replaced):
     if not override_value:
         return
     value = override_value[1]
-    if "swift_meta=" in value:  # else plain: an empty body's MD5, say
+    if listing_etag.is_encrypted(value):  # else plain: an empty body's MD5, say
         parsed = _extract(OVERRIDE_ETAG, value)
         key_id = parsed[1].get("key_id", body_key_id)
         container_key = keys.get(key_id, OVERRIDE_ETAG)["container"]

@@ -4,20 +4,16 @@ conditional GET/HEAD (etags masked with the keys' HMAC).
 
 import io
 
-from swiftcrypt.crypto.fast.ctr import ShortCtr
-
-from swiftcrypt.crypto import cryptometa
-
-from swiftcrypt.common import metrics
-from swiftcrypt.common import names
-from swiftcrypt.crypto import listing_etag
-from swiftcrypt.crypto.body import BodyEncrypter
-from swiftcrypt.middleware.constraints import MAX_HEADER_SIZE, OBJECT_META_PREFIX, metadata_problem
-from swiftcrypt.common import etags
+from swiftcrypt.common import etags, metrics, names
 from swiftcrypt.common.environ import header_key, header_name
 from swiftcrypt.common.errors import CryptoError
 from swiftcrypt.common.httperrors import error_exception, respond
+from swiftcrypt.common.wsgicontext import call_app
+from swiftcrypt.crypto import cryptometa, listing_etag
+from swiftcrypt.crypto.body import BodyEncrypter
 from swiftcrypt.crypto.derivation import etag_mac
+from swiftcrypt.crypto.fast.ctr import ShortCtr
+from swiftcrypt.middleware.constraints import MAX_HEADER_SIZE, OBJECT_META_PREFIX, metadata_problem
 from swiftcrypt.middleware.keycallback import (
     KeysMissing,
     KeysUnavailable,
@@ -25,7 +21,6 @@ from swiftcrypt.middleware.keycallback import (
     fetch_keys,
     keys_unavailable,
 )
-from swiftcrypt.common.wsgicontext import call_app
 
 FOOTERS_CALLBACK = names.FOOTERS_CALLBACK
 TRANSIENT_META = names.USER_META_SET

@@ -18,24 +18,16 @@ swift_info as Swift's filter does, and refuses object writes carrying
 SSE-C headers.
 """
 
-from swiftcrypt.common import logs
-
-from swiftcrypt.common import metrics
-
-from swiftcrypt.common import options
-
-from swiftcrypt.middleware import s3
-
-from swiftcrypt.middleware import verify_body
-from swiftcrypt.crypto.account_container_metadata import ACCOUNT, CONTAINER
-from swiftcrypt.middleware.account_container_metadata import AccountContainerDecrypter
-from swiftcrypt.middleware.decrypter import Decrypter
-from swiftcrypt.middleware.listings import send_decrypted_listing
-from swiftcrypt.middleware.encrypter import DbMetaEncrypter, Encrypter, is_strong_etag
-from swiftcrypt.common import names
+from swiftcrypt.common import logs, metrics, names, options
 from swiftcrypt.common.errors import ConfigError
 from swiftcrypt.common.httperrors import respond
 from swiftcrypt.common.swiftpath import request_parts, split_wsgi_path
+from swiftcrypt.crypto.account_container_metadata import ACCOUNT, CONTAINER
+from swiftcrypt.middleware import s3, verify_body
+from swiftcrypt.middleware.account_container_metadata import AccountContainerDecrypter
+from swiftcrypt.middleware.decrypter import Decrypter
+from swiftcrypt.middleware.encrypter import DbMetaEncrypter, Encrypter, is_strong_etag
+from swiftcrypt.middleware.listings import send_decrypted_listing
 
 OVERRIDE = names.CRYPTO_OVERRIDE
 

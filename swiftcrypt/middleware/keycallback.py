@@ -1,11 +1,9 @@
 """Getting keys from the keymaster's callback in the environ."""
 
-from swiftcrypt.crypto import ciphers
-
-from swiftcrypt.crypto import keyids
 from swiftcrypt.common import names
 from swiftcrypt.common.errors import CryptoError, UnknownSecretIdError
 from swiftcrypt.common.httperrors import respond
+from swiftcrypt.crypto import ciphers, keyids
 
 CALLBACK = names.KEYS_CALLBACK
 

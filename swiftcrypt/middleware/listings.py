@@ -8,12 +8,11 @@ import json
 import re
 from html import escape, unescape
 
-from swiftcrypt.crypto.fast import listing_etag as fast_listing_etag
-from swiftcrypt.crypto.fast.ctr import ShortCtr
-
-from swiftcrypt.crypto import listing_etag
 from swiftcrypt.common.errors import CryptoError
 from swiftcrypt.common.httperrors import respond
+from swiftcrypt.crypto import listing_etag
+from swiftcrypt.crypto.fast import listing_etag as fast_listing_etag
+from swiftcrypt.crypto.fast.ctr import ShortCtr
 from swiftcrypt.middleware.keycallback import KeysUnavailable, fetch_keys
 
 UNKNOWN_ETAG = "<unknown>"

@@ -23,8 +23,8 @@ hash of the whole object.
 import hmac
 
 from swiftcrypt.common import etags
-from swiftcrypt.common.wsgicontext import call_app
 from swiftcrypt.common.checksums import md5
+from swiftcrypt.common.wsgicontext import call_app
 
 # Set by the decrypter (handle_object) on a successful GET/HEAD of an
 # object whose body it decrypts: the decrypted etag, or None when the

@@ -7,13 +7,9 @@ under the active secret and keeps what makes it what it is; and which
 parts of an object written before encryption was enabled are plaintext.
 """
 
-from swiftcrypt.crypto import cryptometa
-
-from swiftcrypt.crypto import listing_etag
-
-from swiftcrypt.crypto import keyids
 from swiftcrypt.common import etags, names
 from swiftcrypt.common.errors import CryptoError
+from swiftcrypt.crypto import cryptometa, keyids, listing_etag
 
 # lower case: the rekey plan compares lower-cased raw header names
 BODY_META = names.BODY_META.lower()

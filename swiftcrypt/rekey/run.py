@@ -29,19 +29,14 @@ import json
 import time
 from urllib.parse import quote
 
-from swiftcrypt.crypto.fast.ctr import ShortCtr
-
-from swiftcrypt.crypto import cryptometa
-
-from swiftcrypt.rekey import plan as rekey
-
-from swiftcrypt.rekey import state as rekeystate
-
-from swiftcrypt.common import names
-from swiftcrypt.common import timestamps
-from swiftcrypt.keymasters.account_secrets import NoAccountSecret
-from swiftcrypt.crypto.account_container_metadata import ACCOUNT, CONTAINER
+from swiftcrypt.common import names, timestamps
 from swiftcrypt.common.wsgiclient import IterReader, call
+from swiftcrypt.crypto import cryptometa
+from swiftcrypt.crypto.account_container_metadata import ACCOUNT, CONTAINER
+from swiftcrypt.crypto.fast.ctr import ShortCtr
+from swiftcrypt.keymasters.account_secrets import NoAccountSecret
+from swiftcrypt.rekey import plan as rekey
+from swiftcrypt.rekey import state as rekeystate
 
 OVERRIDE = names.CRYPTO_OVERRIDE
 KEYS_CALLBACK = names.KEYS_CALLBACK

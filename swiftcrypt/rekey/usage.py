@@ -18,16 +18,11 @@ keymaster lists them), so an account secret nothing depends on any more
 called unused too.
 """
 
-from swiftcrypt.crypto import listing_etag
-
-from swiftcrypt.crypto import keyids
-
-from swiftcrypt.rekey import plan
-
-from swiftcrypt.rekey import run
-from swiftcrypt.crypto.account_container_metadata import ACCOUNT, CONTAINER
 from swiftcrypt.common.errors import CryptoError
 from swiftcrypt.common.wsgiclient import call
+from swiftcrypt.crypto import keyids, listing_etag
+from swiftcrypt.crypto.account_container_metadata import ACCOUNT, CONTAINER
+from swiftcrypt.rekey import plan, run
 
 OBJECTS, LISTING, ACCOUNT_META, CONTAINER_META = (
     "objects", "listing entries", "account metadata", "container metadata")

@@ -6,14 +6,19 @@ import os
 import sqlite3
 import time
 
-from swiftcrypt.middleware.constraints import metadata_problem, set_problem
+from swiftcrypt.common import timestamps
 from swiftcrypt.common.errors import ConfigError
+from swiftcrypt.middleware.constraints import metadata_problem, set_problem
 from swiftcrypt.store import diskfile, expiry, listing
 from swiftcrypt.store.db import BadDatabase, ListingDB
 from swiftcrypt.store.headers import (
-    FAKE_ACCOUNT_LISTING, HeaderDict, listed_type_and_bytes, stored_to_wsgi, updated_meta,
-    wsgi_to_stored)
-from swiftcrypt.common import timestamps
+    FAKE_ACCOUNT_LISTING,
+    HeaderDict,
+    listed_type_and_bytes,
+    stored_to_wsgi,
+    updated_meta,
+    wsgi_to_stored,
+)
 from swiftcrypt.store.http import error, respond
 from swiftcrypt.store.locks import ObjectLocks
 from swiftcrypt.store.names import BadName, parse_path

@@ -22,10 +22,10 @@ from urllib.parse import quote, unquote
 
 from swiftcrypt.common.environ import header_key
 from swiftcrypt.common.httperrors import respond
-from swiftcrypt.store.creation import MAX_FILE_SIZE
 from swiftcrypt.common.swiftpath import split_wsgi_path
 from swiftcrypt.common.wsgiclient import IterReader
 from swiftcrypt.common.wsgicontext import call_app
+from swiftcrypt.store.creation import MAX_FILE_SIZE
 
 # Source headers a copy never takes (the PUT makes its own; X-Timestamp and
 # X-Backend-* would be trusted by the store as an internal tool's);

@@ -33,6 +33,7 @@ import struct
 import tempfile
 import time
 import uuid
+
 from swiftcrypt.common.checksums import md5
 
 MAGIC = b"SWCSTOR1"

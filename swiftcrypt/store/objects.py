@@ -5,15 +5,26 @@ import logging
 import math
 import os
 
-from swiftcrypt.common.names import ETAG_IS_AT_HEADER, FOOTERS_CALLBACK
 from swiftcrypt.common import etags, timestamps
+from swiftcrypt.common.names import ETAG_IS_AT_HEADER, FOOTERS_CALLBACK
 from swiftcrypt.store import conditional, crashpoints, creation, diskfile, expiry, ranges
 from swiftcrypt.store.headers import (
-    HeaderDict, listing_etag_and_bytes, object_post_metadata, object_put_metadata,
-    stored_to_wsgi, without_swift_bytes, wsgi_to_stored)
+    HeaderDict,
+    listing_etag_and_bytes,
+    object_post_metadata,
+    object_put_metadata,
+    stored_to_wsgi,
+    without_swift_bytes,
+    wsgi_to_stored,
+)
 from swiftcrypt.store.http import (
-    ClosingIter, as_http_exception, error, http_date, respond,
-    status_line)
+    ClosingIter,
+    as_http_exception,
+    error,
+    http_date,
+    respond,
+    status_line,
+)
 
 CHUNK = diskfile.CHUNK
 log = logging.getLogger("swiftcrypt.store")
