@@ -194,35 +194,3 @@ def test_node_killed_replication_restores_every_object(cluster, node_killed):
         failures = node_killed.verify(proxy)
         assert not failures, "\n".join(map(repr, failures[:40]))
     assert not plaintext_at_rest(cluster, node_killed.objects())
-
-
-def test_failed_device_reads_from_other_replicas_then_replicator_restores(
-        cluster, node_killed):
-    device = cluster.device_path(2)
-    prefix = os.path.join(device, "")
-    name = os.path.basename(device)
-    assert not unsettled(cluster, node_killed), "replication had not settled"
-    cluster.fail_device(2)
-    # what the rings put on it is out of sight now
-    assert unsettled(cluster, node_killed, device=name)
-    try:
-        # reads served by the other replicas, writes go to handoffs
-        for proxy in cluster.proxy_names:
-            failures = node_killed.verify(proxy)
-            assert not failures, "\n".join(map(repr, failures[:40]))
-        load = Load(cluster, clients=8).start()
-        load.set_phase("device d2 failed")
-        time.sleep(4)
-        load.stop()
-        failures = swap.report(load, "device d2 unmounted")["failures"]
-        assert not failures, "\n".join(map(repr, failures[:40]))
-    finally:
-        cluster.replace_device(2)  # a new, empty disk in its place
-    assert not os.listdir(device)
-
-    took = wait_for(lambda: unsettled(cluster, node_killed, device=name),
-                    "every object back on the replaced device")
-    print("\nthe replaced device had every object again after %.0f s" % took)
-    restored = [p for p in cluster.object_meta_files() if p.startswith(prefix)]
-    assert not plaintext_at_rest(cluster, node_killed.objects() + load.objects(), restored)
-    assert not plaintext_at_rest(cluster, node_killed.objects() + load.objects())
