@@ -7,7 +7,6 @@ that an operator can swap either way on a live cluster.
 """
 
 import base64
-import hashlib
 import json
 import os
 from urllib.parse import quote
@@ -20,6 +19,7 @@ from webob import Request
 from swiftcrypt.middleware.encryption import filter_factory as our_encryption
 from swiftcrypt.keymasters.config_keymaster import filter_factory as our_keymaster
 from tests.compat.backends import make_backend
+from swiftcrypt.common import checksums
 
 SECRETS = {
     "encryption_root_secret": base64.b64encode(os.urandom(32)).decode(),
@@ -69,7 +69,7 @@ def backend(tmp_path):
 
 
 def md5(data):
-    return hashlib.md5(data).hexdigest()
+    return checksums.md5(data).hexdigest()
 
 
 def write_set(app):

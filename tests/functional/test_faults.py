@@ -18,6 +18,7 @@ import requests
 from swiftcrypt.cli.serve import default_config_path
 from swiftcrypt.store import diskfile
 from tests.functional.conftest import start_server, temp_files
+from swiftcrypt.common import checksums
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV = {"PYTHONPATH": REPO}
@@ -145,7 +146,7 @@ def test_server_killed_mid_put_keeps_previous_version_and_no_temp_file(own_serve
     listing = requests.get(url.rsplit("/", 1)[0].replace(srv.url, srv2.url),
                            params={"format": "json"}).json()
     assert [(e["name"], e["bytes"], e["hash"]) for e in listing] == [
-        ("victim", len(old), hashlib.md5(old).hexdigest())]
+        ("victim", len(old), checksums.md5(old).hexdigest())]
 
 
 # -- the backend failing mid-GET ---------------------------------------------

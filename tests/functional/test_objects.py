@@ -1,6 +1,5 @@
 """Object PUT/GET/HEAD/POST/DELETE through the full encrypting pipeline."""
 
-import hashlib
 import os
 import socket
 import time
@@ -10,6 +9,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from tests.functional.conftest import temp_files
+from swiftcrypt.common import checksums
 
 
 def _body(markers, size=4096):
@@ -26,7 +26,7 @@ def test_put_get_head_delete_round_trip(container, http, markers):
     put = http.put(url, data=body, headers={"X-Object-Meta-Color": meta,
                                             "Content-Type": "application/x-test"})
     assert put.status_code == 201
-    md5 = hashlib.md5(body).hexdigest()
+    md5 = checksums.md5(body).hexdigest()
     assert put.headers["Etag"].strip('"') == md5
 
     got = http.get(url)
@@ -71,13 +71,13 @@ def test_zero_byte_object(container, http):
     url = container + "/empty"
     put = http.put(url, data=b"")
     assert put.status_code == 201
-    assert put.headers["Etag"].strip('"') == hashlib.md5(b"").hexdigest()
+    assert put.headers["Etag"].strip('"') == checksums.md5(b"").hexdigest()
     got = http.get(url)
     assert got.status_code == 200 and got.content == b""
-    assert got.headers["Etag"].strip('"') == hashlib.md5(b"").hexdigest()
+    assert got.headers["Etag"].strip('"') == checksums.md5(b"").hexdigest()
     listing = http.get(container, params={"format": "json"}).json()
     assert [(e["name"], e["hash"], e["bytes"]) for e in listing] == [
-        ("empty", hashlib.md5(b"").hexdigest(), 0)]
+        ("empty", checksums.md5(b"").hexdigest(), 0)]
 
 
 def test_chunked_upload(container, http, markers):
@@ -87,14 +87,14 @@ def test_chunked_upload(container, http, markers):
     assert put.request.headers.get("Transfer-Encoding") == "chunked"
     assert put.status_code == 201
     whole = b"".join(chunks)
-    assert put.headers["Etag"].strip('"') == hashlib.md5(whole).hexdigest()
+    assert put.headers["Etag"].strip('"') == checksums.md5(whole).hexdigest()
     assert http.get(url).content == whole
 
 
 def test_client_etag_mismatch_is_422_and_nothing_stored(container, http, markers):
     url = container + "/mismatch"
     body = _body(markers)
-    put = http.put(url, data=body, headers={"Etag": hashlib.md5(b"other").hexdigest()})
+    put = http.put(url, data=body, headers={"Etag": checksums.md5(b"other").hexdigest()})
     assert put.status_code == 422
     assert http.get(url).status_code == 404
     assert http.get(container, params={"format": "json"}).json() == []
@@ -112,7 +112,7 @@ def test_client_etag_mismatch_keeps_previous_version(container, http, markers):
 def test_client_etag_match_is_accepted(container, http, markers):
     body = _body(markers)
     put = http.put(container + "/match", data=body,
-                   headers={"Etag": '"%s"' % hashlib.md5(body).hexdigest()})
+                   headers={"Etag": '"%s"' % checksums.md5(body).hexdigest()})
     assert put.status_code == 201
 
 
@@ -161,10 +161,10 @@ def test_post_replaces_user_metadata_keeps_body(container, http, markers):
     assert got.headers["X-Object-Meta-C"] == new_c
     assert "X-Object-Meta-A" not in got.headers and "X-Object-Meta-B" not in got.headers
     assert got.headers["Content-Type"] == "text/new"
-    assert got.headers["Etag"].strip('"') == hashlib.md5(body).hexdigest()
+    assert got.headers["Etag"].strip('"') == checksums.md5(body).hexdigest()
     listing = http.get(container, params={"format": "json"}).json()
     assert listing[0]["content_type"] == "text/new"
-    assert listing[0]["hash"] == hashlib.md5(body).hexdigest()
+    assert listing[0]["hash"] == checksums.md5(body).hexdigest()
 
 
 def test_post_to_missing_object_is_404(container, http):

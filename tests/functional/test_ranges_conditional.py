@@ -1,7 +1,6 @@
 """Ranges and conditional requests through the encrypting pipeline."""
 
 import email.utils
-import hashlib
 import os
 import re
 import time
@@ -9,6 +8,7 @@ import time
 import pytest
 
 from swiftcrypt.store import diskfile
+from swiftcrypt.common.checksums import md5_hex
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_single_range(stored, http, spec, first, last):
     assert resp.status_code == 206
     assert resp.content == body[first:last + 1]
     assert resp.headers["Content-Range"] == "bytes %d-%d/%d" % (first, last, len(body))
-    assert resp.headers["Etag"].strip('"') == hashlib.md5(body).hexdigest()
+    assert resp.headers["Etag"].strip('"') == md5_hex(body)
 
 
 def _parts(resp):
@@ -78,7 +78,7 @@ def test_multi_range_with_one_satisfiable_is_single(stored, http):
 
 def test_if_match(stored, http):
     url, body = stored
-    etag = hashlib.md5(body).hexdigest()
+    etag = md5_hex(body)
     assert http.get(url, headers={"If-Match": '"%s"' % etag}).status_code == 200
     assert http.get(url, headers={"If-Match": '"nope", "%s"' % etag}).content == body
     assert http.get(url, headers={"If-Match": "*"}).status_code == 200
@@ -97,14 +97,14 @@ def test_ciphertext_etag_does_not_match(stored, http, server):
         cipher_etag = stored_file.header["etag"]
     finally:
         stored_file.close()
-    assert cipher_etag != hashlib.md5(body).hexdigest()
+    assert cipher_etag != md5_hex(body)
     assert http.get(url, headers={"If-Match": '"%s"' % cipher_etag}).status_code == 412
     assert http.get(url, headers={"If-None-Match": '"%s"' % cipher_etag}).status_code == 200
 
 
 def test_if_none_match(stored, http):
     url, body = stored
-    etag = hashlib.md5(body).hexdigest()
+    etag = md5_hex(body)
     resp = http.get(url, headers={"If-None-Match": etag})
     assert resp.status_code == 304 and resp.content == b""
     assert resp.headers["Etag"].strip('"') == etag
@@ -124,6 +124,6 @@ def test_if_modified_since(stored, http):
 
 def test_range_with_if_match(stored, http):
     url, body = stored
-    etag = hashlib.md5(body).hexdigest()
+    etag = md5_hex(body)
     resp = http.get(url, headers={"Range": "bytes=1-3", "If-Match": etag})
     assert resp.status_code == 206 and resp.content == body[1:4]

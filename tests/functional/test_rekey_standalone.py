@@ -4,7 +4,6 @@ holding only B reads them (bodies, metadata, listing etags); a second run
 has nothing to do; a client write racing the tool wins."""
 
 import base64
-import hashlib
 import json
 import os
 import time
@@ -23,6 +22,7 @@ from swiftcrypt.common.wsgiclient import call
 from tests.functional.conftest import found_in_files
 from tests.support.racing import RaceFirst
 from tests.support.rekeying import request, summary_counts
+from swiftcrypt.common import checksums
 
 ACCOUNT = "AUTH_test"
 SECRETS = {"A": os.urandom(32), "B": os.urandom(32)}
@@ -81,7 +81,7 @@ def req(app, method, *parts, headers=(), body=None, query="", environ=None):
 
 
 def md5(data):
-    return hashlib.md5(data).hexdigest()
+    return checksums.md5(data).hexdigest()
 
 
 def run_cli(capsys, *args):
@@ -395,7 +395,7 @@ def test_bodies_are_streamed(setup):
     assert result.outcome == run.REKEYED, result.detail
     assert peak < 8 * 1024 * 1024, peak  # the body is 48 MiB
     got = call(setup.client(["B"], "B"), "GET", "/v1/%s/big/obj" % ACCOUNT)
-    assert got.status == 200 and got.header("Etag").strip('"') == hashlib.md5(
+    assert got.status == 200 and got.header("Etag").strip('"') == checksums.md5(
         b"\x5a" * size).hexdigest()
     got.close()
 

@@ -23,6 +23,7 @@ import requests
 from swiftcrypt.cli.serve import default_config_path
 from tests.functional.conftest import start_server, temp_files
 from tests.functional.conftest_soak import soak_seconds
+from swiftcrypt.common.checksums import md5 as new_md5
 
 CLIENTS = 32
 OBJECTS_PER_CLIENT = 3
@@ -102,11 +103,11 @@ class Expected:
 
 
 def digests(body):
-    sha, md5 = hashlib.sha256(), hashlib.md5()
+    sha, etag = hashlib.sha256(), new_md5()
     for chunk in body.chunks():
         sha.update(chunk)
-        md5.update(chunk)
-    return sha.hexdigest(), md5.hexdigest()
+        etag.update(chunk)
+    return sha.hexdigest(), etag.hexdigest()
 
 
 class Client(threading.Thread):

@@ -17,7 +17,8 @@ from webob import Request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
-from swiftcrypt.crypto import cryptometa# noqa: E402
+from swiftcrypt.common import checksums  # noqa: E402
+from swiftcrypt.crypto import cryptometa  # noqa: E402
 from swiftcrypt.middleware.encryption import filter_factory as encryption_factory  # noqa: E402
 from swiftcrypt.keymasters.config_keymaster import filter_factory as keymaster_factory  # noqa: E402
 from tests.fuzz import targets  # noqa: E402
@@ -114,7 +115,7 @@ def seeds():
             out["cryptometa_extract"].append(value)
     out["cryptometa_extract"] += ["plain", "a; b=c; swift_meta=%7B%7D"]
     listing = meta["X-Object-Sysmeta-Container-Update-Override-Etag"]
-    out["listing_hash"] += [listing, hashlib.md5(b"").hexdigest()]
+    out["listing_hash"] += [listing, checksums.md5(b"").hexdigest()]
     entry = {"name": "obj", "hash": listing, "bytes": 17,
              "content_type": "text/plain", "last_modified": "2026-01-01T00:00:00"}
     out["listing_body"] += [

@@ -9,10 +9,10 @@ It is a test double: the functional and compatibility suites use the real
 embedded store and real servers.
 """
 
-import hashlib
 import json
 
 from webob import Request, Response
+from swiftcrypt.common import checksums
 
 _KEEP_ON_POST = ("x-object-sysmeta-",)
 _REPLACED_ON_POST = ("x-object-meta-", "x-object-transient-sysmeta-")
@@ -58,7 +58,7 @@ class MemStore:
         meta["Content-Type"] = req.headers.get("Content-Type", "application/octet-stream")
         for k, v in footers.items():
             meta[k] = v
-        etag = hashlib.md5(body).hexdigest()
+        etag = checksums.md5(body).hexdigest()
         expected = footers.get("Etag", req.headers.get("Etag"))
         if expected is not None and expected.strip('"') != etag:
             return Response(status=422)

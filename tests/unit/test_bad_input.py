@@ -3,7 +3,6 @@ the object and header, nothing stored, no traceback, no ciphertext or
 partial body presented as the object."""
 
 import base64
-import hashlib
 import json
 import logging
 import os
@@ -15,6 +14,7 @@ from swiftcrypt.crypto import cryptometa
 from tests.support.memstore import MemStore
 from tests.support.pipelines import OBJECT_PATH as PATH
 from tests.support.pipelines import call, encrypting_pipeline
+from swiftcrypt.common import checksums
 
 SECRET = base64.b64encode(b"B" * 32).decode()
 BODY = b"the plaintext body " * 50
@@ -146,7 +146,7 @@ def test_truncated_ciphertext_is_never_a_complete_200(app, store, stored):
 
 # -- client input ---------------------------------------------------------
 
-@pytest.mark.parametrize("etag", ['"%s"' % ("0" * 32), "nonsense", hashlib.md5(b"x").hexdigest()])
+@pytest.mark.parametrize("etag", ['"%s"' % ("0" * 32), "nonsense", checksums.md5(b"x").hexdigest()])
 def test_wrong_client_etag_is_422_and_nothing_stored(app, store, etag):
     resp = call(app, method="PUT", body=b"body", headers={"Etag": etag})
     assert resp.status_int == 422
@@ -279,4 +279,4 @@ def test_key_id_with_binary_fields_still_reads(app, store, stored):
     assert (resp.status_int, resp.body) == (200, BODY)
     resp = call(app, "/v1/a/c?format=json")
     assert resp.status_int == 200
-    assert json.loads(resp.body)[0]["hash"] == hashlib.md5(BODY).hexdigest()
+    assert json.loads(resp.body)[0]["hash"] == checksums.md5(BODY).hexdigest()

@@ -1,7 +1,6 @@
 """The encryption filter in-process over an in-memory backend."""
 
 import base64
-import hashlib
 import json
 import logging
 import os
@@ -16,6 +15,7 @@ from swiftcrypt.middleware.byteranges import ByterangesRewriter
 from swiftcrypt.middleware.encryption import filter_factory as encryption_factory
 from tests.support.memstore import MemStore
 from tests.support.pipelines import call, encrypting_pipeline
+from swiftcrypt.common import checksums
 
 SECRET_A = base64.b64encode(b"A" * 32).decode()
 SECRET_B = base64.b64encode(b"B" * 32).decode()
@@ -37,7 +37,7 @@ def app(store):
 
 
 def md5(data):
-    return hashlib.md5(data).hexdigest()
+    return checksums.md5(data).hexdigest()
 
 
 def test_put_stores_ciphertext_and_get_returns_plaintext(store, app):

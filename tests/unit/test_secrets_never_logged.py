@@ -11,7 +11,6 @@ secret in every form it could be printed in.
 
 import base64
 import binascii
-import hashlib
 import logging
 import os
 import traceback
@@ -29,6 +28,7 @@ from swiftcrypt.common.errors import ConfigError
 from swiftcrypt.keymasters.config_keymaster import filter_factory as keymaster_factory
 from tests.support.memstore import MemStore
 from tests.unit.test_bad_input import BAD_STORED, _mangle
+from swiftcrypt.common import checksums
 
 ROOT = os.urandom(32)
 OLD_ROOT = os.urandom(32)
@@ -137,7 +137,7 @@ def representative_run(store, caplog):
     assert status == 201
     for name in OBJECTS[1:]:
         status, _ = run(c + "/" + name, "PUT", body, {"X-Object-Meta-Color": "blue",
-                                                      "Etag": hashlib.md5(body).hexdigest()})
+                                                      "Etag": checksums.md5(body).hexdigest()})
         assert status == 201
     for name in OBJECTS:
         path = c + "/" + name

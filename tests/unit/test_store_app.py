@@ -1,7 +1,6 @@
 """The store app in-process: atomic writes and failure handling."""
 
 import errno
-import hashlib
 import io
 import os
 
@@ -13,6 +12,7 @@ from webob import Request
 from swiftcrypt.common.errors import ConfigError
 from swiftcrypt.store import diskfile
 from swiftcrypt.store.app import app_factory
+from swiftcrypt.common import checksums
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ def test_put_then_get(app):
     resp = _put(app, b"hello", **{"X-Object-Meta-A": "b"})
     assert resp.status_int == 201
     # unquoted, as Swift's proxy answers clients
-    assert resp.headers["Etag"] == hashlib.md5(b"hello").hexdigest()
+    assert resp.headers["Etag"] == checksums.md5(b"hello").hexdigest()
     got = Request.blank("/v1/a/c/o").get_response(app)
     assert got.body == b"hello" and got.headers["X-Object-Meta-A"] == "b"
     assert _tmp_files(app) == []
@@ -104,7 +104,7 @@ def test_footer_callback_errors_store_nothing(app, exc, status):
 
 def test_footers_override_headers_and_etag_is_checked(app):
     body = b"cipher"
-    md5 = hashlib.md5(body).hexdigest()
+    md5 = checksums.md5(body).hexdigest()
 
     def callback(footers):
         footers["Etag"] = md5
@@ -126,10 +126,10 @@ def test_chained_footer_callbacks_see_case_insensitive_dict(app):
     seen = {}
 
     def callback(footers):
-        footers["ETAG"] = hashlib.md5(b"x").hexdigest()
+        footers["ETAG"] = checksums.md5(b"x").hexdigest()
         seen["etag"] = footers.get("etag")
     assert _put(app, b"x", environ={"swift.callback.update_footers": callback}).status_int == 201
-    assert seen["etag"] == hashlib.md5(b"x").hexdigest()
+    assert seen["etag"] == checksums.md5(b"x").hexdigest()
 
 
 def test_disk_full_is_507_and_keeps_previous(app, monkeypatch):
@@ -175,11 +175,11 @@ def test_etag_is_at_conditional(app):
     def get(**headers):
         return Request.blank("/v1/a/c/o", headers=headers).get_response(app).status_int
     assert get(**{"If-Match": '"MAC+/="', "X-Backend-Etag-Is-At": "X-Object-Sysmeta-Mac"}) == 200
-    assert get(**{"If-Match": '"%s"' % hashlib.md5(b"body").hexdigest(),
+    assert get(**{"If-Match": '"%s"' % checksums.md5(b"body").hexdigest(),
                   "X-Backend-Etag-Is-At": "X-Object-Sysmeta-Mac"}) == 412
     assert get(**{"If-None-Match": '"MAC+/="',
                   "X-Backend-Etag-Is-At": "X-Object-Sysmeta-Nope,X-Object-Sysmeta-Mac"}) == 304
-    assert get(**{"If-Match": hashlib.md5(b"body").hexdigest(),
+    assert get(**{"If-Match": checksums.md5(b"body").hexdigest(),
                   "X-Backend-Etag-Is-At": "X-Object-Sysmeta-Nope"}) == 200
 
 

@@ -3,7 +3,6 @@ encryption store), as Swift's copy middleware answers it; the copy is
 re-encrypted under its own keys."""
 
 import base64
-import hashlib
 
 import pytest
 from webob import Request
@@ -13,6 +12,7 @@ from swiftcrypt.store.app import app_factory
 from swiftcrypt.store.copy import ServerSideCopy
 from swiftcrypt.store.gatekeeper import GateKeeper
 from tests.support.pipelines import encrypting_pipeline
+from swiftcrypt.common import checksums
 
 KM_CONF = {"encryption_root_secret": base64.b64encode(b"K" * 32).decode()}
 
@@ -68,7 +68,7 @@ def test_put_with_x_copy_from_copies_body_and_metadata(app, store, dest, headers
     assert resp.headers["X-Copied-From-Account"] == "a"
     assert "X-Copied-From-Last-Modified" in resp.headers
     assert resp.headers["X-Object-Meta-Color"] == "blue"  # as Swift's copy answers
-    assert resp.headers["Etag"] == hashlib.md5(body).hexdigest()
+    assert resp.headers["Etag"] == checksums.md5(body).hexdigest()
     got = _req(app, dest)
     assert got.body == body
     assert got.headers["Content-Type"] == "text/x-src"
@@ -80,7 +80,7 @@ def test_put_with_x_copy_from_copies_body_and_metadata(app, store, dest, headers
     assert _key_id_path(store, dest) == dest[3:]
     listed = _req(app, dest.rsplit("/", 1)[0] + "?format=json").json
     assert [(e["hash"], e["bytes"]) for e in listed if e["name"] == "dst"] == \
-        [(hashlib.md5(body).hexdigest(), len(body))]
+        [(checksums.md5(body).hexdigest(), len(body))]
 
 
 def test_copy_method_with_destination(app):

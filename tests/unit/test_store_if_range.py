@@ -2,16 +2,16 @@
 gets the range (206), any other the whole object (200)."""
 
 import email.utils
-import hashlib
 import math
 
 import pytest
 from webob import Request
 
 from swiftcrypt.store.app import app_factory
+from swiftcrypt.common import checksums
 
 BODY = b"0123456789abcdef"
-ETAG = hashlib.md5(BODY).hexdigest()
+ETAG = checksums.md5(BODY).hexdigest()
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Object POST writes only a metadata sidecar: cost independent of the
 object's size, atomic, and consistent with concurrent GETs and PUTs."""
 
-import hashlib
 import json
 import os
 import threading
@@ -11,6 +10,7 @@ from webob import Request
 
 from swiftcrypt.store import diskfile
 from swiftcrypt.store.app import app_factory
+from swiftcrypt.common import checksums
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_post_on_a_large_object_leaves_the_data_file_alone(app):
     got = _get(app)
     assert got.headers["X-Object-Meta-New"] == "2" and "X-Object-Meta-Old" not in got.headers
     assert got.headers["Content-Type"] == "text/x"
-    assert got.headers["Etag"] == hashlib.md5(body).hexdigest()
+    assert got.headers["Etag"] == checksums.md5(body).hexdigest()
     assert got.body == body
     listed = Request.blank("/v1/a/c?format=json").get_response(app).json[0]
     assert listed["content_type"] == "text/x" and listed["bytes"] == len(body)
@@ -151,7 +151,7 @@ def test_concurrent_put_post_get_stay_consistent(app):
     def putter(n):
         for i in range(15):
             body = ("%d-%d" % (n, i)).encode() * 1000
-            resp = _put(app, body, **{"X-Object-Sysmeta-Md5": hashlib.md5(body).hexdigest(),
+            resp = _put(app, body, **{"X-Object-Sysmeta-Md5": checksums.md5(body).hexdigest(),
                                       "X-Object-Meta-Who": "put-%d-%d" % (n, i)})
             if resp.status_int != 201:
                 errors.append(("put", resp.status_int))
@@ -169,7 +169,7 @@ def test_concurrent_put_post_get_stay_consistent(app):
             resp = _get(app)
             if resp.status_int == 404:
                 continue
-            if hashlib.md5(resp.body).hexdigest() != resp.headers["X-Object-Sysmeta-Md5"]:
+            if checksums.md5(resp.body).hexdigest() != resp.headers["X-Object-Sysmeta-Md5"]:
                 errors.append(("get", "body and sysmeta disagree"))
             if resp.headers["Etag"].strip('"') != resp.headers["X-Object-Sysmeta-Md5"]:
                 errors.append(("get", "etag and sysmeta disagree"))

@@ -2,7 +2,6 @@
 etag, and a tampered body is never delivered whole."""
 
 import base64
-import hashlib
 import logging
 import os
 
@@ -15,6 +14,7 @@ from swiftcrypt.common.errors import ConfigError
 from tests.support.memstore import MemStore
 from tests.support.pipelines import OBJECT_PATH as PATH
 from tests.support.pipelines import call, encrypting_pipeline
+from swiftcrypt.common import checksums
 
 SECRET = base64.b64encode(b"T" * 32).decode()
 CHUNK = 1000
@@ -108,7 +108,7 @@ def test_untampered_object_is_served_whole(app, backend):
     status, headers, chunks, error = get(app)
     assert (status, error) == (200, None)
     assert b"".join(chunks) == body
-    assert headers["Etag"] == hashlib.md5(body).hexdigest()
+    assert headers["Etag"] == checksums.md5(body).hexdigest()
     assert len(chunks) == 6
     assert backend.closed == 1
 
@@ -128,7 +128,7 @@ def test_tampered_body_is_cut_short_and_logged(app, store, caplog, offset):
     assert len(received) == 5 * CHUNK  # everything but the held-back last chunk
     lines = [r.getMessage() for r in caplog.records if "corrupt" in r.getMessage()]
     assert len(lines) == 1 and PATH in lines[0]
-    assert hashlib.md5(body).hexdigest() not in lines[0]  # no plaintext etag in logs
+    assert checksums.md5(body).hexdigest() not in lines[0]  # no plaintext etag in logs
 
 
 def test_tampered_single_chunk_object_delivers_nothing(app, store):
@@ -191,7 +191,7 @@ def test_head_and_conditional_responses_pass_through(app, store):
     flip_byte(store, 0)
     status, headers, _chunks, error = get(app, method="HEAD")
     assert (status, error) == (200, None)
-    etag = hashlib.md5(body).hexdigest()
+    etag = checksums.md5(body).hexdigest()
     assert headers["Etag"] == etag
     status, _headers, _chunks, error = get(app, headers={"If-None-Match": '"%s"' % etag})
     assert (status, error) == (304, None)
@@ -237,10 +237,10 @@ def test_verify_body_option_is_checked_at_start_up():
 
 def test_verifying_iter_alone():
     body = [b"ab", b"", b"cd", b"ef"]
-    good = verify_body.VerifyingIter(iter(body), hashlib.md5(b"abcdef").hexdigest(),
+    good = verify_body.VerifyingIter(iter(body), checksums.md5(b"abcdef").hexdigest(),
                                 logging.getLogger("t"), "/p")
     assert list(good) == [b"ab", b"cd", b"ef"] and good.verified
-    bad = verify_body.VerifyingIter(iter(body), '"%s"' % hashlib.md5(b"abcdeF").hexdigest(),
+    bad = verify_body.VerifyingIter(iter(body), '"%s"' % checksums.md5(b"abcdeF").hexdigest(),
                                logging.getLogger("t"), "/p")
     out = []
     with pytest.raises(verify_body.BodyCorrupt):

@@ -1,7 +1,6 @@
 """BodyEncrypter's threaded plaintext MD5: same footers as inline hashing,
 and it works (real OS threads, no deadlock) under eventlet monkey-patching."""
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from swiftcrypt.crypto import ciphers
 
 from swiftcrypt.crypto import cryptometa
 
+from swiftcrypt.common import checksums
 from swiftcrypt.crypto import workers
 
 SCRIPT = r"""
@@ -20,13 +20,14 @@ import eventlet
 eventlet.monkey_patch()
 import hashlib, os
 from swiftcrypt.crypto import body as bodyencryption
+from swiftcrypt.common import checksums
 
 def one(i):
     body = os.urandom(3 << 20)
     enc = bodyencryption.BodyEncrypter(os.urandom(32), {"v": "2", "path": "/a/c/o"})
     out = [enc.update(body[j:j + 65536]) for j in range(0, len(body), 65536)]
-    assert enc.plaintext_etag == hashlib.md5(body).hexdigest()
-    assert enc.ciphertext_etag == hashlib.md5(b"".join(out)).hexdigest()
+    assert enc.plaintext_etag == checksums.md5(body).hexdigest()
+    assert enc.ciphertext_etag == checksums.md5(b"".join(out)).hexdigest()
     return i
 
 pool = eventlet.GreenPool(8)
@@ -45,8 +46,8 @@ def test_threaded_hashing_gives_the_inline_etags():
     body = os.urandom(bodyencryption.INLINE_BYTES * 4 + 12345)
     enc, out = _encrypt(body)
     footers = enc.body_footers()
-    assert enc.plaintext_etag == hashlib.md5(body).hexdigest()
-    assert footers["Etag"] == hashlib.md5(out).hexdigest()
+    assert enc.plaintext_etag == checksums.md5(body).hexdigest()
+    assert footers["Etag"] == checksums.md5(out).hexdigest()
     meta = cryptometa.load(footers[bodyencryption.BODY_META])
     key = ciphers.unwrap_key(enc._object_key, meta["body_key"])
     assert ciphers.decrypt(key, meta["iv"], out) == body
@@ -79,8 +80,8 @@ def test_a_body_declared_large_is_threaded_from_its_first_chunk():
     out = enc.update(body[:16384])
     assert enc._worker is not None  # no inline prefix to get through first
     out += enc.update(body[16384:])
-    assert enc.plaintext_etag == hashlib.md5(body).hexdigest()
-    assert enc.ciphertext_etag == hashlib.md5(out).hexdigest()
+    assert enc.plaintext_etag == checksums.md5(body).hexdigest()
+    assert enc.ciphertext_etag == checksums.md5(out).hexdigest()
 
 
 def test_small_or_unknown_bodies_start_inline():

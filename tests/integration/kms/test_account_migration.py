@@ -15,7 +15,6 @@ to do. The Barbican fixture raises if it cannot start: this
 test fails, never skips.
 """
 
-import hashlib
 import json
 import uuid
 
@@ -29,6 +28,7 @@ from swiftcrypt.keymanager import barbican
 from tests.integration.kms.conftest import new_secret, noauth_conf
 from tests.integration.kms.conftest import raw_store as store_app
 from tests.support.rekeying import request, summary_counts
+from swiftcrypt.common import checksums
 
 OBJECTS = {
     # (container, name as real text): (body, headers as WSGI strings)
@@ -68,7 +68,7 @@ req = request
 
 
 def md5(data):
-    return hashlib.md5(data).hexdigest()
+    return checksums.md5(data).hexdigest()
 
 
 CONTAINERS = ("c1", "c2")

@@ -19,7 +19,6 @@ for every secret in every printable form.
 """
 
 import base64
-import hashlib
 import logging
 import os
 import traceback
@@ -51,6 +50,7 @@ from tests.integration.kms.conftest import (
 )
 from tests.integration.servers.barbican import BarbicanServer
 from tests.unit.test_secrets_never_logged import forms
+from swiftcrypt.common import checksums
 
 KMS = kms_keymaster.filter_factory
 ACCOUNT = "AUTH_kms"
@@ -187,7 +187,7 @@ def workload(run, app):
     for name in OBJECTS:
         code, _ = run(app, "PUT", "/" + name, SENT, {
             "X-Object-Meta-Color": "blue-%s" % name.encode("utf-8").hex(),
-            "Etag": hashlib.md5(SENT).hexdigest()})
+            "Etag": checksums.md5(SENT).hexdigest()})
         assert code == 201
     for name in OBJECTS:
         path = "/" + name
@@ -199,7 +199,7 @@ def workload(run, app):
         assert run(app, "GET", path, headers={"Range": "bytes=99999-"})[0] == 416
         assert run(app, "GET", path, headers={"If-Match": '"nope"'})[0] == 412
         assert run(app, "GET", path, headers={
-            "If-None-Match": '"%s"' % hashlib.md5(SENT).hexdigest()})[0] == 304
+            "If-None-Match": '"%s"' % checksums.md5(SENT).hexdigest()})[0] == 304
         assert run(app, "POST", path, headers={"X-Object-Meta-Color": "red"})[0] == 202
         assert run(app, "HEAD", path)[0] == 200
     assert run(app, "GET", "?format=json")[0] == 200

@@ -10,7 +10,6 @@ part is stored under ``b``, and a second run re-keys nothing. The
 Barbican fixture raises if it cannot start: this test fails, never skips.
 """
 
-import hashlib
 import json
 import os
 import time
@@ -23,6 +22,7 @@ from swiftcrypt.rekey import plan
 from tests.integration.kms.conftest import PROJECT, new_secret, noauth_conf
 from tests.integration.kms.conftest import raw_store as store_app
 from tests.support.rekeying import request, summary_counts
+from swiftcrypt.common import checksums
 
 ACCOUNT = "AUTH_kmsrekey"
 
@@ -66,7 +66,7 @@ def req(app, method, *parts, headers=(), body=None, query=""):
 
 
 def md5(data):
-    return hashlib.md5(data).hexdigest()
+    return checksums.md5(data).hexdigest()
 
 
 def run_rekey(capsys, conf, *extra):

@@ -2,7 +2,7 @@
 erasure-coded object tests."""
 
 import email.parser
-import hashlib
+from swiftcrypt.common import checksums
 
 
 def parse_byteranges(resp):
@@ -20,7 +20,7 @@ def assert_single_ranges(http, cont, name, body, cases):
     right Content-Range and the plaintext etag; a range starting at the
     end answers 416."""
     size = len(body)
-    etag = hashlib.md5(body).hexdigest()
+    etag = checksums.md5(body).hexdigest()
     for spec, first, last in cases:
         resp = http.request("GET", cont, name, headers={"Range": "bytes=" + spec})
         assert resp.status_code == 206, spec

@@ -3,7 +3,6 @@ documents every option of swiftcrypt's filters."""
 
 import base64
 import configparser
-import hashlib
 import os
 import re
 
@@ -11,6 +10,7 @@ from swiftcrypt.keymanager import barbican as barbican_options
 from tests.integration.swift import at_rest
 from tests.integration.swift.conftest import ROOT_SECRET, connect, make_body, unique
 from tests.integration.swift_cluster import USERS
+from swiftcrypt.common import checksums
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "etc",
                       "proxy-server.conf-sample")
@@ -78,7 +78,7 @@ def test_sample_runs_in_a_real_proxy(cluster, plaintexts):
         cont = unique("sample")
         conn.put_container(cont)
         body = plaintexts.body(make_body("sample-conf", 10000))
-        assert conn.put_object(cont, "o", body) == hashlib.md5(body).hexdigest()
+        assert conn.put_object(cont, "o", body) == checksums.md5(body).hexdigest()
         assert conn.get_object(cont, "o")[1] == body
         stored = at_rest.find(cluster, "/AUTH_test/%s/o" % cont)
         assert stored.body != body

@@ -13,7 +13,6 @@ fragment, interchange with Swift's own encryption both ways, and
 """
 
 import base64
-import hashlib
 import json
 import os
 import subprocess
@@ -32,6 +31,7 @@ from tests.integration.swift_cluster import (
     EC_DEVICES, EC_POLICY_INDEX, EC_POLICY_NAME, EC_SEGMENT_SIZE, Crypto, use_swift_conf)
 from tests.support.racing import RaceFirst
 from tests.support.rekeying import summary_counts
+from swiftcrypt.common import checksums
 
 SEG = EC_SEGMENT_SIZE
 # 0 bytes, less than an AES block, small, exactly one segment, and several
@@ -42,7 +42,7 @@ MAKE = {"swift": swift_crypto, "swiftcrypt": swiftcrypt_crypto}
 
 
 def md5(data):
-    return hashlib.md5(data).hexdigest()
+    return checksums.md5(data).hexdigest()
 
 
 def make_ec_container(conn, prefix="ec"):
@@ -251,7 +251,7 @@ def conditional_statuses(http, cont, name, etag):
                 if resp.status_code in (200, 304):
                     assert resp.headers["Etag"].strip('"') == etag, (method, header, which)
                 if method == "GET" and resp.status_code == 200:
-                    assert hashlib.md5(resp.content).hexdigest() == etag
+                    assert checksums.md5(resp.content).hexdigest() == etag
     return out
 
 

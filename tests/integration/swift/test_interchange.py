@@ -6,7 +6,6 @@ rotation made on either side, with either meta version, and with one
 side's keymaster feeding the other side's encryption filter.
 """
 
-import hashlib
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -18,6 +17,7 @@ from tests.integration.swift import at_rest
 from tests.integration.swift.conftest import (
     ROOT_SECRET, Http, connect, make_body, swift_crypto, swiftcrypt_crypto, unique)
 from tests.integration.swift_cluster import Crypto
+from swiftcrypt.common import checksums
 
 ACCOUNT = "AUTH_test"
 NEW_SECRET = os.urandom(32)
@@ -28,7 +28,7 @@ ACROSS = [("swift", "swiftcrypt"), ("swiftcrypt", "swift")]
 
 
 def md5(data):
-    return hashlib.md5(data).hexdigest()
+    return checksums.md5(data).hexdigest()
 
 
 class DataSet:

@@ -1,6 +1,5 @@
 """swiftcrypt under Swift's copy, slo, dlo, versioned_writes and symlink."""
 
-import hashlib
 import json
 
 import pytest
@@ -8,12 +7,13 @@ from swiftclient import ClientException
 
 from tests.integration.swift import at_rest
 from tests.integration.swift.conftest import make_body, unique
+from swiftcrypt.common import checksums
 
 ACCOUNT = "AUTH_test"
 
 
 def md5(data):
-    return hashlib.md5(data).hexdigest()
+    return checksums.md5(data).hexdigest()
 
 
 def put_source(conn, plaintexts, container, name, tag, size):

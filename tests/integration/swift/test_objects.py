@@ -1,6 +1,5 @@
 """Object and container API through swiftcrypt in a real Swift proxy."""
 
-import hashlib
 import json
 import xml.etree.ElementTree as ET
 
@@ -10,12 +9,13 @@ from swiftclient import ClientException
 from tests.integration.swift import at_rest
 from tests.integration.swift.conftest import make_body, unique
 from tests.integration.swift.ranges import assert_multi_range, assert_single_ranges
+from swiftcrypt.common import checksums
 
-EMPTY_MD5 = hashlib.md5(b"").hexdigest()
+EMPTY_MD5 = checksums.md5(b"").hexdigest()
 
 
 def md5(data):
-    return hashlib.md5(data).hexdigest()
+    return checksums.md5(data).hexdigest()
 
 
 def test_put_get_head_post_delete(cluster, conn, container, plaintexts):

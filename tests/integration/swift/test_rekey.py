@@ -7,7 +7,6 @@ client write racing the tool wins."""
 
 import base64
 import configparser
-import hashlib
 import io
 import json
 import os
@@ -22,6 +21,7 @@ import swiftclient
 from tests.integration.swift.conftest import make_body
 from tests.integration.swift_cluster import CUSTOM_ALLOWED_HEADER, Crypto, current_user
 from tests.support.racing import RaceFirst
+from swiftcrypt.common import checksums
 
 SECRETS = {"A": os.urandom(32), "B": os.urandom(32)}
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "etc",
@@ -29,7 +29,7 @@ SAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "etc",
 
 
 def md5(data):
-    return hashlib.md5(data).hexdigest()
+    return checksums.md5(data).hexdigest()
 
 
 def swiftcrypt_with(ids, active):

@@ -1,18 +1,18 @@
 """An S3 client (boto3) through Swift's s3api with swiftcrypt below it."""
 
-import hashlib
 
 import boto3
 import pytest
 from botocore.config import Config
 
 from tests.integration.swift.conftest import make_body, unique
+from swiftcrypt.common import checksums
 
 MIB = 1024 * 1024
 
 
 def md5(data):
-    return hashlib.md5(data).hexdigest()
+    return checksums.md5(data).hexdigest()
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_multipart_upload_and_ranged_read(s3, bucket, plaintexts):
     assert [p["ETag"] for p in listed] == [d["ETag"] for d in done]
     resp = s3.complete_multipart_upload(Bucket=bucket, Key="mpu", UploadId=upload["UploadId"],
                                         MultipartUpload={"Parts": done})
-    s3_etag = md5(b"".join(hashlib.md5(p).digest() for p in parts)) + "-3"
+    s3_etag = md5(b"".join(checksums.md5(p).digest() for p in parts)) + "-3"
     assert resp["ETag"] == '"%s"' % s3_etag
 
     got = s3.get_object(Bucket=bucket, Key="mpu")

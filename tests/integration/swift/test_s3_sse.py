@@ -9,7 +9,6 @@ nothing; swiftcrypt refuses every write that carries the headers, with an
 S3 error, and stores nothing.
 """
 
-import hashlib
 import os
 
 import boto3
@@ -17,6 +16,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from swiftcrypt.common import checksums
 from tests.integration.swift.conftest import (
     connect, make_body, swift_crypto, swiftcrypt_crypto, unique)
 
@@ -52,7 +52,7 @@ def outcome(call, **kw):
     if etag:
         out["etag"] = etag
     if "Body" in resp:
-        out["md5"] = hashlib.md5(resp["Body"].read()).hexdigest()
+        out["md5"] = checksums.md5(resp["Body"].read()).hexdigest()
     return out
 
 
@@ -107,9 +107,9 @@ def test_sse_s3_answers_as_with_swifts_encryption(cluster, plaintexts):
         assert got[op]["sse"] == "AES256", op
     for op in ("put", "copy", "complete mpu"):
         assert got[op]["status"] == 200, op
-    assert got["get"]["md5"] == hashlib.md5(make_body("sse-s3", 70000)).hexdigest()
-    assert got["ranged get"]["md5"] == hashlib.md5(make_body("sse-s3", 70000)[10:100]).hexdigest()
-    assert got["get mpu part 2"]["md5"] == hashlib.md5(make_body("sse-part-1", 1000)).hexdigest()
+    assert got["get"]["md5"] == checksums.md5(make_body("sse-s3", 70000)).hexdigest()
+    assert got["ranged get"]["md5"] == checksums.md5(make_body("sse-s3", 70000)[10:100]).hexdigest()
+    assert got["get mpu part 2"]["md5"] == checksums.md5(make_body("sse-part-1", 1000)).hexdigest()
     # s3api takes only AES256, as the cluster's own keys
     assert got["put aws:kms"] == {"status": 501, "code": "NotImplemented"}
     assert got["head aws:kms"] == {"status": 404, "code": "404"}
@@ -190,7 +190,7 @@ def test_swift_stores_sse_c_writes_under_its_own_keys(cluster, plaintexts):
     s3.create_bucket(Bucket=bucket)
     body = plaintexts.body(make_body("sse-c-swift", 3000))
     assert outcome(s3.put_object, Bucket=bucket, Key="o", Body=body, **SSE_C)["status"] == 200
-    md5 = hashlib.md5(body).hexdigest()
+    md5 = checksums.md5(body).hexdigest()
     for crypto in PIPELINES.values():
         s3 = s3_client(cluster.use(crypto()))
         assert outcome(s3.get_object, Bucket=bucket, Key="o")["md5"] == md5

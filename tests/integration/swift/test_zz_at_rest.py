@@ -7,12 +7,12 @@ proves something when run alone too.
 """
 
 import glob
-import hashlib
 import os
 import pickle
 
 from tests.integration.swift import at_rest
 from tests.integration.swift.conftest import make_body, unique
+from swiftcrypt.common import checksums
 
 
 def forms(value):
@@ -111,6 +111,6 @@ def test_listing_etags_encrypted_in_container_dbs(cluster, plaintexts):
             if os.path.exists(name):
                 with open(name, "rb") as fh:
                     content += fh.read()
-    leaked = [hashlib.md5(b).hexdigest() for b in plaintexts.bodies
-              if hashlib.md5(b).hexdigest().encode() in content]
+    leaked = [checksums.md5(b).hexdigest() for b in plaintexts.bodies
+              if checksums.md5(b).hexdigest().encode() in content]
     assert not leaked, "plaintext MD5s in container DBs: %s" % leaked[:10]
