@@ -2,6 +2,8 @@
 proxies, in order: a proxy SIGKILLed mid-PUT, a storage node SIGKILLed
 during writes and restarted, a device failed (unmounted) and replaced."""
 
+import glob
+import json
 import os
 import socket
 import time
@@ -10,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.integration.multinode import swap
-from tests.integration.multinode.load import Load, plaintext_at_rest
+from tests.integration.multinode.load import Client, Load, Obj, plaintext_at_rest
 from tests.integration.swift import at_rest
 from tests.integration.swift_cluster import HOST, Crypto, SwiftCluster
 
@@ -49,16 +51,20 @@ def names_on(paths):
     for path in paths:
         if path.endswith(".data"):
             try:
-                name = at_rest.Stored(path).name
-                try:  # a WSGI string (UTF-8 read as latin-1) back to text
-                    name = name.encode("latin-1").decode("utf-8")
-                except UnicodeError:
-                    pass
-                names.add(name)
+                names.add(stored_name(path))
             except (OSError, EOFError):
                 if os.path.exists(path):
                     raise
     return names
+
+
+def stored_name(path):
+    """The object name an object server file holds, as text."""
+    name = at_rest.Stored(path).name
+    try:  # a WSGI string (UTF-8 read as latin-1) back to text
+        return name.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return name
 
 
 def stored_copies(cluster):
@@ -190,7 +196,262 @@ def test_node_killed_replication_restores_every_object(cluster, node_killed):
                     "every replica (EC: every fragment) on its primary device")
     print("\nevery object had all its replicas or fragments again %.0f s after the load"
           % took)
-    for proxy in cluster.proxy_names:
-        failures = node_killed.verify(proxy)
-        assert not failures, "\n".join(map(repr, failures[:40]))
+    # through one proxy here (the clients wrote through both); the rekey
+    # test below reads them all again through the other, once re-keyed
+    failures = node_killed.verify("proxy")
+    assert not failures, "\n".join(map(repr, failures[:40]))
     assert not plaintext_at_rest(cluster, node_killed.objects())
+
+
+# ------------------------------------------------- a node killed during rekey
+NEW = os.urandom(32)  # the new root secret, id "new"; SECRET (id None) is retired
+ROTATED = {None: SECRET, "new": NEW}
+
+
+def rekey_cli(cluster, *args):
+    """``swiftcrypt rekey ARGS`` (or ``keys usage``) as an operator runs
+    it on a proxy node: a process of its own, through the tool's pipeline."""
+    import subprocess
+
+    return subprocess.Popen(cluster.python_argv("swiftcrypt.cli", *args), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(cluster.env, PYTHONUNBUFFERED="1"))
+
+
+def run_cli(cluster, *args, timeout=300):
+    proc = rekey_cli(cluster, *args)
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def stored_secret_ids(path):
+    """Secret ids of the encrypted parts of one .data or .meta file, read
+    raw (xattrs), and whether it is durable (an EC fragment archive
+    without its ``#d`` was never committed and is no object)."""
+    from swiftcrypt.rekey import plan
+
+    meta = at_rest.metadata(path)
+    durable = not path.endswith(".data") or "#" not in os.path.basename(path) \
+        or os.path.basename(path).endswith("#d.data")
+    return set(plan.secret_ids(meta).values()), durable
+
+
+def old_secret_files(cluster, node=None, durable_only=True):
+    """{path: object name} of every durable .data/.meta with a part under
+    the retired secret (id None), on every node (or ``node``'s devices);
+    not ``durable_only``: the EC fragments never committed too."""
+    found = {}
+    for path in cluster.object_meta_files():
+        if path.endswith(".ts") or (node is not None and not path.startswith(
+                cluster.node_devices(node) + os.sep)):
+            continue
+        try:
+            ids, durable = stored_secret_ids(path)
+            name = stored_name(path)
+        except (OSError, EOFError):  # replaced by a daemon while we looked
+            if os.path.exists(path):
+                raise
+            continue
+        if None in ids and (durable or not durable_only):
+            found[path] = name
+    return found
+
+
+def old_secret_rows(cluster):
+    """(db, object name) of every live container row whose listing etag is
+    under the retired secret, on every replica of every container DB."""
+    import sqlite3
+
+    from swiftcrypt.crypto import keyids, listing_etag
+
+    found = []
+    for db in glob.glob(os.path.join(cluster.devices, "node*", "*", "containers", "**",
+                                     "*.db"), recursive=True):
+        try:
+            conn = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=10)
+            try:
+                rows = conn.execute("SELECT name, etag FROM object WHERE deleted = 0").fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error:  # a DB being replaced by the replicator
+            if os.path.exists(db):
+                raise
+            continue
+        for name, etag in rows:
+            if listing_etag.is_encrypted(etag):
+                key_id = listing_etag.stored_meta(etag).get("key_id")
+                if key_id is not None and keyids.parse_key_id(key_id)[0] is None:
+                    found.append((db, name))
+    return found
+
+
+def populate_for_rekey(cluster, token, account):
+    """A few objects of each kind under the retired secret: replicated
+    (0 bytes to a few KiB, user metadata, one POSTed), erasure coded (one
+    of three segments), an SLO over two segments; {path: Obj}."""
+    written = {}
+    for container, headers in (("rk-rep", {}), ("rk-ec", {"X-Storage-Policy": "ec"}),
+                               ("rk-segs", {})):
+        status, _ = request(cluster, "proxy", "PUT", "%s/%s" % (account, container), token,
+                            headers=headers)
+        assert status in (201, 202), status
+    sizes = [("rk-rep", 0), ("rk-ec", 0), ("rk-ec", 3 * 65536 - 100)] + \
+        [("rk-rep", 37 * i) for i in range(1, 15)] + [("rk-ec", 5000 + i) for i in range(5)]
+    for number, (container, size) in enumerate(sizes):
+        body = os.urandom(size)
+        obj = Obj(container, "obj-%02d" % number, body, "colour-%d" % number)
+        obj.ec = container == "rk-ec"
+        proxy = cluster.proxy_names[number % 2]
+        status, _ = request(cluster, proxy, "PUT", "%s/%s" % (account, obj.path), token, body,
+                            {"X-Object-Meta-Color": obj.color})
+        assert status == 201, (obj.path, status)
+        written[obj.path] = obj
+    posted = written["rk-rep/obj-03"]
+    posted.color = "posted"  # its user metadata then sits in a .meta
+    status, _ = request(cluster, "proxy2", "POST", "%s/%s" % (account, posted.path), token,
+                        headers={"X-Object-Meta-Color": posted.color})
+    assert status == 202, status
+    manifest, parts = [], []
+    for number in range(2):
+        body = os.urandom(70000 + number)
+        seg = Obj("rk-segs", "seg-%d" % number, body, "")
+        seg.ec = False
+        assert request(cluster, "proxy", "PUT", "%s/%s" % (account, seg.path), token,
+                       body)[0] == 201
+        manifest.append({"path": "/" + seg.path, "etag": seg.md5, "size_bytes": seg.size})
+        parts.append(body)
+    slo = Obj("rk-rep", "slo", b"".join(parts), "slo-colour", slo=True)
+    slo.ec = False
+    status, _ = request(cluster, "proxy2", "PUT",
+                        "%s/%s?multipart-manifest=put" % (account, slo.path), token,
+                        json.dumps(manifest).encode(), {"X-Object-Meta-Color": slo.color})
+    assert status == 201, status
+    written[slo.path] = slo
+    return written
+
+
+def read_back(cluster, token, account, objects, proxies):
+    """(proxy, path, problem) for each object not read back whole (SHA-256)
+    with its metadata through each of ``proxies``."""
+    import http.client
+
+    bad = []
+    for proxy in proxies:
+        for obj in objects:
+            conn = http.client.HTTPConnection(HOST, cluster.ports[proxy], timeout=60)
+            try:
+                conn.request("GET", "%s/%s" % (account, obj.path),
+                             headers={"X-Auth-Token": token})
+                resp = conn.getresponse()
+                body = resp.read()
+                headers = {k.lower(): v for k, v in resp.getheaders()}
+            finally:
+                conn.close()
+            problem = "status %d" % resp.status if resp.status != 200 else \
+                Client.check_object(obj, headers, body)
+            if problem:
+                bad.append((proxy, obj.path, problem))
+    return bad
+
+
+def test_node_killed_during_rekey_nothing_left_under_the_old_secret(
+        cluster, node_killed, tmp_path):
+    """The operator's rotation (doc/deployment.md section 8) with storage
+    node 3 SIGKILLed while ``swiftcrypt rekey`` runs and restarted after
+    it: the rewrites made meanwhile went to the two live nodes (and
+    handoffs), node 3 keeps an old-secret replica or fragment of each, and
+    replication must replace every one by the newer copy. Afterwards the
+    operator's checks say the old secret is unused, no file or listing row
+    on any device is under it, and with it gone from both proxies every
+    object reads back. Runs last: the old secret is then gone from the
+    module's proxies."""
+    from tests.integration.swift.test_rekey import rekey_conf
+
+    url, token = cluster.auth()
+    account = urlsplit(url).path
+    account_name = account.rsplit("/", 1)[1]
+    mine = populate_for_rekey(cluster, token, account)
+    # rotation: the new secret known, then active, on both proxies (no
+    # client writes meanwhile, so one reload each)
+    for proxy in cluster.proxy_names:
+        cluster.reload_proxy(Crypto("swiftcrypt", "swiftcrypt", ROTATED, active="new"), proxy)
+    conf = rekey_conf(cluster, tmp_path / "rekey.conf", ROTATED, active="new")
+    before = old_secret_files(cluster)
+    assert set(before.values()) >= {wsgi_name(node_killed, o) for o in mine.values()}
+
+    started = time.monotonic()
+    proc = rekey_cli(cluster, "rekey", "--config", conf, "--account", account_name,
+                     "--concurrency", "8", "--verbose")
+    lines, killed_at = [], None
+    for line in proc.stdout:  # node 3 dies once a few objects are re-keyed
+        lines.append(line)
+        if sum(ln.startswith("re-keyed ") for ln in lines) == 5:
+            cluster.kill_node(3)
+            killed_at = time.monotonic()
+            break
+    out, err = proc.communicate(timeout=300)
+    lines += out.splitlines(True)
+    assert killed_at is not None, "rekey ended before 5 objects were re-keyed:\n" + err
+    rekey_took = time.monotonic() - started
+    print("\nfirst run (node 3 killed after 5 re-keyed, %.1f s in): %.1f s, exit %s\n%s"
+          % (killed_at - started, rekey_took, proc.returncode,
+             "".join(ln for ln in lines if ln.startswith("account ")) + err))
+    after_kill = len([ln for ln in lines if ln.startswith("re-keyed ")]) - 5
+    print("re-keyed with node 3 down: %d" % after_kill)
+    assert after_kill > 0, "rekey ended at the kill"
+    # an object whose rewrite failed at the kill (an EC PUT in flight needs
+    # every fragment) is named on stderr; the procedure runs rekey again
+    failed = [ln.split(" ", 2)[2].rsplit(" (", 1)[0] for ln in err.splitlines()
+              if ln.startswith("error: failed ")]
+    assert proc.returncode == (1 if failed else 0), err
+
+    # node 3 still holds old-secret copies of what was rewritten meanwhile
+    stale = old_secret_files(cluster, node=3)
+    print("old-secret .data/.meta on node 3 while down: %d" % len(stale))
+    # (every object has a copy on node 3; those in flight at the kill, at
+    # most --concurrency, may have reached it before it died)
+    assert len(set(stale.values())) >= after_kill - 8 > 0
+    cluster.start_node(3)
+
+    # replication settles: every replica and fragment on its primary, and
+    # none under the old secret on any device (but the failed rewrites')
+    objects = node_killed.objects() + list(mine.values())
+    failed_names = {"/%s/%s" % (account_name, f) for f in failed}
+
+    def unsettled_rekey():
+        return unsettled(cluster, node_killed, objects) | (
+            set(old_secret_files(cluster).values()) - failed_names) | {
+            name for _db, name in old_secret_rows(cluster)}
+    took = wait_for(unsettled_rekey, "replication replacing old-secret copies", timeout=SETTLE)
+    print("replication replaced them %.0f s after node 3 restarted" % took)
+
+    # the procedure: run it again until it has nothing left to do (what
+    # failed at the kill; replication took care of the rest)
+    if failed:
+        status, out, err = run_cli(cluster, "rekey", "--config", conf, "--account",
+                                   account_name, "--concurrency", "8")
+        assert status == 0, err
+        assert "re-keyed %d, conflicts 0, failures 0" % len(failed) in out, out
+    status, out, err = run_cli(cluster, "rekey", "--config", conf, "--account", account_name,
+                               "--dry-run", "--concurrency", "8")
+    assert status == 0 and "would re-key 0, conflicts 0, failures 0" in out, out + err
+    status, out, err = run_cli(cluster, "keys", "usage", "--config", conf, "--account",
+                               account_name, "--json", str(tmp_path / "usage.json"))
+    assert status == 0, err
+    assert json.loads((tmp_path / "usage.json").read_text())["unused"] == ["(default)"], out
+    # the real claim, at rest: no replica, fragment or listing row is under
+    # the old secret on any device of any node
+    assert not old_secret_files(cluster)
+    assert not old_secret_rows(cluster)
+    print("EC fragments never committed (PUTs failed at a kill; no object) under the old "
+          "secret: %d" % len(old_secret_files(cluster, durable_only=False)))
+    print("checked %.0f s in" % (time.monotonic() - started))
+
+    # the old secret leaves both proxies; everything still reads
+    for proxy in cluster.proxy_names:
+        cluster.reload_proxy(Crypto("swiftcrypt", "swiftcrypt", {"new": NEW}, active="new"),
+                             proxy)
+    assert not read_back(cluster, token, account, mine.values(), cluster.proxy_names)
+    failures = node_killed.verify("proxy2")
+    assert not failures, "\n".join(map(repr, failures[:40]))
+    print("read back without the old secret %.0f s in" % (time.monotonic() - started))

@@ -44,8 +44,9 @@ def admin_conn(cluster, account):
     return swiftclient.Connection(preauthurl=url, preauthtoken=token, retries=0, timeout=60)
 
 
-def rekey_conf(cluster, path):
-    """etc/rekey-swift.conf-sample pointed at this cluster, with A and B."""
+def rekey_conf(cluster, path, secrets=None, active="B"):
+    """etc/rekey-swift.conf-sample pointed at this cluster, with ``secrets``
+    ({secret id: bytes}, default A and B) and ``active`` the active id."""
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str
     parser.read(SAMPLE)
@@ -54,9 +55,8 @@ def rekey_conf(cluster, path):
     parser["filter:cache"]["memcache_servers"] = cluster.memcache_servers()
     keymaster = parser["filter:keymaster"]
     del keymaster["keymaster_config_path"]
-    for sid in ("A", "B"):
-        keymaster["encryption_root_secret_" + sid] = base64.b64encode(SECRETS[sid]).decode()
-    keymaster["active_root_secret_id"] = "B"
+    keymaster.update(Crypto("swiftcrypt", "swiftcrypt", SECRETS if secrets is None else secrets,
+                            active=active).keymaster_options())
     with open(path, "w") as fh:
         parser.write(fh)
     os.chmod(path, 0o600)
