@@ -96,6 +96,7 @@ class Client(threading.Thread):
         self.objects = []  # live Obj
         self.deleted = []  # Obj deleted
         self.counter = 0
+        self.moved = 0  # body bytes sent and received (for bench's MB/s)
 
     # --------------------------------------------------------------- HTTP
     def request(self, proxy, method, path, headers=None, body=None):
@@ -114,6 +115,7 @@ class Client(threading.Thread):
                 conn.request(method, url, body=body, headers=headers)
                 resp = conn.getresponse()
                 data = resp.read()
+                self.moved += len(body or b"") + len(data)
                 if resp.getheader("connection", "").lower() == "close":
                     conn.close()
                     self.conns.pop(proxy, None)
@@ -352,24 +354,30 @@ class Client(threading.Thread):
             if status not in (201, 202):
                 raise AssertionError("container PUT %s: %s %r" % (container, status, body))
 
+    def timed(self, op, do):
+        """``do(proxy)`` through a proxy picked at random, counted as an
+        ``op`` (Load.count_op)."""
+        proxy = self.proxy()
+        moved, began = self.moved, time.monotonic()
+        try:
+            do(proxy)
+        except Exception as exc:  # a connection error is client-visible
+            self.fail(op, proxy, "", None, "%s: %s" % (type(exc).__name__, exc))
+        self.load.count_op(op, self.moved - moved, time.monotonic() - began)
+
     def run(self):
         try:
             if self.index in (0, 1):  # the two 16 MiB objects
-                self.write(self.proxy(), BIG)
+                self.timed("put 16 MiB", lambda proxy: self.write(proxy, BIG))
             if self.index == 2:
-                self.slo(self.proxy())
+                self.timed("slo put", self.slo)
             ops = [name for name, _w in OPS]
             weights = [w for _n, w in OPS]
             while not self.load.stopping.is_set():
                 op = self.rng.choices(ops, weights)[0]
                 if op == "put" and len(self.objects) >= MAX_LIVE:
                     op = "get"  # bounded: the verify afterwards reads them all
-                proxy = self.proxy()
-                try:
-                    getattr(self, "op_" + op)(proxy)
-                except Exception as exc:  # a connection error is client-visible
-                    self.fail(op, proxy, "", None, "%s: %s" % (type(exc).__name__, exc))
-                self.load.ops += 1
+                self.timed(op, getattr(self, "op_" + op))
                 # a client's think time: the load stays heavy without
                 # starving the reloading proxy of the two cores
                 time.sleep(self.load.think)
@@ -401,11 +409,22 @@ class Load:
         self.phase = "start"
         self.phases = []
         self.ops = 0
+        self.per_op = {}  # op -> {"ops", "bytes", "seconds"} (count_op)
         self.started = None
+        self.stopped = None
 
     def record(self, failure):
         with self.lock:
             self.failures.append(failure)
+
+    def count_op(self, op, nbytes, seconds):
+        """One operation of kind ``op`` done: body bytes moved, time taken."""
+        with self.lock:
+            self.ops += 1
+            per = self.per_op.setdefault(op, {"ops": 0, "bytes": 0, "seconds": 0.0})
+            per["ops"] += 1
+            per["bytes"] += nbytes
+            per["seconds"] += seconds
 
     def count_expected(self, op, status):
         with self.lock:
@@ -431,6 +450,7 @@ class Load:
 
     def stop(self, timeout=120):
         self.stopping.set()
+        self.stopped = time.monotonic()
         for client in self.clients:
             client.join(timeout)
             if client.is_alive():
