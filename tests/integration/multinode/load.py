@@ -433,8 +433,9 @@ class Load:
 
     def stale(self, proxy, method, path):
         with self.lock:
-            self.stale_retries.append((round(time.monotonic() - self.started, 1), self.phase,
-                                       proxy, method))
+            # (before start(): a container PUT of setup(), at 0 s)
+            when = time.monotonic() - self.started if self.started is not None else 0.0
+            self.stale_retries.append((round(when, 1), self.phase, proxy, method))
 
     def set_phase(self, phase):
         self.phase = phase
