@@ -104,3 +104,27 @@ def test_plot_compares_the_filters_and_replots_from_json(tmp_path, capsys):
 def test_short_size():
     assert [report.short(s) for s in (1024, 16 << 20, 1 << 30, 1000)] == [
         "1K", "16M", "1G", "1000"]
+
+
+def test_multinode_report_medians_ratios_and_every_non_2xx():
+    from bench import multinode
+
+    def sample(ops, nbytes, failures=()):
+        per = {"get": {"ops": ops, "bytes": nbytes, "ops_per_s": ops / 10.0,
+                       "mb_per_s": nbytes / 10e6, "mean_latency_ms": 1000.0 / ops}}
+        return {"seconds": 10.0, "per_op": per, "expected non-2xx": {"get-deleted 404": 2},
+                "stale keep-alive retries": 0, "failures": list(failures)}
+    samples = {"none": [sample(100, 10**7), sample(300, 3 * 10**7), sample(200, 2 * 10**7)],
+               "swift": [sample(50, 5 * 10**6)] * 3,
+               "swiftcrypt": [sample(100, 10**7), sample(100, 10**7),
+                              sample(100, 10**7, ["t=1.0s ... get -> 503: why"])]}
+    summary = multinode.summarize(samples)
+    assert summary["medians"]["none"]["get"]["ops_per_s"] == 20.0
+    assert summary["ratios"]["swiftcrypt/swift"]["get"]["ops_per_s"] == 2.0
+    assert summary["ratios"]["swiftcrypt/none"]["get"]["mb_per_s"] == 0.5
+    results = {"name": "t", "command": "python -m bench.multinode", "machine": {},
+               "clients": 16, "seconds_per_run": 10, "think": 0.0, "rounds": 3,
+               "samples": samples}
+    text = multinode.markdown(results, summary)
+    assert "| get | 20.0 | 2.00 | 5 |" in text
+    assert "t=1.0s ... get -> 503: why" in text and "'get-deleted 404': 2" in text
