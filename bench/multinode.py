@@ -154,8 +154,8 @@ def markdown(results, summary):
             cells += [_fmt(fig.get("ops_per_s"), 1), _fmt(fig.get("mb_per_s"), 2),
                       _fmt(fig.get("mean_latency_ms"), 0)]
         lines.append("| %s | %s |" % (op, " | ".join(cells)))
-    lines += ["", "Ratios: ops/s, then MB/s where the op moves bodies, then mean latency "
-              "(lower is better):", "",
+    lines += ["", "Ratios, each cell `ops/s / MB/s / mean latency` (MB/s only where the "
+              "op moved bodies without encryption; latency: lower is better):", "",
               "| op | " + " | ".join(ratios) + " |", "|---|" + "---:|" * len(ratios)]
     for op in ops:
         cells = []
@@ -164,7 +164,7 @@ def markdown(results, summary):
             text = _fmt(fig.get("ops_per_s"))
             if fig.get("mb_per_s") is not None and med["none"].get(op, {}).get("mb_per_s"):
                 text += " / " + _fmt(fig.get("mb_per_s"))
-            cells.append(text + " / " + _fmt(fig.get("mean_latency_ms")) + " ms")
+            cells.append(text + " / " + _fmt(fig.get("mean_latency_ms")))
         lines.append("| %s | %s |" % (op, " | ".join(cells)))
     lines += ["", "Non-2xx and errors the clients saw, per configuration and round:", ""]
     for name in names:
@@ -176,6 +176,18 @@ def markdown(results, summary):
                              sample["stale keep-alive retries"], len(sample["failures"]),
                              "".join("\n  - " + f for f in sample["failures"])))
     return "\n".join(lines) + "\n"
+
+
+def rewrite_markdown(json_path):
+    """Write NAME.md again from NAME.json (after a change of the report)."""
+    import json
+
+    with open(json_path) as fh:
+        data = json.load(fh)
+    text = markdown(data["results"], data["summary"])
+    with open(json_path[:-len(".json")] + ".md", "w") as fh:
+        fh.write(text)
+    return text
 
 
 def configure(parser):
