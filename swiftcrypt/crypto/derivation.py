@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import hmac
+import threading
 
 from swiftcrypt.crypto import keyids
 
@@ -58,6 +59,57 @@ def request_keys(root_secret, secret_id, version, cpath, opath, secret_ids):
                        else keyids.make_key_id(id_path, sid, version)
                        for sid in secret_ids]
     return keys
+
+
+#: Requests' keys a DerivedKeys keeps: the containers and objects in use.
+CACHE_ENTRIES = 1024
+
+
+class DerivedKeys:
+    """request_keys() results reused across requests: the keys of one
+    container (and of a hot object) are derived once, not per request.
+
+    Its owner holds a fixed set of root secrets (``RootSecrets``: a
+    rotation or retirement builds new ones, with a new cache), so an
+    entry is keyed by secret id and paths alone and can outlive no
+    secret. Bounded: at most ``max_entries``, the first cached out first
+    (a hit does no bookkeeping). Entries are never shown.
+    """
+
+    def __init__(self, max_entries=None):
+        if max_entries is None:
+            max_entries = CACHE_ENTRIES
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self.max_entries = max_entries
+        self._entries = {}
+        self._lock = threading.Lock()  # for misses: eviction iterates the dict
+
+    def get(self, cache_key, derive):
+        """A copy of the keys cached under ``cache_key`` (``derive()``'s,
+        made and kept on a miss): the caller may change what it gets."""
+        keys = self._entries.get(cache_key)
+        if keys is None:
+            keys = derive()
+            with self._lock:
+                while len(self._entries) >= self.max_entries:
+                    del self._entries[next(iter(self._entries))]
+                self._entries[cache_key] = keys
+        out = dict(keys)
+        if "id" in keys:
+            out["id"] = dict(keys["id"])
+            out["all_ids"] = [dict(key_id) for key_id in keys["all_ids"]]
+        return out
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self):
+        return len(self._entries)
+
+    def __repr__(self):  # keys: never shown
+        return "<DerivedKeys %d/%d entries>" % (len(self._entries), self.max_entries)
 
 
 def account_keys(root_secret, path, secret_id, version, secret_ids):

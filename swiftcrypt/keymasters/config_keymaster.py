@@ -39,6 +39,9 @@ class RootSecrets:
         self.active_id = active_id
         others = sorted((i for i in self._secrets if i != active_id), key=str)
         self._ids = [active_id] + others
+        # These secrets never change (a rotation or retirement makes new
+        # RootSecrets), so keys derived from them may be kept with them.
+        self._derived = derivation.DerivedKeys()
 
     def ids(self):
         """All secret ids, active first, then in a stable order."""
@@ -50,6 +53,15 @@ class RootSecrets:
             return self._secrets[secret_id]
         except KeyError:
             raise UnknownSecretIdError(secret_id) from None
+
+    def request_keys(self, secret_id, version, cpath, opath):
+        """``derivation.request_keys`` from the secret ``secret_id``
+        (UnknownSecretIdError if none), derived once per paths and kept
+        (bounded) for the requests after."""
+        return self._derived.get(
+            (secret_id, version, cpath, opath),
+            lambda: derivation.request_keys(self.get(secret_id), secret_id, version, cpath,
+                                            opath, self._ids))
 
     def __contains__(self, secret_id):
         return secret_id in self._secrets
@@ -195,9 +207,7 @@ class RequestKeys:
         return dict(keys)
 
     def _derive(self, secret_id, version, cpath, opath):
-        roots = self.keymaster.root_secrets
-        keys = derivation.request_keys(roots.get(secret_id), secret_id, version, cpath, opath,
-                                       roots.ids())
+        keys = self.keymaster.root_secrets.request_keys(secret_id, version, cpath, opath)
         if keys and self.fallback is not None:
             # a keymaster before us holds other secrets: readers
             # need its ids too (e.g. for every Etag-Mac)

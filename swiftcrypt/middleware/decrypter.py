@@ -19,7 +19,7 @@ from swiftcrypt.common.swiftpath import request_parts
 from swiftcrypt.common.wsgicontext import call_app
 from swiftcrypt.crypto import ciphers, cryptometa, keyids, listing_etag
 from swiftcrypt.crypto.derivation import etag_mac
-from swiftcrypt.crypto.fast.ctr import ShortCtr
+from swiftcrypt.crypto.fast.ctr import ShortCtrCache
 from swiftcrypt.middleware import verify_body
 from swiftcrypt.middleware.byteranges import ByterangesRewriter, parse_content_range
 from swiftcrypt.middleware.cors import expose_object_headers
@@ -33,12 +33,13 @@ _OVERRIDE_L = OVERRIDE_ETAG.lower()
 
 class ObjectKeys:
     """Keys for one object response, fetched per stored key id, once each,
-    and a ShortCtr per key (one cipher set-up however many values)."""
+    and a ShortCtr per key from ``ciphers`` (a ShortCtrCache: one cipher
+    set-up however many values, and none for a key in use before)."""
 
-    def __init__(self, environ):
+    def __init__(self, environ, ciphers=None):
         self.environ = environ
         self._fetched = []  # (key id, keys): a response holds one or two ids
-        self._ciphers = {}
+        self._ciphers = ciphers if ciphers is not None else ShortCtrCache()
 
     def get(self, key_id, header):
         for known, keys in self._fetched:
@@ -52,10 +53,7 @@ class ObjectKeys:
         return keys
 
     def cipher(self, key):
-        short = self._ciphers.get(key)
-        if short is None:
-            short = self._ciphers[key] = ShortCtr(key)
-        return short
+        return self._ciphers.get(key)
 
 
 def _load_meta(header, value):
@@ -199,7 +197,7 @@ def _decrypt_listing_etag(found, keys, body_key_id, result, replaced):
         parsed = _extract(OVERRIDE_ETAG, value)
         key_id = parsed[1].get("key_id", body_key_id)
         container_key = keys.get(key_id, OVERRIDE_ETAG)["container"]
-        value = _decrypt(OVERRIDE_ETAG, parsed, container_key).decode("latin-1")
+        value = _decrypt(OVERRIDE_ETAG, parsed, keys.cipher(container_key)).decode("latin-1")
     result.headers.append((OVERRIDE_ETAG, value))
     replaced.add(_OVERRIDE_L)
 
@@ -242,9 +240,10 @@ class Decrypter:
 
     metrics = metrics.NONE  # the Encryption filter's
 
-    def __init__(self, app, logger):
+    def __init__(self, app, logger, ciphers=None):
         self.app = app
         self.logger = logger
+        self.ciphers = ciphers if ciphers is not None else ShortCtrCache()
 
     def __call__(self, environ, start_response):
         parts = request_parts(environ)
@@ -271,7 +270,7 @@ class Decrypter:
     def handle_object(self, environ, start_response):
         resp = call_app(self.app, environ)
         try:
-            decrypted = decrypt_object_headers(resp.headers, ObjectKeys(environ))
+            decrypted = decrypt_object_headers(resp.headers, ObjectKeys(environ, self.ciphers))
         except DecryptionFailed as err:
             return self._fail(environ, start_response, resp, err)
         except KeysUnavailable as err:

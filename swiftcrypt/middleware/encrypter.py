@@ -12,7 +12,7 @@ from swiftcrypt.common.wsgicontext import call_app
 from swiftcrypt.crypto import cryptometa, listing_etag
 from swiftcrypt.crypto.body import BodyEncrypter
 from swiftcrypt.crypto.derivation import etag_mac
-from swiftcrypt.crypto.fast.ctr import ShortCtr
+from swiftcrypt.crypto.fast.ctr import ShortCtr, ShortCtrCache
 from swiftcrypt.middleware.constraints import MAX_HEADER_SIZE, OBJECT_META_PREFIX, metadata_problem
 from swiftcrypt.middleware.keycallback import (
     KeysMissing,
@@ -134,14 +134,16 @@ class Encrypter:
     metrics = metrics.NONE  # the Encryption filter's
     """Encrypts object data and user metadata on the way to the backend."""
 
-    def __init__(self, app, logger, disable_encryption=False, write_app=None):
+    def __init__(self, app, logger, disable_encryption=False, write_app=None, ciphers=None):
         """``app`` serves reads (the decrypter); ``write_app`` (default
         ``app``) every other method: the decrypter only passes those on,
-        so the encryption filter hands us the app after it."""
+        so the encryption filter hands us the app after it. ``ciphers``:
+        the ShortCtrCache to take the keys' ciphers from."""
         self.app = app
         self.write_app = write_app if write_app is not None else app
         self.logger = logger
         self.disable_encryption = disable_encryption
+        self.ciphers = ciphers if ciphers is not None else ShortCtrCache()
 
     def __call__(self, environ, start_response, parts):
         method = environ["REQUEST_METHOD"]
@@ -172,12 +174,12 @@ class Encrypter:
         if refused is not None:
             return refused
         keys = fetch_keys(environ, ("object", "container"))
-        object_cipher = ShortCtr(keys["object"])
+        object_cipher = self.ciphers.get(keys["object"])
         encrypt_user_metadata(environ, keys, object_cipher, meta)
         body = BodyEncrypter(keys["object"], keys["id"], object_cipher,
                              _content_length(environ))
         encrypting = environ["wsgi.input"] = EncryptingInput(environ["wsgi.input"], body)
-        footers = PutFooters(environ, body, keys)
+        footers = PutFooters(environ, body, keys, self.ciphers.get(keys["container"]))
         environ[FOOTERS_CALLBACK] = footers.update
         try:
             # call_app: a lazy backend calls the callback once iterated
@@ -344,9 +346,11 @@ class PutFooters:
     client's etag checked against the plaintext's MD5 (422 if it differs),
     and the container listing's etag encrypted."""
 
-    def __init__(self, environ, body, keys):
+    def __init__(self, environ, body, keys, container_cipher=None):
         self.body = body
         self.keys = keys
+        # the listing etag's: a ShortCtr of the container key
+        self.container_cipher = container_cipher or keys["container"]
         client_etag = environ.get("HTTP_ETAG")
         self.client_etag = etags.bare(client_etag) if client_etag is not None else None
         self.header_override = environ.get(_OVERRIDE_ETAG_KEY)
@@ -386,7 +390,7 @@ class PutFooters:
         if listed is None:
             listed = plaintext_etag
         encrypted = listing_etag.encrypt(
-            listed, body.started, self.keys["container"], self.keys["id"])
+            listed, body.started, self.container_cipher, self.keys["id"])
         if encrypted is not None:
             updates[listing_etag.HEADER] = encrypted
         _update_footers(footers, updates)

@@ -476,3 +476,31 @@ def test_writes_skip_the_decrypter_and_plain_reads_skip_the_encrypter(store, mon
     resp = call(app, "/v1/a/c/o", headers={"If-None-Match": md5(body)})
     assert seen == [("encrypter", "GET"), ("decrypter", "GET")]
     assert resp.status_int in (200, 304)
+
+
+def test_ciphers_of_keys_in_use_are_reused_across_requests(store):
+    """The filter keeps a ShortCtr per object and container key (bounded):
+    a second request under the same keys sets up no cipher for them, and
+    what it writes and reads is what a fresh filter writes and reads."""
+    from swiftcrypt.crypto.fast.ctr import ShortCtrCache
+    from swiftcrypt.middleware.encryption import Encryption
+
+    app = pipeline(store)
+    encryption = app
+    while not isinstance(encryption, Encryption):
+        encryption = encryption.app
+    assert isinstance(encryption.ciphers, ShortCtrCache)
+    assert encryption.encrypter.ciphers is encryption.decrypter.ciphers is encryption.ciphers
+    bodies = {name: os.urandom(100) for name in ("o1", "o2")}
+    for name, body in bodies.items():
+        assert call(app, "/v1/a/c/" + name, "PUT", body,
+                    {"X-Object-Meta-Color": name}).status_int == 201
+    assert len(encryption.ciphers) == 3  # the container's key, and each object's
+    for name, body in bodies.items():
+        for reader in (app, pipeline(store)):  # this filter, and a fresh one
+            resp = call(reader, "/v1/a/c/" + name)
+            assert resp.body == body and resp.headers["X-Object-Meta-Color"] == name
+            assert resp.headers["Etag"] == md5(body)
+    assert len(encryption.ciphers) == 3
+    listing = json.loads(call(app, "/v1/a/c", query_string="format=json").body)
+    assert [entry["hash"] for entry in listing] == [md5(b) for b in bodies.values()]

@@ -507,3 +507,86 @@ def test_path_split_once_for_the_filters_after_the_keymaster():
     km = config_keymaster.KeyMaster(app, config_keymaster.RootSecrets({None: SECRET_A}))
     km({"REQUEST_METHOD": "GET", "PATH_INFO": "/v1/a/c/o"}, None)
     assert seen[PARTS_KEY] == ("/v1/a/c/o", ("v1", "a", "c", "o"))
+
+
+# --- derived keys reused across requests (bounded, per RootSecrets) --------------------
+
+def _counting(monkeypatch):
+    calls = []
+    real = derivation.request_keys
+
+    def counted(*args):
+        calls.append(args[2:4])  # (version, cpath): never the secret
+        return real(*args)
+
+    monkeypatch.setattr(derivation, "request_keys", counted)
+    return calls
+
+
+def test_keys_are_derived_once_per_paths_across_requests(monkeypatch):
+    calls = _counting(monkeypatch)
+    roots = config_keymaster.RootSecrets({None: SECRET_A})
+    km = config_keymaster.KeyMaster(None, roots)
+    first = config_keymaster.RequestKeys(km, "a", "c", "o").fetch()
+    again = config_keymaster.RequestKeys(km, "a", "c", "o").fetch()
+    other = config_keymaster.RequestKeys(km, "a", "c", "o2").fetch()
+    assert len(calls) == 2  # o once, o2 once
+    assert again == first and other["container"] == first["container"]
+    assert first["object"] == derivation.derive_key(SECRET_A, "/a/c/o")
+    # what a request gets is its own: changing it changes no later request
+    again["id"]["path"] = "/x/y/z"
+    again["all_ids"][0]["v"] = "9"
+    again["all_ids"].append({})
+    again["object"] = b"x" * 32
+    assert config_keymaster.RequestKeys(km, "a", "c", "o").fetch() == first
+
+
+@settings(max_examples=100, deadline=None)
+@given(account=_names, container=_names,
+       obj=st.none() | st.text(alphabet="ab/\u00e9", min_size=1, max_size=6),
+       version=st.sampled_from(keyids.VERSIONS), secret_id=st.sampled_from([None, "b"]))
+def test_cached_keys_equal_derivation(account, container, obj, version, secret_id):
+    roots = config_keymaster.RootSecrets({None: SECRET_A, "b": SECRET_B})
+    cpath, opath = keyids.request_paths(account, container, obj, version)
+    expected = derivation.request_keys(roots.get(secret_id), secret_id, version, cpath, opath,
+                                       roots.ids())
+    assert roots.request_keys(secret_id, version, cpath, opath) == expected
+    assert roots.request_keys(secret_id, version, cpath, opath) == expected  # from the cache
+
+
+def test_derived_keys_are_bounded(monkeypatch):
+    monkeypatch.setattr(derivation, "CACHE_ENTRIES", 4)
+    calls = _counting(monkeypatch)
+    roots = config_keymaster.RootSecrets({None: SECRET_A})
+    km = config_keymaster.KeyMaster(None, roots)
+    for i in range(10):
+        config_keymaster.RequestKeys(km, "a", "c", "o%d" % i).fetch()
+    assert len(roots._derived) == 4
+    config_keymaster.RequestKeys(km, "a", "c", "o0").fetch()  # evicted: derived again
+    assert len(calls) == 11
+    config_keymaster.RequestKeys(km, "a", "c", "o9").fetch()  # still cached
+    assert len(calls) == 11
+    assert "a/c" not in repr(roots._derived) and SECRET_A.hex() not in repr(roots._derived)
+    with pytest.raises(ValueError):
+        derivation.DerivedKeys(max_entries=0)
+
+
+def test_a_retired_secret_is_not_served_from_the_cache():
+    """A rotation or retirement builds new RootSecrets (a reloaded
+    pipeline): keys cached from the old ones serve none of its requests."""
+    old = config_keymaster.RootSecrets({"old": SECRET_A, "new": SECRET_B}, "old")
+    km = config_keymaster.KeyMaster(None, old)
+    written = config_keymaster.RequestKeys(km, "a", "c", "o").fetch()
+    assert written["id"]["secret_id"] == "old"
+    # the same secret id now names another secret: the cache must not answer
+    km.root_secrets = config_keymaster.RootSecrets({"old": SECRET_C, "new": SECRET_B}, "new")
+    reread = config_keymaster.RequestKeys(km, "a", "c", "o").fetch(key_id=written["id"])
+    assert reread["object"] == derivation.derive_key(SECRET_C, "/a/c/o") != written["object"]
+    # retired: its items no longer read, though their keys were cached
+    km.root_secrets = config_keymaster.RootSecrets({"new": SECRET_B}, "new")
+    with pytest.raises(UnknownSecretIdError):
+        config_keymaster.RequestKeys(km, "a", "c", "o").fetch(key_id=written["id"])
+    # and through the filter, as a reload builds it
+    conf = {"encryption_root_secret_new": B64_B, "active_root_secret_id": "new"}
+    with pytest.raises(UnknownSecretIdError):
+        fetcher(conf)(key_id=written["id"])

@@ -8,7 +8,9 @@ the same output for every input, and where a fast path does not cover an
 input it says so (None) and the caller takes the reference.
 
 - ``ctr``: ``ShortCtr``, AES-CTR built on ECB for many short values under
-  one key. Reference: cryptography's CTR mode (``crypto.ciphers.AesCtr``).
+  one key, and ``ShortCtrCache``, one per key reused across requests (safe
+  to share between threads). Reference: cryptography's CTR mode
+  (``crypto.ciphers.AesCtr``).
 - ``cryptometa_templates``: crypto-meta dumped and parsed from templates
   of the shapes written on every request. Reference: the JSON route of
   ``crypto.cryptometa`` (``dump_json``, ``load_json``).

@@ -10,6 +10,8 @@ context per key, built once, makes each value one ECB call over its
 counter blocks and an XOR.
 """
 
+import threading
+
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from swiftcrypt.crypto.ciphers import BLOCK_SIZE, IV_SIZE, check_iv, check_key
@@ -58,3 +60,73 @@ class ShortCtr:
         stream = self._ecb.update(counters)
         return (int.from_bytes(data, "big") ^ int.from_bytes(stream[:n], "big")).to_bytes(
             n, "big")
+
+
+#: ShortCtrs a ShortCtrCache keeps (an encryption filter keeps one cache):
+#: the object and container keys of the objects and containers in use.
+CACHE_ENTRIES = 1024
+
+
+class _SharedShortCtr(ShortCtr):
+    """A ShortCtr that requests on several OS threads may share: a cipher
+    context is not re-entrant (cryptography raises "Already borrowed" when
+    two threads update one), so a use finding it busy takes a context of
+    its own for that value."""
+
+    __slots__ = ("_key", "_busy")
+
+    def __init__(self, key):
+        super().__init__(key)
+        self._key = key
+        self._busy = threading.Lock()
+
+    def crypt(self, iv, data):
+        if not self._busy.acquire(False):
+            return ShortCtr(self._key).crypt(iv, data)
+        try:
+            return ShortCtr.crypt(self, iv, data)
+        finally:
+            self._busy.release()
+
+
+class ShortCtrCache:
+    """A ShortCtr per key, reused across requests: a request's object and
+    container keys are those of the request before it more often than not
+    (one container, one hot object), and a cipher set-up costs about as
+    much as two HMACs.
+
+    Bounded: at most ``max_entries`` keys, the first cached out first (a
+    hit does no bookkeeping). A cached context is reachable only by
+    presenting its key, so it serves no request that its keymaster would
+    not give the key to; ``clear()`` drops them all.
+    """
+
+    def __init__(self, max_entries=CACHE_ENTRIES):
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self.max_entries = max_entries
+        self._entries = {}
+        self._lock = threading.Lock()  # for misses: eviction iterates the dict
+
+    def get(self, key):
+        """The ShortCtr of ``key`` (32 bytes; CryptoError otherwise)."""
+        if type(key) is not bytes:
+            return ShortCtr(key)  # checks it; a bytes subclass is not cached
+        short = self._entries.get(key)
+        if short is None:
+            short = _SharedShortCtr(key)  # checks the key
+            with self._lock:
+                while len(self._entries) >= self.max_entries:
+                    del self._entries[next(iter(self._entries))]
+                self._entries[key] = short
+        return short
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self):
+        return len(self._entries)
+
+    def __repr__(self):  # the keys are secrets: never show them
+        return "<ShortCtrCache %d/%d keys>" % (len(self._entries), self.max_entries)
