@@ -86,20 +86,26 @@ class DerivedKeys:
         self._lock = threading.Lock()  # for misses: eviction iterates the dict
 
     def get(self, cache_key, derive):
-        """A copy of the keys cached under ``cache_key`` (``derive()``'s,
+        """A copy of the keys cached under ``cache_key`` (``derive(*cache_key)``'s,
         made and kept on a miss): the caller may change what it gets."""
-        keys = self._entries.get(cache_key)
-        if keys is None:
-            keys = derive()
-            with self._lock:
-                while len(self._entries) >= self.max_entries:
-                    del self._entries[next(iter(self._entries))]
-                self._entries[cache_key] = keys
+        keys = self.entry(cache_key, derive)
         out = dict(keys)
         if "id" in keys:
             out["id"] = dict(keys["id"])
             out["all_ids"] = [dict(key_id) for key_id in keys["all_ids"]]
         return out
+
+    def entry(self, cache_key, derive):
+        """The keys cached under ``cache_key`` themselves (made on a miss):
+        to read and compare, never to change or hand out."""
+        keys = self._entries.get(cache_key)
+        if keys is None:
+            keys = derive(*cache_key)
+            with self._lock:
+                while len(self._entries) >= self.max_entries:
+                    del self._entries[next(iter(self._entries))]
+                self._entries[cache_key] = keys
+        return keys
 
     def clear(self):
         with self._lock:

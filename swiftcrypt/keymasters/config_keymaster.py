@@ -57,11 +57,17 @@ class RootSecrets:
     def request_keys(self, secret_id, version, cpath, opath):
         """``derivation.request_keys`` from the secret ``secret_id``
         (UnknownSecretIdError if none), derived once per paths and kept
-        (bounded) for the requests after."""
-        return self._derived.get(
-            (secret_id, version, cpath, opath),
-            lambda: derivation.request_keys(self.get(secret_id), secret_id, version, cpath,
-                                            opath, self._ids))
+        (bounded) for the requests after; the caller's own copy."""
+        return self._derived.get((secret_id, version, cpath, opath), self._derive)
+
+    def key_id(self, secret_id, version, cpath, opath):
+        """The ``"id"`` of request_keys() with these arguments, to compare
+        with (not a copy: never change it)."""
+        return self._derived.entry((secret_id, version, cpath, opath), self._derive)["id"]
+
+    def _derive(self, secret_id, version, cpath, opath):
+        return derivation.request_keys(self.get(secret_id), secret_id, version, cpath, opath,
+                                       self._ids)
 
     def __contains__(self, secret_id):
         return secret_id in self._secrets
@@ -166,31 +172,27 @@ class RequestKeys:
         self.container = container
         self.obj = obj
         self.fallback = fallback
-        self._cache = {}
-        self._active = None  # (key id, cache key) of what fetch() writes with
+        self._cache = {}  # with a fallback: keys with its ids added
+        self._active = None  # cache key of what fetch() writes with
 
     def _paths_for_request(self, version):
         return keyids.request_paths(self.account, self.container, self.obj, version)
 
     def _active_paths(self):
-        """``(key id, cache key)`` for the active secret and version."""
+        """``(secret id, version, container path, object path)`` of the
+        active secret and version: what fetch() writes with."""
         if self._active is None:
-            secret_id = self.keymaster.root_secrets.active_id
             version = self.keymaster.version
-            cpath, opath = self._paths_for_request(version)
-            key_id = None
-            if cpath is not None:
-                key_id = keyids.make_key_id(
-                    opath if opath is not None else cpath, secret_id, version)
-            self._active = key_id, (secret_id, version, cpath, opath)
+            self._active = (self.keymaster.root_secrets.active_id, version) + \
+                self._paths_for_request(version)
         return self._active
 
     def fetch(self, key_id=None, *args, **kwargs):
         """Return ``{"container", "object", "id", "all_ids"}`` for this
         request, or for the stored ``key_id`` when one is given."""
         roots = self.keymaster.root_secrets
-        active_id, cache_key = self._active_paths()
-        if key_id is not None and key_id != active_id:
+        cache_key = self._active_paths()
+        if key_id is not None and key_id != roots.key_id(*cache_key):
             # (A stored id equal to the one we write with resolves to the
             # request's own paths: most reads skip resolve_key_paths.)
             secret_id, version, cpath, opath = keyids.resolve_key_paths(
@@ -200,6 +202,8 @@ class RequestKeys:
                     return self.fallback(key_id, *args, **kwargs)
                 raise UnknownSecretIdError(secret_id)
             cache_key = (secret_id, version, cpath, opath)
+        if self.fallback is None:
+            return roots.request_keys(*cache_key)  # a copy of its own
         keys = self._cache.get(cache_key)
         if keys is None:
             keys = self._derive(*cache_key)
