@@ -134,3 +134,34 @@ def test_the_reference_refuses_what_is_not_crypto_meta():
         with pytest.raises(CryptoError):
             cryptometa.load_json(text)
         assert templates.load(text) is None
+
+
+# key ids that collide on purpose: few strings, the shapes the memo of
+# dumped key ids must tell apart (an extra item, secret_id null or not text)
+_few = st.sampled_from(["/a/c/o", "2", "s", "/a/c"])
+_near_key_ids = st.one_of(
+    _key_id(_few),
+    st.fixed_dictionaries({"path": _few, "v": _few, "extra": _few}),
+    st.fixed_dictionaries({"path": _few, "v": _few, "secret_id": st.none() | st.integers()}),
+    st.fixed_dictionaries({"path": _few, "secret_id": _few}),
+    st.fixed_dictionaries({"path": _few, "v": st.integers() | st.none()}))
+
+
+@settings(max_examples=300, deadline=None)
+@given(key_ids=st.lists(_near_key_ids, min_size=1, max_size=8), iv=_iv)
+def test_key_ids_dumped_again_are_dumped_as_the_reference_does(key_ids, iv):
+    """The memo of dumped key ids: a key id like one dumped before gets
+    its own dump (or the fall back), never the other's."""
+    for key_id in key_ids * 2:  # the second pass from the memo
+        meta = {"cipher": ciphers.CIPHER, "iv": iv, "key_id": key_id}
+        text = templates.dump(meta)
+        assert text is None or text == cryptometa.dump_json(meta)
+        assert cryptometa.dump(meta) == cryptometa.dump_json(meta)
+
+
+def test_the_memo_of_dumped_key_ids_is_bounded():
+    for i in range(templates.KEY_ID_DUMPS_MAX + 10):
+        key_id = {"path": "/a/c/o%d" % i, "v": "2"}
+        assert templates.dump({"cipher": ciphers.CIPHER, "key_id": key_id}) == \
+            cryptometa.dump_json({"cipher": ciphers.CIPHER, "key_id": key_id})
+        assert len(templates._KEY_ID_DUMPS) <= templates.KEY_ID_DUMPS_MAX

@@ -72,9 +72,33 @@ def _str_q(value):
     return value.translate(_QUOTE_ASCII)  # quote_plus, for ASCII
 
 
+# Key ids dumped before: a request writes its object's key id two or three
+# times (body, listing etag, metadata), and the objects in use repeat.
+# Keyed by the dict's size and its three strings, which fix the dump;
+# bounded (emptied when full).
+_KEY_ID_DUMPS = {}
+KEY_ID_DUMPS_MAX = 1024
+
+
 def _dump_key_id(key_id):
     if type(key_id) is not dict or not 2 <= len(key_id) <= 3:
         return None
+    path, secret_id, version = key_id.get("path"), key_id.get("secret_id"), key_id.get("v")
+    if type(path) is not str or type(version) is not str or \
+            (secret_id is not None and type(secret_id) is not str):
+        return None
+    memo = (len(key_id), path, secret_id, version)
+    text = _KEY_ID_DUMPS.get(memo)
+    if text is None:
+        text = _dump_key_id_strings(key_id)
+        if text is not None:
+            if len(_KEY_ID_DUMPS) >= KEY_ID_DUMPS_MAX:
+                _KEY_ID_DUMPS.clear()
+            _KEY_ID_DUMPS[memo] = text
+    return text
+
+
+def _dump_key_id_strings(key_id):
     path = _str_q(key_id.get("path"))
     version = _str_q(key_id.get("v"))
     if path is None or version is None:
