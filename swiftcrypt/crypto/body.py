@@ -36,8 +36,9 @@ class BodyEncrypter:
     object gets no body crypto-meta, as Swift's format has it.
     """
 
-    def __init__(self, object_key, key_id, object_cipher=None, size=None):
-        self._object_key = object_key
+    def __init__(self, object_key, key_id, object_cipher=None, size=None, object_mac=None):
+        # ``object_mac``: a fast.hmac.Sha256Hmac of the object key (the Etag-Mac's)
+        self._object_key = object_mac or object_key
         # The object key also wraps the body key and encrypts the etag: a
         # ShortCtr made once serves both (and the caller's metadata).
         self._object_cipher = object_cipher or ShortCtr(object_key)

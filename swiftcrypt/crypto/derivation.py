@@ -3,8 +3,8 @@
 import base64
 import hashlib
 import hmac
-import threading
 
+from swiftcrypt.common.boundedcache import BoundedCache
 from swiftcrypt.crypto import keyids
 
 #: A root secret's size: the least a keymaster accepts, and what
@@ -65,57 +65,30 @@ def request_keys(root_secret, secret_id, version, cpath, opath, secret_ids):
 CACHE_ENTRIES = 1024
 
 
-class DerivedKeys:
+class DerivedKeys(BoundedCache):
     """request_keys() results reused across requests: the keys of one
     container (and of a hot object) are derived once, not per request.
 
     Its owner holds a fixed set of root secrets (``RootSecrets``: a
     rotation or retirement builds new ones, with a new cache), so an
     entry is keyed by secret id and paths alone and can outlive no
-    secret. Bounded: at most ``max_entries``, the first cached out first
-    (a hit does no bookkeeping). Entries are never shown.
+    secret. Bounded (``common.boundedcache``); entries are never shown.
     """
 
     def __init__(self, max_entries=None):
-        if max_entries is None:
-            max_entries = CACHE_ENTRIES
-        if max_entries < 1:
-            raise ValueError("max_entries must be at least 1")
-        self.max_entries = max_entries
-        self._entries = {}
-        self._lock = threading.Lock()  # for misses: eviction iterates the dict
+        super().__init__(CACHE_ENTRIES if max_entries is None else max_entries)
 
-    def get(self, cache_key, derive):
+    def copy_of(self, cache_key, derive):
         """A copy of the keys cached under ``cache_key`` (``derive(*cache_key)``'s,
         made and kept on a miss): the caller may change what it gets."""
-        keys = self.entry(cache_key, derive)
+        keys = self._entries.get(cache_key)
+        if keys is None:
+            keys = self.add(cache_key, derive(*cache_key))
         out = dict(keys)
         if "id" in keys:
             out["id"] = dict(keys["id"])
             out["all_ids"] = [dict(key_id) for key_id in keys["all_ids"]]
         return out
-
-    def entry(self, cache_key, derive):
-        """The keys cached under ``cache_key`` themselves (made on a miss):
-        to read and compare, never to change or hand out."""
-        keys = self._entries.get(cache_key)
-        if keys is None:
-            keys = derive(*cache_key)
-            with self._lock:
-                while len(self._entries) >= self.max_entries:
-                    del self._entries[next(iter(self._entries))]
-                self._entries[cache_key] = keys
-        return keys
-
-    def clear(self):
-        with self._lock:
-            self._entries.clear()
-
-    def __len__(self):
-        return len(self._entries)
-
-    def __repr__(self):  # keys: never shown
-        return "<DerivedKeys %d/%d entries>" % (len(self._entries), self.max_entries)
 
 
 def account_keys(root_secret, path, secret_id, version, secret_ids):
@@ -131,12 +104,15 @@ def account_keys(root_secret, path, secret_id, version, secret_ids):
 def etag_mac(key, etag):
     """Return base64 HMAC-SHA256(key, etag): the stored Etag-Mac form.
 
-    ``etag`` is bytes, or text as found in a WSGI header (latin-1 code
-    points standing for bytes); other text is taken as UTF-8.
+    ``key`` is bytes, or a ``fast.hmac.Sha256Hmac`` made from them (its
+    ``mac``); ``etag`` is bytes, or text as found in a WSGI header
+    (latin-1 code points standing for bytes); other text is taken as UTF-8.
     """
     if isinstance(etag, str):
         try:
             etag = etag.encode("latin-1")
         except UnicodeEncodeError:
             etag = etag.encode("utf-8")
-    return base64.b64encode(hmac_sha256(key, etag)).decode("ascii")
+    mac = getattr(key, "mac", None)
+    digest = mac(etag) if mac is not None else hmac_sha256(key, etag)
+    return base64.b64encode(digest).decode("ascii")

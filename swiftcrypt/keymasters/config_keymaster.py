@@ -58,12 +58,13 @@ class RootSecrets:
         """``derivation.request_keys`` from the secret ``secret_id``
         (UnknownSecretIdError if none), derived once per paths and kept
         (bounded) for the requests after; the caller's own copy."""
-        return self._derived.get((secret_id, version, cpath, opath), self._derive)
+        return self._derived.copy_of((secret_id, version, cpath, opath), self._derive)
 
     def key_id(self, secret_id, version, cpath, opath):
         """The ``"id"`` of request_keys() with these arguments, to compare
         with (not a copy: never change it)."""
-        return self._derived.entry((secret_id, version, cpath, opath), self._derive)["id"]
+        return self._derived.get((secret_id, version, cpath, opath), self._derive,
+                                 secret_id, version, cpath, opath)["id"]
 
     def _derive(self, secret_id, version, cpath, opath):
         return derivation.request_keys(self.get(secret_id), secret_id, version, cpath, opath,

@@ -20,6 +20,7 @@ from swiftcrypt.common.wsgicontext import call_app
 from swiftcrypt.crypto import ciphers, cryptometa, keyids, listing_etag
 from swiftcrypt.crypto.derivation import etag_mac
 from swiftcrypt.crypto.fast.ctr import ShortCtrCache
+from swiftcrypt.crypto.fast.hmac import MacCache
 from swiftcrypt.middleware import verify_body
 from swiftcrypt.middleware.byteranges import ByterangesRewriter, parse_content_range
 from swiftcrypt.middleware.cors import expose_object_headers
@@ -36,10 +37,11 @@ class ObjectKeys:
     and a ShortCtr per key from ``ciphers`` (a ShortCtrCache: one cipher
     set-up however many values, and none for a key in use before)."""
 
-    def __init__(self, environ, ciphers=None):
+    def __init__(self, environ, ciphers=None, macs=None):
         self.environ = environ
         self._fetched = []  # (key id, keys): a response holds one or two ids
         self._ciphers = ciphers if ciphers is not None else ShortCtrCache()
+        self._macs = macs if macs is not None else MacCache()
 
     def get(self, key_id, header):
         for known, keys in self._fetched:
@@ -54,6 +56,9 @@ class ObjectKeys:
 
     def cipher(self, key):
         return self._ciphers.get(key)
+
+    def mac(self, key):
+        return self._macs.get(key)
 
 
 def _load_meta(header, value):
@@ -177,7 +182,7 @@ def _decrypt_etag(found, keys, body_key_id, result, replaced):
     etag = _decrypt(ETAG, parsed, keys.cipher(object_key)).decode("latin-1")
     mac_value = found.get(_ETAG_MAC_L)
     if mac_value and not hmac.compare_digest(
-            etag_mac(object_key, etag).encode(), mac_value[1].strip().encode("latin-1")):
+            etag_mac(keys.mac(object_key), etag).encode(), mac_value[1].strip().encode("latin-1")):
         raise DecryptionFailed(ETAG, "decrypted etag does not match its MAC "
                                "(wrong root secret or tampered metadata)", body_key_id,
                                wrong_key=True)
@@ -240,10 +245,11 @@ class Decrypter:
 
     metrics = metrics.NONE  # the Encryption filter's
 
-    def __init__(self, app, logger, ciphers=None):
+    def __init__(self, app, logger, ciphers=None, macs=None):
         self.app = app
         self.logger = logger
         self.ciphers = ciphers if ciphers is not None else ShortCtrCache()
+        self.macs = macs if macs is not None else MacCache()
 
     def __call__(self, environ, start_response):
         parts = request_parts(environ)
@@ -270,7 +276,8 @@ class Decrypter:
     def handle_object(self, environ, start_response):
         resp = call_app(self.app, environ)
         try:
-            decrypted = decrypt_object_headers(resp.headers, ObjectKeys(environ, self.ciphers))
+            decrypted = decrypt_object_headers(
+                resp.headers, ObjectKeys(environ, self.ciphers, self.macs))
         except DecryptionFailed as err:
             return self._fail(environ, start_response, resp, err)
         except KeysUnavailable as err:

@@ -13,6 +13,7 @@ from swiftcrypt.crypto import cryptometa, listing_etag
 from swiftcrypt.crypto.body import BodyEncrypter
 from swiftcrypt.crypto.derivation import etag_mac
 from swiftcrypt.crypto.fast.ctr import ShortCtr, ShortCtrCache
+from swiftcrypt.crypto.fast.hmac import MacCache
 from swiftcrypt.middleware.constraints import MAX_HEADER_SIZE, OBJECT_META_PREFIX, metadata_problem
 from swiftcrypt.middleware.keycallback import (
     KeysMissing,
@@ -134,16 +135,19 @@ class Encrypter:
     metrics = metrics.NONE  # the Encryption filter's
     """Encrypts object data and user metadata on the way to the backend."""
 
-    def __init__(self, app, logger, disable_encryption=False, write_app=None, ciphers=None):
+    def __init__(self, app, logger, disable_encryption=False, write_app=None, ciphers=None,
+                 macs=None):
         """``app`` serves reads (the decrypter); ``write_app`` (default
         ``app``) every other method: the decrypter only passes those on,
         so the encryption filter hands us the app after it. ``ciphers``:
-        the ShortCtrCache to take the keys' ciphers from."""
+        the ShortCtrCache to take the keys' ciphers from, ``macs`` the
+        MacCache their Etag-Mac HMACs."""
         self.app = app
         self.write_app = write_app if write_app is not None else app
         self.logger = logger
         self.disable_encryption = disable_encryption
         self.ciphers = ciphers if ciphers is not None else ShortCtrCache()
+        self.macs = macs if macs is not None else MacCache()
 
     def __call__(self, environ, start_response, parts):
         method = environ["REQUEST_METHOD"]
@@ -177,7 +181,7 @@ class Encrypter:
         object_cipher = self.ciphers.get(keys["object"])
         encrypt_user_metadata(environ, keys, object_cipher, meta)
         body = BodyEncrypter(keys["object"], keys["id"], object_cipher,
-                             _content_length(environ))
+                             _content_length(environ), self.macs.get(keys["object"]))
         encrypting = environ["wsgi.input"] = EncryptingInput(environ["wsgi.input"], body)
         footers = PutFooters(environ, body, keys, self.ciphers.get(keys["container"]))
         environ[FOOTERS_CALLBACK] = footers.update

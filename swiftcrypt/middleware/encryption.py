@@ -24,6 +24,7 @@ from swiftcrypt.common.httperrors import respond
 from swiftcrypt.common.swiftpath import request_parts, split_wsgi_path
 from swiftcrypt.crypto.account_container_metadata import ACCOUNT, CONTAINER
 from swiftcrypt.crypto.fast.ctr import ShortCtrCache
+from swiftcrypt.crypto.fast.hmac import MacCache
 from swiftcrypt.middleware import s3, verify_body
 from swiftcrypt.middleware.account_container_metadata import AccountContainerDecrypter
 from swiftcrypt.middleware.decrypter import Decrypter
@@ -42,12 +43,13 @@ class Encryption:
         self.disable_encryption = options.as_bool(conf, "disable_encryption")
         self.verify_body = options.as_bool(conf, "verify_body")
         self.metrics = metrics.metrics_for(conf, self.logger)
-        # the object and container keys' ciphers, reused across requests
+        # the object and container keys' ciphers and MACs, reused across requests
         self.ciphers = ShortCtrCache()
-        self.decrypter = Decrypter(app, self.logger, self.ciphers)
+        self.macs = MacCache()
+        self.decrypter = Decrypter(app, self.logger, self.ciphers, self.macs)
         self.db_reads = AccountContainerDecrypter(app, self.logger, send_decrypted_listing)
         self.encrypter = Encrypter(self.decrypter, self.logger, self.disable_encryption, app,
-                                   self.ciphers)
+                                   self.ciphers, self.macs)
         self.decrypter.metrics = self.encrypter.metrics = self.metrics
         self.container_writes, self.account_writes = (DbMetaEncrypter(
             app, self.logger, level,

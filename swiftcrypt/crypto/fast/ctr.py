@@ -14,6 +14,7 @@ import threading
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from swiftcrypt.common.boundedcache import BoundedCache
 from swiftcrypt.crypto.ciphers import BLOCK_SIZE, IV_SIZE, check_iv, check_key
 
 _COUNTER_SPACE = 1 << 128
@@ -89,44 +90,23 @@ class _SharedShortCtr(ShortCtr):
             self._busy.release()
 
 
-class ShortCtrCache:
+class ShortCtrCache(BoundedCache):
     """A ShortCtr per key, reused across requests: a request's object and
     container keys are those of the request before it more often than not
     (one container, one hot object), and a cipher set-up costs about as
     much as two HMACs.
 
-    Bounded: at most ``max_entries`` keys, the first cached out first (a
-    hit does no bookkeeping). A cached context is reachable only by
-    presenting its key, so it serves no request that its keymaster would
-    not give the key to; ``clear()`` drops them all.
+    Bounded (``common.boundedcache``). A cached context is reachable only
+    by presenting its key, so it serves no request that its keymaster
+    would not give the key to; ``clear()`` drops them all.
     """
 
     def __init__(self, max_entries=CACHE_ENTRIES):
-        if max_entries < 1:
-            raise ValueError("max_entries must be at least 1")
-        self.max_entries = max_entries
-        self._entries = {}
-        self._lock = threading.Lock()  # for misses: eviction iterates the dict
+        super().__init__(max_entries)
 
     def get(self, key):
         """The ShortCtr of ``key`` (32 bytes; CryptoError otherwise)."""
         if type(key) is not bytes:
             return ShortCtr(key)  # checks it; a bytes subclass is not cached
         short = self._entries.get(key)
-        if short is None:
-            short = _SharedShortCtr(key)  # checks the key
-            with self._lock:
-                while len(self._entries) >= self.max_entries:
-                    del self._entries[next(iter(self._entries))]
-                self._entries[key] = short
-        return short
-
-    def clear(self):
-        with self._lock:
-            self._entries.clear()
-
-    def __len__(self):
-        return len(self._entries)
-
-    def __repr__(self):  # the keys are secrets: never show them
-        return "<ShortCtrCache %d/%d keys>" % (len(self._entries), self.max_entries)
+        return short if short is not None else self.add(key, _SharedShortCtr(key))
