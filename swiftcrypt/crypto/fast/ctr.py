@@ -10,8 +10,6 @@ context per key, built once, makes each value one ECB call over its
 counter blocks and an XOR.
 """
 
-import threading
-
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from swiftcrypt.common.boundedcache import BoundedCache
@@ -69,25 +67,24 @@ CACHE_ENTRIES = 1024
 
 
 class _SharedShortCtr(ShortCtr):
-    """A ShortCtr that requests on several OS threads may share: a cipher
-    context is not re-entrant (cryptography raises "Already borrowed" when
-    two threads update one), so a use finding it busy takes a context of
-    its own for that value."""
+    """A ShortCtr that requests on several OS threads may share. A cipher
+    context is not re-entrant: cryptography refuses a second thread's
+    update while one runs (RuntimeError "Already borrowed", the context
+    left as it was), so that use takes a context of its own. Whatever
+    the RuntimeError, a fresh context of the same key gives the right
+    answer."""
 
-    __slots__ = ("_key", "_busy")
+    __slots__ = ("_key",)
 
     def __init__(self, key):
         super().__init__(key)
         self._key = key
-        self._busy = threading.Lock()
 
     def crypt(self, iv, data):
-        if not self._busy.acquire(False):
-            return ShortCtr(self._key).crypt(iv, data)
         try:
             return ShortCtr.crypt(self, iv, data)
-        finally:
-            self._busy.release()
+        except RuntimeError:
+            return ShortCtr(self._key).crypt(iv, data)
 
 
 class ShortCtrCache(BoundedCache):
