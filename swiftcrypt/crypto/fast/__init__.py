@@ -11,6 +11,9 @@ input it says so (None) and the caller takes the reference.
   one key, and ``ShortCtrCache``, one per key reused across requests (safe
   to share between threads). Reference: cryptography's CTR mode
   (``crypto.ciphers.AesCtr``).
+- ``hmac``: ``Sha256Hmac``, HMAC-SHA256 from a key's two padded SHA-256
+  states kept with it, and ``MacCache``, one per key reused across
+  requests. Reference: ``crypto.derivation.hmac_sha256``.
 - ``cryptometa_templates``: crypto-meta dumped and parsed from templates
   of the shapes written on every request. Reference: the JSON route of
   ``crypto.cryptometa`` (``dump_json``, ``load_json``).
