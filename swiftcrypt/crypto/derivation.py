@@ -37,7 +37,8 @@ def derive_key(root_secret, path):
     return hmac_sha256(root_secret, path.encode("utf-8"))
 
 
-def request_keys(root_secret, secret_id, version, cpath, opath, secret_ids):
+def request_keys(root_secret, secret_id, version, cpath, opath, secret_ids,
+                 container_key=None):
     """The keys a container or object request gets from ``root_secret``
     (the secret ``secret_id``): ``{"container", "object", "id", "all_ids"}``.
 
@@ -45,12 +46,15 @@ def request_keys(root_secret, secret_id, version, cpath, opath, secret_ids):
     ``opath`` the object's path or None (then no ``"object"`` key). ``"id"``
     is the key id of the object's path (the container's without one), and
     ``"all_ids"`` that path's id under each of ``secret_ids`` in order.
+    ``container_key``: derive_key(root_secret, cpath), when the caller
+    kept it from an earlier request.
     """
     keys = {}
     if cpath is None:
         return keys
     # derive_key, inline: a request computes two or three of these
-    keys["container"] = hmac_sha256(root_secret, cpath.encode("utf-8"))
+    keys["container"] = container_key if container_key is not None else \
+        hmac_sha256(root_secret, cpath.encode("utf-8"))
     if opath is not None:
         keys["object"] = hmac_sha256(root_secret, opath.encode("utf-8"))
     id_path = opath if opath is not None else cpath

@@ -12,6 +12,7 @@ import base64
 import binascii
 
 from swiftcrypt.common import logs, names, options
+from swiftcrypt.common.boundedcache import BoundedCache
 from swiftcrypt.common.errors import ConfigError, UnknownSecretIdError
 from swiftcrypt.common.swiftpath import request_parts
 from swiftcrypt.crypto import derivation, keyids
@@ -42,6 +43,8 @@ class RootSecrets:
         # These secrets never change (a rotation or retirement makes new
         # RootSecrets), so keys derived from them may be kept with them.
         self._derived = derivation.DerivedKeys()
+        # each container's key, for the objects of it not in _derived yet
+        self._container_keys = BoundedCache(derivation.CACHE_ENTRIES)
 
     def ids(self):
         """All secret ids, active first, then in a stable order."""
@@ -67,8 +70,13 @@ class RootSecrets:
                                  secret_id, version, cpath, opath)["id"]
 
     def _derive(self, secret_id, version, cpath, opath):
-        return derivation.request_keys(self.get(secret_id), secret_id, version, cpath, opath,
-                                       self._ids)
+        root = self.get(secret_id)
+        container_key = None
+        if cpath is not None:
+            container_key = self._container_keys.get(
+                (secret_id, cpath), derivation.derive_key, root, cpath)
+        return derivation.request_keys(root, secret_id, version, cpath, opath, self._ids,
+                                       container_key)
 
     def __contains__(self, secret_id):
         return secret_id in self._secrets

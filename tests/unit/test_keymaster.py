@@ -590,3 +590,25 @@ def test_a_retired_secret_is_not_served_from_the_cache():
     conf = {"encryption_root_secret_new": B64_B, "active_root_secret_id": "new"}
     with pytest.raises(UnknownSecretIdError):
         fetcher(conf)(key_id=written["id"])
+
+
+def test_a_containers_key_is_derived_once_for_all_its_objects(monkeypatch):
+    derived = []
+    real = derivation.hmac_sha256
+
+    def counted(key, message):
+        derived.append(message)
+        return real(key, message)
+
+    monkeypatch.setattr(derivation, "hmac_sha256", counted)
+    roots = config_keymaster.RootSecrets({None: SECRET_A, "b": SECRET_B})
+    km = config_keymaster.KeyMaster(None, roots)
+    for name in ("o1", "o2", "o3"):
+        keys = config_keymaster.RequestKeys(km, "a", "c", name).fetch()
+        assert keys["container"] == real(SECRET_A, b"/a/c")
+        assert keys["object"] == real(SECRET_A, b"/a/c/" + name.encode())
+    assert derived == [b"/a/c", b"/a/c/o1", b"/a/c/o2", b"/a/c/o3"]
+    # per secret: another secret's container key is its own
+    b_keys = config_keymaster.RequestKeys(km, "a", "c", "o1").fetch(
+        key_id=keyids.make_key_id("/a/c/o1", "b", "2"))
+    assert b_keys["container"] == real(SECRET_B, b"/a/c")
