@@ -128,3 +128,13 @@ def test_multinode_report_medians_ratios_and_every_non_2xx():
     text = multinode.markdown(results, summary)
     assert "| get | 20.0 | 2.00 | 5 |" in text
     assert "t=1.0s ... get -> 503: why" in text and "'get-deleted 404': 2" in text
+
+
+@pytest.mark.parametrize("op", ["put", "get"])
+def test_percall_sends_its_requests(op):
+    from bench import percall
+
+    for objects in ("same", "distinct"):
+        percall.run("swiftcrypt", op, 3, objects)  # raises on a wrong status or body
+    with pytest.raises(ValueError):
+        percall.run("swiftcrypt", op, percall.DISTINCT, "distinct")
