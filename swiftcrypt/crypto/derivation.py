@@ -88,11 +88,16 @@ class DerivedKeys(BoundedCache):
         keys = self._entries.get(cache_key)
         if keys is None:
             keys = self.add(cache_key, derive(*cache_key))
-        out = dict(keys)
-        if "id" in keys:
-            out["id"] = dict(keys["id"])
-            out["all_ids"] = [dict(key_id) for key_id in keys["all_ids"]]
-        return out
+        return copy_keys(keys)
+
+
+def copy_keys(keys):
+    """A copy of request_keys()'s ``keys`` that shares nothing mutable."""
+    out = dict(keys)
+    if "id" in keys:
+        out["id"] = dict(keys["id"])
+        out["all_ids"] = [dict(key_id) for key_id in keys["all_ids"]]
+    return out
 
 
 def account_keys(root_secret, path, secret_id, version, secret_ids):

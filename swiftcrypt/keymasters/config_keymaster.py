@@ -63,11 +63,18 @@ class RootSecrets:
         (bounded) for the requests after; the caller's own copy."""
         return self._derived.copy_of((secret_id, version, cpath, opath), self._derive)
 
-    def key_id(self, secret_id, version, cpath, opath):
-        """The ``"id"`` of request_keys() with these arguments, to compare
-        with (not a copy: never change it)."""
-        return self._derived.get((secret_id, version, cpath, opath), self._derive,
-                                 secret_id, version, cpath, opath)["id"]
+    def active_keys(self, version, account, container, obj):
+        """``(cache key, keys)``: the arguments of request_keys() for a
+        request's path parts under the active secret, and its keys
+        themselves (to read and compare, never to change or hand out),
+        cached by the parts: a hit formats no path."""
+        return self._derived.get(("parts", version, account, container, obj),
+                                 self._derive_active, version, account, container, obj)
+
+    def _derive_active(self, version, account, container, obj):
+        cache_key = (self.active_id, version) + keyids.request_paths(
+            account, container, obj, version)
+        return cache_key, self._derived.get(cache_key, self._derive, *cache_key)
 
     def _derive(self, secret_id, version, cpath, opath):
         root = self.get(secret_id)
@@ -182,26 +189,17 @@ class RequestKeys:
         self.obj = obj
         self.fallback = fallback
         self._cache = {}  # with a fallback: keys with its ids added
-        self._active = None  # cache key of what fetch() writes with
-
-    def _paths_for_request(self, version):
-        return keyids.request_paths(self.account, self.container, self.obj, version)
-
-    def _active_paths(self):
-        """``(secret id, version, container path, object path)`` of the
-        active secret and version: what fetch() writes with."""
-        if self._active is None:
-            version = self.keymaster.version
-            self._active = (self.keymaster.root_secrets.active_id, version) + \
-                self._paths_for_request(version)
-        return self._active
+        self._active = None
 
     def fetch(self, key_id=None, *args, **kwargs):
         """Return ``{"container", "object", "id", "all_ids"}`` for this
         request, or for the stored ``key_id`` when one is given."""
         roots = self.keymaster.root_secrets
-        cache_key = self._active_paths()
-        if key_id is not None and key_id != roots.key_id(*cache_key):
+        if self._active is None:  # (cache key, keys) of what fetch() writes with
+            self._active = roots.active_keys(self.keymaster.version, self.account,
+                                             self.container, self.obj)
+        cache_key, keys = self._active
+        if key_id is not None and key_id != keys.get("id"):
             # (A stored id equal to the one we write with resolves to the
             # request's own paths: most reads skip resolve_key_paths.)
             secret_id, version, cpath, opath = keyids.resolve_key_paths(
@@ -211,6 +209,9 @@ class RequestKeys:
                     return self.fallback(key_id, *args, **kwargs)
                 raise UnknownSecretIdError(secret_id)
             cache_key = (secret_id, version, cpath, opath)
+            keys = None
+        if self.fallback is None and keys is not None:
+            return derivation.copy_keys(keys)  # a copy of its own
         if self.fallback is None:
             return roots.request_keys(*cache_key)  # a copy of its own
         keys = self._cache.get(cache_key)

@@ -612,3 +612,19 @@ def test_a_containers_key_is_derived_once_for_all_its_objects(monkeypatch):
     b_keys = config_keymaster.RequestKeys(km, "a", "c", "o1").fetch(
         key_id=keyids.make_key_id("/a/c/o1", "b", "2"))
     assert b_keys["container"] == real(SECRET_B, b"/a/c")
+
+
+def test_a_requests_active_keys_are_found_by_its_path_parts(monkeypatch):
+    formatted = []
+    real = keyids.request_paths
+
+    def counted(*args):
+        formatted.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(keyids, "request_paths", counted)
+    km = config_keymaster.KeyMaster(None, config_keymaster.RootSecrets({None: SECRET_A}))
+    first = config_keymaster.RequestKeys(km, "a", "c", "\u00e9").fetch()
+    again = config_keymaster.RequestKeys(km, "a", "c", "\u00e9").fetch(key_id=first["id"])
+    assert first == again and len(formatted) == 1  # the second request formats no path
+    assert first["object"] == derivation.derive_key(SECRET_A, "/a/c/\u00e9")
