@@ -45,6 +45,8 @@ class RootSecrets:
         self._derived = derivation.DerivedKeys()
         # each container's key, for the objects of it not in _derived yet
         self._container_keys = BoundedCache(derivation.CACHE_ENTRIES)
+        # request path parts -> (cache key, keys) under the active secret
+        self._active = BoundedCache(derivation.CACHE_ENTRIES)
 
     def ids(self):
         """All secret ids, active first, then in a stable order."""
@@ -68,8 +70,8 @@ class RootSecrets:
         request's path parts under the active secret, and its keys
         themselves (to read and compare, never to change or hand out),
         cached by the parts: a hit formats no path."""
-        return self._derived.get(("parts", version, account, container, obj),
-                                 self._derive_active, version, account, container, obj)
+        return self._active.get((version, account, container, obj),
+                                self._derive_active, version, account, container, obj)
 
     def _derive_active(self, version, account, container, obj):
         cache_key = (self.active_id, version) + keyids.request_paths(
