@@ -44,6 +44,9 @@ FOOTERS_CALLBACK = "swift.callback.update_footers"
 #: The keys callback gives what a write would get, whatever the method
 #: (``rekey`` asks on a HEAD; account_keymaster otherwise answers a read).
 KEYS_FOR_WRITE = "swiftcrypt.keys_for_write"
+#: A PUT's encrypting body (the encrypter's ``wsgi.input``) offering the
+#: ciphertext MD5 to a store that reads it directly (common/environ.py).
+BODY_HASH_OFFER = "swiftcrypt.body_hash_offer"
 #: Where the object server finds the etag to evaluate conditions against
 #: (the encrypter points it at the Etag-Mac): the header, and its environ key.
 ETAG_IS_AT_HEADER = "X-Backend-Etag-Is-At"

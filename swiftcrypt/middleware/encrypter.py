@@ -5,7 +5,7 @@ conditional GET/HEAD (etags masked with the keys' HMAC).
 import io
 
 from swiftcrypt.common import etags, metrics, names
-from swiftcrypt.common.environ import header_key, header_name
+from swiftcrypt.common.environ import header_key, header_name, offer_body_hash
 from swiftcrypt.common.errors import CryptoError
 from swiftcrypt.common.httperrors import error_exception, respond
 from swiftcrypt.common.wsgicontext import call_app
@@ -38,7 +38,23 @@ class EncryptingInput:
     def __init__(self, wsgi_input, encrypter):
         self._input = wsgi_input
         self.encrypter = encrypter
-        self.bytes = 0  # plaintext read (for the metrics)
+        self.bytes = 0  # plaintext read (for the metrics), as much ciphertext returned
+        self.hashed = None  # the store's hash, once it took ours over
+
+    def accept_body_hash(self, hashed):
+        """A store reading straight from us hashes what it writes
+        (swiftcrypt.common.environ.take_body_hash): the ciphertext MD5 is
+        then ``hashed.etag``. Refused once any byte has been read."""
+        if self.bytes or not self.encrypter.hand_off_ciphertext_hash(lambda: hashed.etag):
+            return False
+        self.hashed = hashed
+        return True
+
+    def hashed_all(self):
+        """False when the store that took the hash over did not get every
+        ciphertext byte we returned (someone else read from us): its MD5
+        is then not the ciphertext's."""
+        return self.hashed is None or self.hashed.size == self.bytes
 
     def read(self, *args, **kwargs):
         chunk = self._input.read(*args, **kwargs)
@@ -183,7 +199,9 @@ class Encrypter:
         body = BodyEncrypter(keys["object"], keys["id"], object_cipher,
                              _content_length(environ), self.macs.get(keys["object"]))
         encrypting = environ["wsgi.input"] = EncryptingInput(environ["wsgi.input"], body)
-        footers = PutFooters(environ, body, keys, self.ciphers.get(keys["container"]))
+        offer_body_hash(environ, encrypting)
+        footers = PutFooters(environ, body, keys, self.ciphers.get(keys["container"]),
+                             encrypting)
         environ[FOOTERS_CALLBACK] = footers.update
         try:
             # call_app: a lazy backend calls the callback once iterated
@@ -350,8 +368,9 @@ class PutFooters:
     client's etag checked against the plaintext's MD5 (422 if it differs),
     and the container listing's etag encrypted."""
 
-    def __init__(self, environ, body, keys, container_cipher=None):
+    def __init__(self, environ, body, keys, container_cipher=None, encrypting=None):
         self.body = body
+        self.encrypting = encrypting
         self.keys = keys
         # the listing etag's: a ShortCtr of the container key
         self.container_cipher = container_cipher or keys["container"]
@@ -383,7 +402,8 @@ class PutFooters:
         plaintext_etag = body.plaintext_etag
         if body.started:
             expected = etag_footer or self.client_etag
-            if expected is not None and etags.bare(expected) != plaintext_etag:
+            if (expected is not None and etags.bare(expected) != plaintext_etag) or \
+                    (self.encrypting is not None and not self.encrypting.hashed_all()):
                 self.refusals.append(error_exception(422, ETAG_MISMATCH))
                 raise self.refusals[-1]
             updates = body.body_footers()

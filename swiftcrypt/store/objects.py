@@ -6,6 +6,7 @@ import math
 import os
 
 from swiftcrypt.common import etags, timestamps
+from swiftcrypt.common.environ import take_body_hash
 from swiftcrypt.common.names import ETAG_IS_AT_HEADER, FOOTERS_CALLBACK
 from swiftcrypt.store import conditional, crashpoints, creation, diskfile, expiry, ranges
 from swiftcrypt.store.headers import (
@@ -313,6 +314,13 @@ class ObjectHandlers:
         except OSError as err:
             return disk_error(start_response, req, err)
         with writer:
+            # The writer hashes every byte it writes; the encrypter directly
+            # above (reading from its wsgi.input, nothing between) then skips
+            # its own ciphertext MD5 and sends ours as its footer Etag, after
+            # checking that we got every byte it produced (the conditions
+            # are in swiftcrypt.common.environ). The check below still runs:
+            # the stored etag is MD5(the body on disk) either way.
+            take_body_hash(req.environ, writer)
             failure = self._receive(req, start_response, writer, length)
             if failure is not None:
                 return failure
