@@ -8,6 +8,7 @@ writes a JSON file (with the machine description) and a PNG plot into
 ``--out`` (the current directory by default).
 """
 
+import argparse
 import os
 import statistics
 import sys
@@ -81,6 +82,12 @@ def configure(parser):
     parser.add_argument("--serve", action="store_true",
                         help="also over HTTP: start `swiftcrypt serve` with each pipeline "
                              "(default: off)")
+    parser.add_argument("--serve-workers", type=_worker_counts, default=[1],
+                        metavar="N,...",
+                        help="--serve: each pipeline under `swiftcrypt serve --workers N` "
+                             "for each N, e.g. 1,2 (aggregate throughput, the servers' and "
+                             "the load generator's CPU, and each count's ratio to the "
+                             "first; default: 1)")
     parser.add_argument("--http-url", action="append", default=[], metavar="NAME=URL",
                         help="storage URL of a running proxy to load, e.g. a swiftcrypt "
                              "serve; repeatable (default: none)")
@@ -101,6 +108,17 @@ def configure(parser):
     parser.add_argument("--progress", choices=("auto", "on", "off"), default="auto",
                         help="progress bar on stderr; auto: when stderr is a terminal "
                              "(default: %(default)s)")
+
+
+def _worker_counts(text):
+    try:
+        counts = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1 or len(set(counts)) != len(counts):
+        raise argparse.ArgumentTypeError(
+            "%r is not a comma-separated list of distinct positive numbers" % text)
+    return counts
 
 
 class Missing(Exception):
@@ -147,7 +165,7 @@ def run(args):
     steps += args.rounds * len(names) if args.listing_entries else 0
     steps += len(names) if args.rss_size else 0
     steps += len(args.http_url)
-    steps += args.rounds * len(names) if args.serve else 0
+    steps += args.rounds * len(names) * len(args.serve_workers) if args.serve else 0
     steps += args.rounds * 3 * len(cluster_sizes) if args.cluster else 0
     started = time.monotonic()
     progress = Progress(steps, {"auto": None, "on": True, "off": False}[args.progress])
@@ -177,11 +195,16 @@ def run(args):
         if args.serve:
             from . import serve
 
-            samples = serve.measure(names, args.http_size, args.clients, args.rounds, progress)
-            results["serve_samples"] = samples
-            for name, rounds in samples.items():
-                results["http"][name] = {key: statistics.median(r[key] for r in rounds)
-                                         for key in rounds[0]}
+            by_workers = serve.measure(names, args.http_size, args.clients, args.rounds,
+                                       progress, args.serve_workers)
+            first = args.serve_workers[0]
+            results["serve_samples"] = by_workers[first]
+            results["serve_workers"] = {
+                str(count): {name: {key: statistics.median(r[key] for r in rounds)
+                                    for key in rounds[0]}
+                             for name, rounds in samples.items()}
+                for count, samples in by_workers.items()}
+            results["http"].update(results["serve_workers"][str(first)])
         if args.http_url:
             from . import httpload
 

@@ -1,5 +1,7 @@
 """Throughput over HTTP: N concurrent clients (OS threads, http.client)
-each PUTting then GETting objects of one size against a storage URL."""
+each PUTting then GETting objects of one size against a storage URL, and
+the CPU the load generator itself used meanwhile (on a machine with few
+cores it is part of the bound: what it uses the server cannot)."""
 
 import http.client
 import statistics
@@ -41,17 +43,27 @@ def ensure_container(url, token, container):
         conn.close()
 
 
-def load(url, token, container, data, clients=1, requests=4):
+def load(url, token, container, data, clients=1, requests=4, server_cpu=None):
     """Each client PUTs ``requests`` objects then GETs them back.
 
     Returns ``{"put": bytes/s, "get": bytes/s, "put_latency": median s,
-    "get_latency": median s}`` aggregated over all clients.
+    "get_latency": median s, "put_client_cpu": cores, "get_client_cpu":
+    cores}`` aggregated over all clients; ``<op>_client_cpu`` is this
+    process's CPU time over the phase's wall time (1.0: one core busy).
+    ``server_cpu``, a function giving the server's CPU seconds so far,
+    adds ``<op>_server_cpu`` likewise.
     """
     headers = {"X-Auth-Token": token, "Content-Type": "application/octet-stream"}
     lat = {"put": [], "get": []}
     spans = {"put": [], "get": []}
     errors = []
-    barrier = threading.Barrier(clients)
+    marks = []  # (wall, our CPU, server CPU) as the last client enters each phase
+
+    def mark():
+        marks.append((time.perf_counter(), time.process_time(),
+                      server_cpu() if server_cpu is not None else 0.0))
+
+    barrier = threading.Barrier(clients, action=mark)
 
     def client(idx):
         conn = _Conn(url)
@@ -73,6 +85,7 @@ def load(url, token, container, data, clients=1, requests=4):
                         errors.append("%s %s: %s" % (op, name, status))
                     lat[op].append(time.perf_counter() - t0)
                 spans[op].append((start, time.perf_counter()))
+            barrier.wait()  # the GETs' end mark
             for name in names:
                 conn.request("DELETE", name, None, headers)
         except Exception as err:  # reported, not raised from a thread
@@ -93,4 +106,9 @@ def load(url, token, container, data, clients=1, requests=4):
         wall = max(e for _s, e in spans[op]) - min(s for s, _e in spans[op])
         out[op] = len(data) * clients * requests / wall
         out[op + "_latency"] = statistics.median(lat[op])
+    for op, (begin, end) in zip(("put", "get"), zip(marks, marks[1:])):
+        wall = end[0] - begin[0]
+        out[op + "_client_cpu"] = (end[1] - begin[1]) / wall
+        if server_cpu is not None:
+            out[op + "_server_cpu"] = (end[2] - begin[2]) / wall
     return out

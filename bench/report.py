@@ -50,6 +50,19 @@ def _ratio(a, b):
     return a / b if a and b else None
 
 
+def workers_bound(results, first, cell, op):
+    """The most ``cell`` (more workers) could gain over ``first`` on this
+    machine: the cores the load generator left free while ``cell`` ran,
+    over the cores the server used with fewer workers. None without the
+    CPU figures."""
+    cpus = (results.get("machine") or {}).get("cpus")
+    used = first.get(op + "_server_cpu")
+    client = cell.get(op + "_client_cpu")
+    if not cpus or not used or client is None:
+        return None
+    return (cpus - client) / used
+
+
 def summarize(results):
     """Medians, throughputs, added costs and the issue's target ratios."""
     summary = {"objects": {}, "targets": {}}
@@ -99,6 +112,19 @@ def summarize(results):
             for op in ("put", "get"):
                 summary["targets"]["http_swiftcrypt_%s_vs_swift" % op] = _ratio(
                     http["swiftcrypt"][op], http["swift"][op])
+    counts = results.get("serve_workers") or {}
+    if len(counts) > 1:
+        first = next(iter(counts))
+        for count, per_name in counts.items():
+            if count == first:
+                continue
+            for name, cell in per_name.items():
+                for op in ("put", "get"):
+                    key = "serve_workers_%s_vs_%s_%s_%s" % (count, first, name, op)
+                    summary["targets"][key] = _ratio(cell[op], counts[first][name][op])
+                    bound = workers_bound(results, counts[first][name], cell, op)
+                    if bound is not None:
+                        summary["targets"][key + "_bound"] = bound
     cl = results.get("cluster")
     if cl:
         cs = {}
@@ -158,6 +184,28 @@ def table(results, summary):
             lines.append("  %-10s %-8s PUT %8.1f MB/s %7.1f ms   GET %8.1f MB/s %7.1f ms" % (
                 name, human(results.get("http_size", 0)), cell["put"] / 1e6,
                 cell["put_latency"] * 1e3, cell["get"] / 1e6, cell["get_latency"] * 1e3))
+    counts = results.get("serve_workers") or {}
+    if len(counts) > 1 or any(k.endswith("_client_cpu") for per in counts.values()
+                              for cell in per.values() for k in cell):
+        lines.append("")
+        lines.append("swiftcrypt serve --workers N, %d clients, %s (MB/s aggregate; CPU in "
+                     "cores: the servers' / the load generator's, of %s)" % (
+                         results.get("http_clients", 0), human(results.get("http_size", 0)),
+                         results.get("machine", {}).get("cpus", "?")))
+        first = next(iter(counts))
+        for count, per_name in counts.items():
+            for name, cell in per_name.items():
+                row = "  N=%-3s %-10s" % (count, name)
+                for op in ("put", "get"):
+                    row += "  %s %7.1f MB/s" % (op.upper(), cell[op] / 1e6)
+                    if count != first:
+                        row += " (%.2fx" % (cell[op] / counts[first][name][op])
+                        bound = workers_bound(results, counts[first][name], cell, op)
+                        row += ", bound %.2fx)" % bound if bound is not None else ")"
+                    if op + "_client_cpu" in cell:
+                        row += " cpu %.2f/%.2f" % (cell.get(op + "_server_cpu", 0.0),
+                                                    cell[op + "_client_cpu"])
+                lines.append(row)
     if summary.get("cluster"):
         lines.append("")
         lines.append("Real Swift cluster (MB/s, median; latency ms)")
