@@ -63,3 +63,15 @@ class Event:
                 self._green.wait()
             return self._green.ready()
         return self._event.wait(timeout)
+
+
+def off_hub(func, *args):
+    """``func(*args)`` for a blocking system call (an fsync): under
+    eventlet in an OS thread of its pool (``eventlet.tpool``), so that the
+    hub serves other requests meanwhile, as Swift's object server does
+    for its fsyncs; otherwise simply called. Its result or exception."""
+    eventlet = _eventlet()
+    if eventlet is None:
+        return func(*args)
+    from eventlet import tpool
+    return tpool.execute(func, *args)

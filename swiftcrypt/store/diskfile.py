@@ -35,6 +35,7 @@ import time
 import uuid
 
 from swiftcrypt.common.checksums import md5
+from swiftcrypt.common.green import off_hub
 
 MAGIC = b"SWCSTOR1"
 META_FORMAT = 1
@@ -138,7 +139,9 @@ class ObjectWriter:
         self._file.write(blob)
         self._file.write(_TRAILER.pack(len(blob), MAGIC))
         self._file.flush()
-        os.fsync(self._file.fileno())
+        # tens of ms for a large body (its writeback): under serve, not on
+        # the hub, which would stop every other request of the process
+        off_hub(os.fsync, self._file.fileno())
         self._file.close()
 
     def publish(self, final_path):
