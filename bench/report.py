@@ -52,15 +52,15 @@ def _ratio(a, b):
 
 def workers_bound(results, first, cell, op):
     """The most ``cell`` (more workers) could gain over ``first`` on this
-    machine: the cores the load generator left free while ``cell`` ran,
-    over the cores the server used with fewer workers. None without the
-    CPU figures."""
+    machine: its throughput if the server and the load generator, at the
+    CPU cost per byte they showed in ``cell``, had every core to
+    themselves, over ``first``'s throughput. None without the CPU figures."""
     cpus = (results.get("machine") or {}).get("cpus")
-    used = first.get(op + "_server_cpu")
+    server = cell.get(op + "_server_cpu")
     client = cell.get(op + "_client_cpu")
-    if not cpus or not used or client is None:
+    if not cpus or not server or client is None or not first.get(op):
         return None
-    return (cpus - client) / used
+    return cpus / (server + client) * cell[op] / first[op]
 
 
 def summarize(results):
@@ -108,6 +108,13 @@ def summarize(results):
                     for op in ("put", "get"):
                         summary["targets"]["http_%s_%s_vs_none" % (name, op)] = _ratio(
                             http[name][op], http["none"][op])
+            for name in http:
+                for op in ("put", "get"):
+                    # server CPU per byte: what load on the machine changes least
+                    if name != "none" and op + "_server_cpu" in http[name]:
+                        summary["targets"]["http_%s_%s_cpu_per_byte_vs_none" % (name, op)] = \
+                            _ratio(http[name][op + "_server_cpu"] / http[name][op],
+                                   http["none"][op + "_server_cpu"] / http["none"][op])
         if "swift" in http and "swiftcrypt" in http:
             for op in ("put", "get"):
                 summary["targets"]["http_swiftcrypt_%s_vs_swift" % op] = _ratio(
@@ -189,7 +196,8 @@ def table(results, summary):
                               for cell in per.values() for k in cell):
         lines.append("")
         lines.append("swiftcrypt serve --workers N, %d clients, %s (MB/s aggregate; CPU in "
-                     "cores: the servers' / the load generator's, of %s)" % (
+                     "cores: the server's / the load generator's, of %s; the server's CPU "
+                     "seconds per GB, the figure load on the machine changes least)" % (
                          results.get("http_clients", 0), human(results.get("http_size", 0)),
                          results.get("machine", {}).get("cpus", "?")))
         first = next(iter(counts))
@@ -203,8 +211,9 @@ def table(results, summary):
                         bound = workers_bound(results, counts[first][name], cell, op)
                         row += ", bound %.2fx)" % bound if bound is not None else ")"
                     if op + "_client_cpu" in cell:
-                        row += " cpu %.2f/%.2f" % (cell.get(op + "_server_cpu", 0.0),
-                                                    cell[op + "_client_cpu"])
+                        server = cell.get(op + "_server_cpu", 0.0)
+                        row += " cpu %.2f/%.2f %.2f s/GB" % (server, cell[op + "_client_cpu"],
+                                                            server / cell[op] * 1e9)
                 lines.append(row)
     if summary.get("cluster"):
         lines.append("")
