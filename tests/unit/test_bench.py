@@ -138,3 +138,27 @@ def test_percall_sends_its_requests(op):
         percall.run("swiftcrypt", op, 3, objects)  # raises on a wrong status or body
     with pytest.raises(ValueError):
         percall.run("swiftcrypt", op, percall.DISTINCT, "distinct")
+
+def test_serve_workers_ratios_bounds_and_cpu_per_byte():
+    """Two worker counts: each pipeline's ratio, the bound from the CPU the
+    server and the load generator used (all cores at that cost per byte),
+    and encrypted/unencrypted server CPU per byte."""
+    from bench import report
+
+    def cell(put, server, client):
+        return {"put": put, "get": put, "put_server_cpu": server, "get_server_cpu": server,
+                "put_client_cpu": client, "get_client_cpu": client,
+                "put_latency": 1, "get_latency": 1}
+
+    counts = {"1": {"none": cell(100e6, 0.9, 0.1), "swiftcrypt": cell(60e6, 1.2, 0.1)},
+              "2": {"none": cell(150e6, 1.5, 0.1), "swiftcrypt": cell(65e6, 1.5, 0.1)}}
+    results = {"machine": {"cpus": 2}, "serve_workers": counts, "http": counts["1"],
+               "http_clients": 8, "http_size": 16 << 20}
+    targets = report.summarize(results)["targets"]
+    assert targets["serve_workers_2_vs_1_none_put"] == 1.5
+    assert round(targets["serve_workers_2_vs_1_swiftcrypt_put_bound"], 3) == \
+        round(2 / 1.6 * 65 / 60, 3)
+    assert round(targets["http_swiftcrypt_put_cpu_per_byte_vs_none"], 3) == \
+        round((1.2 / 60) / (0.9 / 100), 3)
+    text = report.table(results, report.summarize(results))
+    assert "bound 1.35x" in text and "N=2" in text
