@@ -102,7 +102,7 @@ def populate(app, account, container, count, size, concurrency=16):
 def copy_all(app, account, container, names, concurrency, pids=()):
     """Server-side copy of every object (GET decrypted, PUT encrypted),
     streamed, through ``app``; ``(seconds, cores)``: the time it took and
-    the CPU it used, the tool's and the servers' ``pids``', in cores."""
+    the CPU it used, ``{process: cores busy}`` (cores_since)."""
     from swiftcrypt.common.wsgiclient import IterReader, call
 
     call(app, "PUT", "/v1/%s/%s-copy" % (account, container)).close()
@@ -115,19 +115,23 @@ def copy_all(app, account, container, names, concurrency, pids=()):
                    body=IterReader(got.body()))
         put.close()
         assert put.status == 201, put.status
-    started, total = time.monotonic(), cpu_seconds(pids)
+    started, before = time.monotonic(), cpu_by_process(pids)
     _parallel(copy, names, concurrency)
     seconds = time.monotonic() - started
-    return seconds, (cpu_seconds(pids) - total) / seconds
+    return seconds, cores_since(before, seconds, pids)
 
 
-def cpu_seconds(pids):
-    """CPU seconds (user and system) used so far by this process and the
-    processes ``pids`` (the backend's servers; their children included)."""
+def cpu_by_process(pids):
+    """``{name: CPU seconds so far}``: ``tool`` (this process: the tool and,
+    on the cluster, the proxy app it loads) and each of ``pids`` (a dict
+    ``{name: pid}``, or a list: named by position), children included."""
     import psutil
 
-    used = time.process_time()
-    for pid in pids:
+    named = pids.items() if isinstance(pids, dict) else (
+        (str(i), pid) for i, pid in enumerate(pids))
+    used = {"tool": time.process_time()}
+    for name, pid in named:
+        used[name] = 0.0
         try:
             proc = psutil.Process(pid)
             procs = [proc] + proc.children(recursive=True)
@@ -138,28 +142,52 @@ def cpu_seconds(pids):
                 times = one.cpu_times()
             except psutil.NoSuchProcess:
                 continue
-            used += times.user + times.system
+            used[name] += times.user + times.system
     return used
+
+
+def cores_since(before, seconds, pids):
+    """``{name: cores busy}`` since ``before`` (a cpu_by_process) over
+    ``seconds`` of wall time."""
+    now = cpu_by_process(pids)
+    return {name: (now[name] - before.get(name, 0.0)) / seconds if seconds else 0.0
+            for name in now}
 
 
 def rekey_all(app, account, container, concurrency, throttle=None, pids=()):
     """``(seconds, counts)`` of re-keying ``container``; the counts carry
-    ``_cpu_share`` (the tool's CPU over the wall time) and ``_cores`` (the
-    tool's and the servers' ``pids``')."""
+    ``_cores``: ``{process: cores busy}`` (cores_since; ``tool`` is this
+    process)."""
     from swiftcrypt.rekey import run
 
     rekeyer = run.Rekeyer(app, account, throttle=throttle)
-    started, cpu, total = time.monotonic(), time.process_time(), cpu_seconds(pids)
+    started, before = time.monotonic(), cpu_by_process(pids)
     counts = rekeyer.run(container, concurrency=concurrency)
     seconds = time.monotonic() - started
-    counts["_cpu_share"] = (time.process_time() - cpu) / seconds if seconds else 0
-    counts["_cores"] = (cpu_seconds(pids) - total) / seconds if seconds else 0
+    counts["_cores"] = cores_since(before, seconds, pids)
     return seconds, counts
+
+
+def speedup_bound(cores, cpus):
+    """What the CPU allows any concurrency to gain over a sequential run
+    that kept ``cores`` (``{process: cores busy}``) busy, on ``cpus``
+    cores: every process at once can use at most ``cpus`` (``cpus / total``)
+    and each one-threaded process (the tool with its in-process proxy
+    app: one interpreter; a server with ``workers = 0``) at most one
+    (``1 / its share``). ``{"bound": x, "why": text}``."""
+    total = sum(cores.values())
+    limits = [(cpus / total if total else float("inf"),
+               "the sequential run kept %.2f of %d cores busy" % (total, cpus))]
+    for name, used in sorted(cores.items()):
+        if used > 0:
+            limits.append((1 / used, "%s, one process, used %.2f of a core" % (name, used)))
+    bound, why = min(limits)
+    return {"bound": bound, "why": why}
 
 
 def measure(writer, tool, objects, sizes, concurrency, max_ops, ops_objects, pids=()):
     """The figures (a JSON-able dict); ``pids``: the backend's server
-    processes, whose CPU is counted with the tool's."""
+    processes (``{name: pid}``), whose CPU is counted with the tool's."""
     from swiftcrypt.cli.rekey import load_pipeline
     from swiftcrypt.rekey import run as rekeyrun
     from swiftcrypt.rekey.tokenbucket import TokenBucket
@@ -175,26 +203,34 @@ def measure(writer, tool, objects, sizes, concurrency, max_ops, ops_objects, pid
             copy_s, copy_cores = copy_all(app, account, cont, names, conc, pids)
             rekey_s, counts = rekey_all(app, account, cont, conc, pids=pids)
             assert counts[rekeyrun.REKEYED] == count, counts
-            cpu_share = counts.pop("_cpu_share")
             cores = counts.pop("_cores")
-            run = {"size": size, "count": count, "concurrency": conc, "tool_cpu": cpu_share,
-                   "copy_cores": copy_cores, "rekey_cores": cores,
+            run = {"size": size, "count": count, "concurrency": conc,
+                   "tool_cpu": cores["tool"],
+                   "copy_cores": sum(copy_cores.values()), "rekey_cores": sum(cores.values()),
+                   "copy_cores_by_process": copy_cores, "rekey_cores_by_process": cores,
                    "copy_objects_s": count / copy_s, "rekey_objects_s": count / rekey_s,
                    "copy_mb_s": count * size / copy_s / 1e6,
                    "rekey_mb_s": count * size / rekey_s / 1e6,
                    "rekey_vs_copy": copy_s / rekey_s}
             out["runs"].append(run)
             print("%8d B x %5d  concurrency %2d: copy %8.1f obj/s %7.1f MB/s, rekey %8.1f "
-                  "obj/s %7.1f MB/s, rekey/copy %.2f, the tool's CPU %.0f%%, cores busy: "
-                  "copy %.2f, rekey %.2f (of %d)" % (
+                  "obj/s %7.1f MB/s, rekey/copy %.2f; cores busy: copy %.2f, rekey %.2f "
+                  "(of %d: %s)" % (
                       size, count, conc, run["copy_objects_s"], run["copy_mb_s"],
                       run["rekey_objects_s"], run["rekey_mb_s"], run["rekey_vs_copy"],
-                      100 * cpu_share, copy_cores, cores, os.cpu_count()),
+                      run["copy_cores"], run["rekey_cores"], os.cpu_count(),
+                      ", ".join("%s %.2f" % item for item in sorted(cores.items()))),
                   flush=True)
     for size in sizes:
         seq = [r for r in out["runs"] if r["size"] == size and r["concurrency"] == 1][0]
         par = [r for r in out["runs"] if r["size"] == size and r["concurrency"] == concurrency][0]
-        out.setdefault("speedup", {})[size] = par["rekey_objects_s"] / seq["rekey_objects_s"]
+        speedup = par["rekey_objects_s"] / seq["rekey_objects_s"]
+        bound = speedup_bound(seq["rekey_cores_by_process"], os.cpu_count())
+        out.setdefault("speedup", {})[size] = speedup
+        out.setdefault("speedup_bound", {})[size] = bound
+        print("%8d B: --concurrency %d is %.2fx the sequential re-key; the CPU bounds it "
+              "at %.2fx (%s)" % (size, concurrency, speedup, bound["bound"], bound["why"]),
+              flush=True)
     if max_ops:
         names = populate(writer_app, account, "ops", ops_objects, 1024)
         bucket = TokenBucket(max_ops)
@@ -205,7 +241,6 @@ def measure(writer, tool, objects, sizes, concurrency, max_ops, ops_objects, pid
             if wait > 0:
                 eventlet.sleep(wait)
         seconds, counts = rekey_all(app, account, "ops", concurrency, throttle)
-        counts.pop("_cpu_share")
         counts.pop("_cores")
         items = sum(counts.values())
         # the first second's burst is free: the steady rate excludes it
@@ -247,7 +282,7 @@ def main(argv=None):
             with SwiftCluster() as cluster:
                 cluster.start(Crypto())
                 writer, tool = cluster_confs(cluster, tmp)
-                pids = [proc.pid for proc in cluster.procs.values()]
+                pids = {name: proc.pid for name, proc in cluster.procs.items()}
                 results = measure(writer, tool, args.objects, sizes, args.concurrency,
                                   args.max_ops, args.ops_objects, pids)
     from . import report
