@@ -47,6 +47,12 @@ KEYS_FOR_WRITE = "swiftcrypt.keys_for_write"
 #: A PUT's encrypting body (the encrypter's ``wsgi.input``) offering the
 #: ciphertext MD5 to a store that reads it directly (common/environ.py).
 BODY_HASH_OFFER = "swiftcrypt.body_hash_offer"
+#: Set to True on an object GET or HEAD by an internal client (``rekey``):
+#: swiftcrypt's decrypter replaces it with the response's headers as stored
+#: (before decryption, a list of pairs), so one decrypted GET also shows
+#: which secret each part was under. Still True after the call: no such
+#: decrypter in the pipeline.
+STORED_HEADERS = "swiftcrypt.stored_headers"
 #: Where the object server finds the etag to evaluate conditions against
 #: (the encrypter points it at the Etag-Mac): the header, and its environ key.
 ETAG_IS_AT_HEADER = "X-Backend-Etag-Is-At"

@@ -14,7 +14,8 @@ from swiftcrypt.common import metrics
 from swiftcrypt.common.audit import audit
 from swiftcrypt.common.errors import CryptoError, DecryptionFailed
 from swiftcrypt.common.httperrors import respond
-from swiftcrypt.common.names import BODY_META, CRYPTO_PREFIXES, ETAG, ETAG_MAC, OVERRIDE_ETAG
+from swiftcrypt.common.names import (
+    BODY_META, CRYPTO_PREFIXES, ETAG, ETAG_MAC, OVERRIDE_ETAG, STORED_HEADERS)
 from swiftcrypt.common.swiftpath import request_parts
 from swiftcrypt.common.wsgicontext import call_app
 from swiftcrypt.crypto import ciphers, cryptometa, keyids, listing_etag
@@ -275,6 +276,8 @@ class Decrypter:
 
     def handle_object(self, environ, start_response):
         resp = call_app(self.app, environ)
+        if environ.get(STORED_HEADERS) is True:
+            environ[STORED_HEADERS] = list(resp.headers)
         try:
             decrypted = decrypt_object_headers(
                 resp.headers, ObjectKeys(environ, self.ciphers, self.macs))

@@ -45,6 +45,9 @@ KEYS_CALLBACK = names.KEYS_CALLBACK
 # fallback's keys for an account without one). Other keymasters give a
 # write's keys always.
 WRITE_KEYS = names.KEYS_FOR_WRITE
+STORED_HEADERS = names.STORED_HEADERS
+# a manifest or link is read as stored, even if such middleware is present
+_AS_STORED = "multipart-manifest=get&symlink=get"
 # Swift's proxy lists and serves reserved (\x00) names (object versioning's
 # hidden containers) only with this; other backends ignore it.
 _INTERNAL_HEADERS = [("X-Backend-Allow-Reserved-Names", "true"),
@@ -176,6 +179,8 @@ class Rekeyer:
         self.clock = clock
         self.encrypt_plaintext = encrypt_plaintext
         found = encryption_filter(app)
+        # swiftcrypt's decrypter shows a GET's stored headers: no raw HEAD
+        self.one_read = found is not None
         self.plain_names = _metadata_encryption(found) if encrypt_plaintext else {}
         # its rewrites would store plaintext: a re-key would decrypt an
         # object and call it "re-keyed", an --encrypt-plaintext run would
@@ -234,19 +239,76 @@ class Rekeyer:
     def _rekey(self, container, name):
         path = self._path(container, name)
         self.throttle(1, 0)
+        # One decrypted GET, with swiftcrypt's decrypter showing the headers
+        # as stored: what the raw HEAD would say, from the same response the
+        # body is then streamed from (a rewrite costs a copy's two requests,
+        # and what is written back is what was classified). Without that
+        # decrypter (Swift's), the raw HEAD first, then the GET.
+        if not self.one_read:
+            return self._rekey_after_head(path)
+        got = self._call("GET", path, query=_AS_STORED,
+                         environ={WRITE_KEYS: True, STORED_HEADERS: True})
+        try:
+            stored = got.environ.get(STORED_HEADERS)
+            if not isinstance(stored, list):  # another decrypter answered
+                got.close()
+                self.one_read = False
+                return self._rekey_after_head(path)
+            if got.status == 404:
+                return CONFLICT, "gone before it was read"
+            # a crypto meta that does not parse fails here (RekeyError), as
+            # it would on the raw HEAD
+            decided = self._decide(stored, got.environ.get(KEYS_CALLBACK))
+            if got.status != 200:
+                # never "current": an unread object must not let its secret
+                # look retirable; a dry run says what the HEAD would have
+                if decided[0] is None and self.dry_run:
+                    return decided[2], decided[3], decided[4].values()
+                failed = (FAILED, "GET answered %s %s" % (got.status, _first_line(
+                    got.read(4096))))
+                return failed + ((decided[4].values(),) if decided[0] is None else ())
+            if decided[0] is not None:
+                return decided[1:]
+            _, done, would, moved, ids, stamp, size = decided
+            if self.dry_run:
+                return would, moved, ids.values()
+            self.throttle(0, size)
+            outcome, detail = self._put_back(path, got, stamp, moved, done, stored)
+            return outcome, detail, ids.values(), size if outcome == done else 0
+        finally:
+            got.close()
+
+    def _rekey_after_head(self, path):
+        """The object at ``path`` re-keyed by a raw HEAD, then the GET
+        (checked to be the version the HEAD saw) and the PUT."""
         raw = self._raw_head(path)
         if raw.status == 404:
             return CONFLICT, "gone before it was read"
         if raw.status // 100 != 2:
             return FAILED, "HEAD answered %s" % raw.status
-        fetch = raw.environ.get(KEYS_CALLBACK)
+        decided = self._decide(raw.headers, raw.environ.get(KEYS_CALLBACK))
+        if decided[0] is not None:
+            return decided[1:]
+        _, done, would, moved, ids, stamp, size = decided
+        if self.dry_run:
+            return would, moved, ids.values()
+        self.throttle(0, size)
+        outcome, detail = self._rewrite(path, stamp, moved, done, raw.headers)
+        return outcome, detail, ids.values(), size if outcome == done else 0
+
+    def _decide(self, raw_headers, fetch):
+        """What to do with an object whose stored headers are
+        ``raw_headers`` (``fetch``: the keys callback its request got):
+        ``(None, done, would, moved, ids, timestamp, size)`` for a rewrite
+        (``done``/``would``: its outcome, done or in a dry run), else
+        ``(True, outcome, detail[, secret ids])``: nothing to write."""
         if fetch is None:
-            return FAILED, "no keymaster in the pipeline"
+            return True, FAILED, "no keymaster in the pipeline"
         active = self._active_secret(fetch)
-        state, ids = rekey.classify(raw.headers, active)
-        plain = rekey.plaintext_parts(raw.headers) if self.encrypt_plaintext else ()
+        state, ids = rekey.classify(raw_headers, active)
+        plain = rekey.plaintext_parts(raw_headers) if self.encrypt_plaintext else ()
         # a re-key through a pipeline without encryption is stopped by
-        # _rewrite's check of what it read (a scripted pipeline may show no
+        # _put_back's check of what it read (a scripted pipeline may show no
         # filter); a plaintext object would only be rewritten as it is
         if self.cannot_encrypt is not None and (plain or (
                 state == rekey.STALE and self.cannot_encrypt is _DISABLED)):
@@ -261,20 +323,17 @@ class Rekeyer:
             done, would = REKEYED, WOULD_REKEY
             moved = _moved(ids, active)
         else:
-            return state, "", ids.values()
-        stamp = raw.header("X-Backend-Timestamp") or raw.header("X-Timestamp")
+            return True, state, "", ids.values()
+        lowered = {name.lower(): value for name, value in raw_headers}
+        stamp = lowered.get("x-backend-timestamp") or lowered.get("x-timestamp")
         if not stamp:
-            return FAILED, "the backend gave no timestamp"
-        delete_at = (raw.header("X-Delete-At") or "").strip()
+            return True, FAILED, "the backend gave no timestamp"
+        delete_at = (lowered.get("x-delete-at") or "").strip()
         if delete_at.isdigit() and int(delete_at) <= self.clock() + 1:
-            return EXPIRED, "expires before it could be rewritten", ids.values()
-        if self.dry_run:
-            return would, moved, ids.values()
-        length = (raw.header("Content-Length") or "").strip()
+            return True, EXPIRED, "expires before it could be rewritten", ids.values()
+        length = (lowered.get("content-length") or "").strip()
         size = int(length) if length.isdigit() else 0
-        self.throttle(0, size)
-        outcome, detail = self._rewrite(path, stamp, moved, done, raw.headers)
-        return outcome, detail, ids.values(), size if outcome == done else 0
+        return None, done, would, moved, ids, stamp, size
 
     def _write_keys(self, fetch):
         """The keys a write gets now (a dict); StopRun if the account has
@@ -295,7 +354,9 @@ class Rekeyer:
         return key_id.get("secret_id")
 
     def _rewrite(self, path, stamp, moved, done, raw_headers):
-        got = self._call("GET", path, query="multipart-manifest=get&symlink=get")
+        """GET the object at ``path`` and, if it is still the version
+        stamped ``stamp`` that the raw HEAD saw, _put_back."""
+        got = self._call("GET", path, query=_AS_STORED)
         try:
             if got.status == 404:
                 return CONFLICT, "gone before it was read"
@@ -306,23 +367,29 @@ class Rekeyer:
                 return FAILED, "the backend gave no timestamp"
             if timestamps.order_key(now_stamp) != timestamps.order_key(stamp):
                 return CONFLICT, "changed while being read"
-            part = rekey.undecrypted(raw_headers, got.headers)
-            if part is not None:
-                raise StopRun("%s: the object's %s was not decrypted by the GET (is there an "
-                              "encryption filter in the pipeline?)" % (
-                                  quote(path.encode("utf-8", "surrogateescape"), safe="/"), part))
-            headers = rekey.rewrite_headers(got.headers, timestamps.bumped(stamp))
-            length = got.header("Content-Length")
-            headers.append(("Content-Length", length) if length is not None
-                           else ("Transfer-Encoding", "chunked"))
-            # the Content-Type is the stored one (swift_bytes and other swift_
-            # parameters included), which Swift's proxy takes only from a
-            # middleware that says so
-            put = self._call("PUT", path, headers, body=IterReader(got.body()),
-                             environ={"swift.content_type_overridden": True})
-            detail = _first_line(put.read(4096))
+            return self._put_back(path, got, stamp, moved, done, raw_headers)
         finally:
             got.close()
+
+    def _put_back(self, path, got, stamp, moved, done, raw_headers):
+        """PUT the body of the decrypted GET ``got`` (of the version stored
+        with ``raw_headers``, stamped ``stamp``) back at ``stamp`` plus an
+        offset: a write made after that version wins."""
+        part = rekey.undecrypted(raw_headers, got.headers)
+        if part is not None:
+            raise StopRun("%s: the object's %s was not decrypted by the GET (is there an "
+                          "encryption filter in the pipeline?)" % (
+                              quote(path.encode("utf-8", "surrogateescape"), safe="/"), part))
+        headers = rekey.rewrite_headers(got.headers, timestamps.bumped(stamp))
+        length = got.header("Content-Length")
+        headers.append(("Content-Length", length) if length is not None
+                       else ("Transfer-Encoding", "chunked"))
+        # the Content-Type is the stored one (swift_bytes and other swift_
+        # parameters included), which Swift's proxy takes only from a
+        # middleware that says so
+        put = self._call("PUT", path, headers, body=IterReader(got.body()),
+                         environ={"swift.content_type_overridden": True})
+        detail = _first_line(put.read(4096))
         if put.status == 201:
             return done, moved
         if put.status in (202, 409):

@@ -214,3 +214,81 @@ def test_iter_reader():
     assert reader.read(3) == b"def"
     assert reader.read() == b"g"
     assert reader.read(1) == b""
+
+
+# requests per object through swiftcrypt's own filters (a counting backend)
+
+def _filters():
+    # imported here: test_rekey_plaintext imports this module's neighbours
+    from tests.support.pipelines import call as client_call, encrypting_pipeline
+    from tests.unit.test_rekey_db_metadata import NEW_ONLY, OLD_ONLY, ROTATED
+    from tests.unit.test_rekey_plaintext import TimedStore
+    return client_call, encrypting_pipeline, TimedStore, OLD_ONLY, NEW_ONLY, ROTATED
+
+
+def _object_requests(store, start=0):
+    return [(method, path) for method, path, _headers in store.requests[start:]
+            if path.count("/") == 4]
+
+
+def test_a_stale_object_costs_one_get_and_one_put_a_current_one_a_get():
+    client_call, pipeline, TimedStore, OLD_ONLY, NEW_ONLY, ROTATED = _filters()
+    store = TimedStore()
+    assert client_call(pipeline(store, OLD_ONLY), "/v1/AUTH_a/c/old", "PUT", body=b"x" * 1024,
+                       headers={"X-Object-Meta-K": "v"}).status_int == 201
+    assert client_call(pipeline(store, NEW_ONLY), "/v1/AUTH_a/c/new", "PUT",
+                       body=b"y").status_int == 201
+    start = len(store.requests)
+    reported = []
+    counts = run.Rekeyer(pipeline(store, ROTATED), "AUTH_a").run("c", report=reported.append)
+    assert (counts[run.REKEYED], counts[run.CURRENT]) == (1, 1)
+    assert [(r.name, r.detail, sorted(r.secrets)) for r in reported] == [
+        ("new", "", ["new"]), ("old", "old -> new", ["old"])]
+    # no raw HEAD: what it said comes with the GET the body is read from
+    assert _object_requests(store, start) == [
+        ("GET", "/v1/AUTH_a/c/new"), ("GET", "/v1/AUTH_a/c/old"), ("PUT", "/v1/AUTH_a/c/old")]
+    got = client_call(pipeline(store, NEW_ONLY), "/v1/AUTH_a/c/old")
+    assert got.body == b"x" * 1024 and got.headers["X-Object-Meta-K"] == "v"
+    start = len(store.requests)
+    dry = run.Rekeyer(pipeline(store, ROTATED), "AUTH_a", dry_run=True).run("c")
+    assert dry[run.CURRENT] == 2
+    assert [m for m, _p in _object_requests(store, start)] == ["GET", "GET"]
+
+
+def test_a_client_write_after_the_tools_get_wins():
+    client_call, pipeline, TimedStore, OLD_ONLY, NEW_ONLY, ROTATED = _filters()
+
+    class Racing(TimedStore):
+        """A client PUT lands between the tool's GET and its PUT."""
+        def do_GET(self, req):
+            resp = super().do_GET(req)
+            if req.headers.get("User-Agent") == "swiftcrypt-rekey" and not self.raced:
+                self.raced = True
+                assert client_call(pipeline(self, OLD_ONLY), req.path_info, "PUT",
+                                   body=b"the client's").status_int == 201
+            return resp
+
+    store = Racing()
+    store.raced = False
+    writer = pipeline(store, OLD_ONLY)
+    assert client_call(writer, "/v1/AUTH_a/c/o", "PUT", body=b"before").status_int == 201
+    result = run.Rekeyer(pipeline(store, ROTATED), "AUTH_a").rekey_object("c", "o")
+    assert (result.outcome, result.detail) == (run.CONFLICT, "a newer write won")
+    assert client_call(writer, "/v1/AUTH_a/c/o").body == b"the client's"
+
+
+def test_unparsable_crypto_meta_fails_with_the_reason_and_dry_runs_say_would():
+    client_call, pipeline, TimedStore, OLD_ONLY, NEW_ONLY, ROTATED = _filters()
+    store = TimedStore()
+    assert client_call(pipeline(store, OLD_ONLY), "/v1/AUTH_a/c/o", "PUT",
+                       body=b"x" * 64).status_int == 201
+    # a secret the tool does not hold: the decrypter refuses the GET
+    result = run.Rekeyer(pipeline(store, NEW_ONLY), "AUTH_a", dry_run=True).rekey_object("c", "o")
+    assert result.outcome == run.WOULD_REKEY and result.secrets == {"old"}
+    result = run.Rekeyer(pipeline(store, NEW_ONLY), "AUTH_a").rekey_object("c", "o")
+    assert result.outcome == run.FAILED and result.detail.startswith("GET answered 500")
+    assert result.secrets == {"old"}
+    meta = store.objects["/v1/AUTH_a/c/o"][0]
+    meta["X-Object-Sysmeta-Crypto-Body-Meta"] = "%7B"
+    result = run.Rekeyer(pipeline(store, ROTATED), "AUTH_a").rekey_object("c", "o")
+    assert result.outcome == run.FAILED and "malformed crypto meta" in result.detail
