@@ -292,3 +292,20 @@ def test_unparsable_crypto_meta_fails_with_the_reason_and_dry_runs_say_would():
     meta["X-Object-Sysmeta-Crypto-Body-Meta"] = "%7B"
     result = run.Rekeyer(pipeline(store, ROTATED), "AUTH_a").rekey_object("c", "o")
     assert result.outcome == run.FAILED and "malformed crypto meta" in result.detail
+
+
+def test_through_swifts_decrypter_the_raw_head_stays():
+    # Swift's decrypter does not show the stored headers: HEAD, GET, PUT
+    from swift.common.middleware.crypto import filter_factory as swift_encryption
+
+    from swiftcrypt.keymasters.config_keymaster import filter_factory as keymaster
+    client_call, pipeline, TimedStore, OLD_ONLY, NEW_ONLY, ROTATED = _filters()
+    store = TimedStore()
+    assert client_call(pipeline(store, OLD_ONLY), "/v1/AUTH_a/c/o", "PUT",
+                       body=b"x" * 100).status_int == 201
+    tool = keymaster({}, **ROTATED)(swift_encryption({})(store))
+    start = len(store.requests)
+    result = run.Rekeyer(tool, "AUTH_a").rekey_object("c", "o")
+    assert (result.outcome, result.detail) == (run.REKEYED, "old -> new")
+    assert [m for m, _p in _object_requests(store, start)] == ["HEAD", "GET", "PUT"]
+    assert client_call(pipeline(store, NEW_ONLY), "/v1/AUTH_a/c/o").body == b"x" * 100
