@@ -3,8 +3,10 @@
 The pipeline is ``keymaster encryption <backend>`` with no auth, no
 gatekeeper and no large-object/symlink/versioning middleware, so that a
 GET returns a manifest or link as stored and a PUT creates no version.
-Per object: a HEAD with decryption bypassed shows which secrets its
-parts are under (rekey.classify) and, with ``WRITE_KEYS`` set, which
+Per object: its headers as stored - shown by swiftcrypt's decrypter on
+the decrypted GET (``STORED_HEADERS``), else by a HEAD with decryption
+bypassed - show which secrets its parts are under (rekey.classify) and,
+with ``WRITE_KEYS`` set, which
 secret a write uses now (account_keymaster makes an account's first
 secret then, as for a write: the old keymaster kept before it must not
 decide); a stale one is read decrypted and
