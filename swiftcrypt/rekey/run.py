@@ -269,14 +269,8 @@ class Rekeyer:
                 failed = (FAILED, "GET answered %s %s" % (got.status, _first_line(
                     got.read(4096))))
                 return failed + ((decided[4].values(),) if decided[0] is None else ())
-            if decided[0] is not None:
-                return decided[1:]
-            _, done, would, moved, ids, stamp, size = decided
-            if self.dry_run:
-                return would, moved, ids.values()
-            self.throttle(0, size)
-            outcome, detail = self._put_back(path, got, stamp, moved, done, stored)
-            return outcome, detail, ids.values(), size if outcome == done else 0
+            return self._carry_out(decided, lambda stamp, moved, done: self._put_back(
+                path, got, stamp, moved, done, stored))
         finally:
             got.close()
 
@@ -289,13 +283,20 @@ class Rekeyer:
         if raw.status // 100 != 2:
             return FAILED, "HEAD answered %s" % raw.status
         decided = self._decide(raw.headers, raw.environ.get(KEYS_CALLBACK))
+        return self._carry_out(decided, lambda stamp, moved, done: self._rewrite(
+            path, stamp, moved, done, raw.headers))
+
+    def _carry_out(self, decided, write):
+        """The outcome of _decide()'s ``decided``: nothing to write, a dry
+        run's answer, or ``write(stamp, moved, done)``'s ``(outcome,
+        detail)`` once the rate limit lets its bytes through."""
         if decided[0] is not None:
             return decided[1:]
         _, done, would, moved, ids, stamp, size = decided
         if self.dry_run:
             return would, moved, ids.values()
         self.throttle(0, size)
-        outcome, detail = self._rewrite(path, stamp, moved, done, raw.headers)
+        outcome, detail = write(stamp, moved, done)
         return outcome, detail, ids.values(), size if outcome == done else 0
 
     def _decide(self, raw_headers, fetch):
