@@ -41,41 +41,23 @@ from tests.integration.swift import keystone_proxy as kp
 from tests.integration.swift.conftest import make_body
 from tests.integration.swift_cluster import Crypto, SwiftCluster
 
-#: Swift's functional modules run in Keystone mode with Swift's filters and
-#: with swiftcrypt's kms_keymaster: every module the tempauth runs of
-#: test_swift_functional.py cover (functests.DEFAULT_FILES and
-#: MIDDLEWARE_FILES), and test_access_control.py, which runs only with
-#: Keystone. It does not replace test_swift_functional.py's tempauth
-#: kms_keymaster run: test_object.py's account-ACL tests (tempauth's),
+#: Swift's functional modules run in Keystone mode, the same for Swift's
+#: kms_keymaster, swiftcrypt's and swiftcrypt's account_keymaster: those
+#: whose requests depend on who is asking (object, container and account
+#: APIs, cross-account and container ACLs, service tokens) and
+#: test_access_control.py, which runs only with Keystone. The middleware
+#: modules (slo, dlo, tempurl, staticweb, versioned_writes, ...) reach the
+#: encryption filter the same way whatever authenticated the request:
+#: test_swift_functional.py's tempauth runs cover them with Swift's
+#: keymaster, swiftcrypt's and swiftcrypt's kms_keymaster, at ~2 min a
+#: configuration less here. test_object.py's account-ACL tests (tempauth's),
 #: test_etag_quoter and test_open_expired_enabled (etag-quoter and
 #: allow_open_expired, not in the reference configuration) skip here.
-KMS_FILES = functests.DEFAULT_FILES + functests.MIDDLEWARE_FILES + (
-    "test/functional/test_access_control.py",)
-#: with account_keymaster: the modules whose requests reach the keymaster
-#: in ways the account matters for (object, container and account APIs,
-#: cross-account ACLs, service tokens); the middleware modules (slo, dlo,
-#: tempurl, ...) go through the same encryption filter as with
-#: kms_keymaster, which the run above covers, at ~1 min a configuration less
-ACCOUNT_FILES = ("test/functional/test_object.py", "test/functional/tests.py",
-                 "test/functional/test_container.py", "test/functional/test_account.py",
-                 "test/functional/test_access_control.py")
-#: configuration -> the modules it runs (Swift's filters run them all)
-FILES = {"swift": KMS_FILES, "swiftcrypt": KMS_FILES, "account": ACCOUNT_FILES}
-#: module -> why none of its tests runs on the reference pipeline (they
-#: skip with Swift's filters and swiftcrypt's alike): the middleware they
-#: test is not in it
-ABSENT_MIDDLEWARE = {
-    "test/functional/test_symlink.py": "no symlink filter in the reference pipeline",
-    "test/functional/test_object_versioning.py":
-        "no symlink filter in the reference pipeline, which versioned_writes' "
-        "allow_object_versioning requires ('object versioning requires symlinks')",
-    "test/functional/test_domain_remap.py": "no domain_remap filter in the reference pipeline",
-}
-#: module -> why most of its tests skip on the reference pipeline
-MOSTLY_SKIPPED = {
-    "test/functional/test_staticweb.py":
-        "its tests by Host name need domain_remap, not in the reference pipeline",
-}
+KEYSTONE_FILES = ("test/functional/test_object.py", "test/functional/tests.py",
+                  "test/functional/test_container.py", "test/functional/test_account.py",
+                  "test/functional/test_access_control.py")
+#: configuration -> the modules it runs
+FILES = {"swift": KEYSTONE_FILES, "swiftcrypt": KEYSTONE_FILES, "account": KEYSTONE_FILES}
 #: tests that skip unless the cluster runs Keystone: they must pass here
 KEYSTONE_ONLY = (
     "test.functional.test_access_control.TestRBAC::test_rbac",
@@ -364,12 +346,7 @@ def test_swift_functional_keystone_mode_with_swifts_kms_keymaster(functional, ca
             assert own.outcomes.get(ident) == "passed", (ident, own.outcomes.get(ident))
     for path in FILES["swift"]:
         counts = own.counts_of([path])
-        if path in ABSENT_MIDDLEWARE:
-            assert counts["passed"] == 0 and counts["skipped"] > 0, (path, counts)
-        elif path in MOSTLY_SKIPPED:
-            assert counts["passed"] > 0, (path, counts)
-        else:
-            assert counts["passed"] > counts["skipped"], (path, counts)
+        assert counts["passed"] > counts["skipped"], (path, counts)
 
 
 def assert_same_outcomes_as_swift(functional, capsys, name, what):

@@ -17,10 +17,12 @@ cluster, each configuration on a fresh cluster, in the same run:
   tests' leftovers, and one written to AUTH_test and AUTH_test2 after the
   run) must name its own account's secret in its key ids.
 
-swiftcrypt's kms_keymaster runs Swift's functional tests in Keystone mode,
-on the reference pipeline (test_keystone_pipeline.py): that run covers what
-a tempauth kms run did (the keymaster is the only difference from the runs
-above), so there is none here.
+swiftcrypt's kms_keymaster runs Swift's object, container, account and
+access-control tests in Keystone mode, on the reference pipeline
+(test_keystone_pipeline.py), so there is no tempauth kms run here. The
+middleware modules run here only: a keymaster hands the encryption filter
+keys per path and nothing else, whichever keymaster and auth it is, and the
+Keystone run's object and container tests exercise those with kms.
 
 The proxy also gets what Swift's own functional setup adds (domain_remap,
 etag-quoter, allow_open_expired, a service account), so that few tests skip.
