@@ -225,7 +225,7 @@ def table(results, summary):
                     cell["get"] / 1e6, cell["get_latency"] * 1e3))
     if summary.get("targets"):
         lines.append("")
-        lines.append("Targets (issue 5)")
+        lines.append("Ratios (each beside its bound where one is measured)")
         for key, value in summary["targets"].items():
             if isinstance(value, dict):
                 value = ", ".join("%s %.1f" % kv for kv in value.items())

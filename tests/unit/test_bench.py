@@ -47,7 +47,7 @@ def test_tiny_run_writes_json_and_table(tmp_path, capsys):
     data = json.loads((tmp_path / "tiny.json").read_text())
     assert data["results"]["machine"]["cpus"]
     assert "put" in data["summary"]["objects"]
-    assert "Targets" in capsys.readouterr().out
+    assert "Ratios (each beside its bound" in capsys.readouterr().out
 
 
 def test_parse_size_and_human():
