@@ -90,3 +90,19 @@ def test_small_or_unknown_bodies_start_inline():
                                            size=size)
         enc.update(os.urandom(16384))
         assert enc._worker is None
+
+
+def test_serves_eight_concurrent_puts_all_hash_off_the_hub():
+    """`swiftcrypt serve` under the bench's 8 clients: every large PUT gets
+    a worker (a pool of 2 per core left half of them hashing on the hub)."""
+    bodies = []
+    try:
+        for _ in range(8):
+            enc = bodyencryption.BodyEncrypter(os.urandom(32), {"v": "2", "path": "/a/c/o"},
+                                               size=bodyencryption.THREADED_SIZE)
+            enc.update(os.urandom(16384))
+            bodies.append(enc)
+        assert all(enc._worker is not None for enc in bodies)
+    finally:
+        for enc in bodies:
+            _etag = enc.plaintext_etag  # joins and releases the worker
