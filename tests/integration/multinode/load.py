@@ -36,6 +36,17 @@ STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
 MAX_LIVE = 25  # objects a client keeps at most
 OPS = (("put", 26), ("get", 20), ("head", 8), ("post", 7), ("copy", 5), ("delete", 7),
        ("range", 9), ("conditional", 8), ("listing", 5), ("get_deleted", 3))
+# why the workload expects a non-2xx of these operations (Load.expected's keys
+# are "<operation> <status>")
+EXPECTED_CAUSES = {
+    "put-bad-etag": "a PUT whose ETag is not its body's MD5: refused, nothing stored",
+    "get-deleted": "a GET of an object the client deleted",
+    "get if-none-match": "If-None-Match with the object's own etag: not modified",
+    "get if-match-other": "If-Match with another etag: precondition failed",
+    "delete retried": "a DELETE retried on a stale connection, which the old worker"
+                      " had carried out before closing it",
+    "verify deleted": "the read-back of an object the client deleted",
+}
 
 
 class Failure:
@@ -184,6 +195,7 @@ class Client(threading.Thread):
         if self.expect("put", proxy, obj.path, got, (201,), lambda h, d: None if h.get(
                 "etag", "").strip('"') == obj.md5 else "etag %r" % h.get("etag")):
             self.objects.append(obj)
+            self.load.count_write(obj.phase, proxy)
 
     def op_put(self, proxy):
         if self.rng.random() < 0.04:  # a wrong ETag: refused, nothing stored
@@ -338,6 +350,7 @@ class Client(threading.Thread):
                            {"X-Object-Meta-Color": color}, json.dumps(manifest).encode())
         if self.expect("slo manifest", proxy, whole.path, got, (201,)):
             self.objects.append(whole)
+            self.load.count_write(whole.phase, proxy)
 
     @property
     def ec(self):
@@ -405,6 +418,8 @@ class Load:
         self.lock = threading.Lock()
         self.failures = []
         self.expected = {}
+        self.written = {}  # (phase, proxy) -> objects written (count_write)
+        self.wrote = threading.Condition(self.lock)
         self.stale_retries = []
         self.phase = "start"
         self.phases = []
@@ -425,6 +440,22 @@ class Load:
             per["ops"] += 1
             per["bytes"] += nbytes
             per["seconds"] += seconds
+
+    def count_write(self, phase, proxy):
+        """An object PUT through ``proxy`` during ``phase`` was stored."""
+        with self.wrote:
+            self.written[phase, proxy] = self.written.get((phase, proxy), 0) + 1
+            self.wrote.notify_all()
+
+    def wait_for_writes(self, phase, timeout=120.0):
+        """Wait until an object written during ``phase`` was stored
+        through every proxy (a loaded host may take a while: clients at
+        MAX_LIVE write only after a delete); False if ``timeout`` passed."""
+        def done():
+            return all(self.written.get((phase, p)) for p in self.proxies)
+
+        with self.wrote:
+            return self.wrote.wait_for(done, timeout)
 
     def count_expected(self, op, status):
         with self.lock:
@@ -496,6 +527,7 @@ class Load:
         return {"ops": self.ops, "objects": len(self.objects()), "deleted": len(self.deleted()),
                 "bytes": sum(o.size for o in self.objects()), "phases": self.phases,
                 "expected non-2xx": dict(sorted(self.expected.items())),
+                "written": dict(self.written),
                 "stale keep-alive retries": self.stale_retries,
                 "failures": self.failures}
 

@@ -1,32 +1,79 @@
 """A rolling swap under load: ``run_swap`` reloads the proxies one step at
 a time while ``Load`` runs against both, and ``report`` says what the
-clients saw. The tests of each scenario (keymaster, kms_keymaster) share
+clients saw. Each scenario (keymaster, kms_keymaster) is the operator's
+``PROCEDURE`` with its own filters and root secrets (a ``crypto``
+function, see ``steps``) on the cluster of ``cluster``, checked by the
 ``check_*`` below."""
 
+import collections
+import contextlib
 import os
-import pprint
 import time
 
-from tests.integration.multinode.load import Load
+from tests.integration.multinode.load import EXPECTED_CAUSES, Load
+from tests.integration.swift_cluster import SwiftCluster
 
-WARMUP = 3.0  # seconds of load before the first reload
-BETWEEN = 1.5  # seconds of load after each reload, before the next
-TAIL = 3.0  # seconds of load after the last
+# Seconds of load at least before the first reload, after each reload
+# before the next, and after the last; each also lasts until an object was
+# written through every proxy (Load.wait_for_writes), however slow the host.
+WARMUP = 2.0
+BETWEEN = 1.0
+TAIL = 2.0
+WRITE_TIMEOUT = 120.0
+
+# The operator's steps, in order (doc/deployment.md section 8): swap
+# proxy A then B; rotation = the new secret known on every proxy first,
+# active after; then A back. Each: (proxy, phase name, implementation,
+# root secret ids known, active secret id); None is the first secret's id
+# (encryption_root_secret, or kms_keymaster's key_id).
+START = ("swift", (None,), None)
+PROCEDURE = (
+    ("proxy", "swiftcrypt's filters", "swiftcrypt", (None,), None),
+    ("proxy2", "swiftcrypt's filters", "swiftcrypt", (None,), None),
+    ("proxy", "new secret known", "swiftcrypt", (None, "new"), None),
+    ("proxy2", "new secret known", "swiftcrypt", (None, "new"), None),
+    ("proxy", "new secret active", "swiftcrypt", (None, "new"), "new"),
+    ("proxy2", "new secret active", "swiftcrypt", (None, "new"), "new"),
+    ("proxy", "back to Swift's filters", "swift", (None, "new"), "new"),
+)
+AFTER = {"proxy": "swift", "proxy2": "swiftcrypt"}  # proxy -> encryption at the end
+
+
+def steps(crypto):
+    """``PROCEDURE`` as (proxy, phase, Crypto) for ``run_swap``:
+    ``crypto(implementation, secret_ids, active)`` makes each Crypto."""
+    return tuple((proxy, phase, crypto(implementation, secret_ids, active))
+                 for proxy, phase, implementation, secret_ids, active in PROCEDURE)
+
+
+@contextlib.contextmanager
+def cluster(crypto):
+    """Three storage nodes, two proxies, both on ``crypto(*START)``;
+    stopped after (a server that cannot start fails the tests)."""
+    swift = SwiftCluster(nodes=3, proxies=2)
+    try:
+        swift.start(crypto(*START))
+        yield swift
+    finally:
+        swift.stop()
 
 
 def run_swap(cluster, steps, clients=16):
     """Run ``Load`` while each (proxy, phase name, Crypto) of ``steps`` is
     reloaded in turn; returns the stopped Load."""
     load = Load(cluster, clients=clients).start()
+
+    def phase(name, seconds):
+        load.set_phase(name)
+        time.sleep(seconds)
+        load.wait_for_writes(name, WRITE_TIMEOUT)  # if not, the check says so
+
     try:
-        load.set_phase("initial")
-        time.sleep(WARMUP)
-        for proxy, phase, crypto in steps:
-            load.set_phase("reloading %s: %s" % (proxy, phase))
+        phase("initial", WARMUP)
+        for number, (proxy, name, crypto) in enumerate(steps, 1):
+            load.set_phase("reloading %s: %s" % (proxy, name))
             cluster.reload_proxy(crypto, proxy)
-            load.set_phase("%s: %s" % (proxy, phase))
-            time.sleep(BETWEEN)
-        time.sleep(TAIL)
+            phase("%s: %s" % (proxy, name), TAIL if number == len(steps) else BETWEEN)
     finally:
         load.stop()
     return load
@@ -37,11 +84,19 @@ def report(load, title):
     summary = load.summary()
     print("\n=== %s: %d operations, %d objects live (%d bytes), %d deleted"
           % (title, summary["ops"], summary["objects"], summary["bytes"], summary["deleted"]))
-    print("phases (seconds into the load):")
-    pprint.pprint(summary["phases"])
-    print("expected non-2xx (the workload's own): %s" % summary["expected non-2xx"])
-    print("stale keep-alive connections retried once (no status seen): %s"
-          % (summary["stale keep-alive retries"],))
+    print("phases (seconds into the load; objects written through each proxy):")
+    for when, phase in summary["phases"]:
+        print("  %6.1f  %-50s %s" % (when, phase, " ".join(
+            "%s:%d" % (p, summary["written"].get((phase, p), 0)) for p in load.proxies)))
+    print("expected non-2xx (the workload's own), by operation and status:")
+    for key, count in summary["expected non-2xx"].items():
+        print("  %-26s %5d  %s" % (key, count, EXPECTED_CAUSES.get(key.rsplit(" ", 1)[0], "?")))
+    stale = summary["stale keep-alive retries"]
+    print("stale keep-alive connections retried once (closed by a reloaded proxy's old"
+          " worker, no status seen): %d" % len(stale))
+    by_phase = collections.Counter((phase, proxy) for _t, phase, proxy, _m in stale)
+    for (phase, proxy), count in sorted(by_phase.items()):
+        print("  %-52s via %-6s %4d" % (phase, proxy, count))
     print("unexpected (failures): %d" % len(summary["failures"]))
     for failure in summary["failures"]:
         print("  %r" % (failure,))
@@ -67,14 +122,14 @@ def proxy_errors(cluster, proxy):
 def check_no_client_visible_error(load):
     failures = report(load, "rolling swap")["failures"]
     assert not failures, "\n".join(map(repr, failures[:40]))
-    # the load did run through every phase, and wrote in each
-    phases = {getattr(o, "phase", None) for o in load.objects() + load.deleted()}
-    missing = [p for _t, p in load.phases if not p.startswith("reloading") and p not in phases]
-    assert not missing, "no object written during %s" % missing
+    # the load did run through every phase, and wrote through each proxy in each
+    missing = [(phase, proxy) for _t, phase in load.phases if not phase.startswith("reloading")
+               for proxy in load.proxies if not load.written.get((phase, proxy))]
+    assert not missing, "no object written during (phase, through proxy): %s" % missing
     assert load.expected, "the workload's own non-2xx (404, 304, 412, 422) never happened"
 
 
-def check_reads_back_through_every_proxy(cluster, load, implementations):
+def check_reads_back_through_every_proxy(cluster, load, implementations=AFTER):
     """Every object written at any point reads back identically through
     each proxy, which run ``implementations`` (proxy -> encryption)."""
     assert {p: cluster.crypto_of(p).encryption for p in cluster.proxy_names} == implementations

@@ -1,43 +1,33 @@
 """Swift's keymaster + encryption swapped for swiftcrypt's on a live
 multi-node cluster, one proxy at a time, then a root secret rotation on
-both, then one proxy back to Swift's filters, under 16 clients."""
+both, then one proxy back to Swift's filters, under 16 clients
+(swap.PROCEDURE), with the root secrets in the proxies' config."""
 
 import os
 
 import pytest
 
 from tests.integration.multinode import swap
-from tests.integration.swift_cluster import Crypto, SwiftCluster
+from tests.integration.swift_cluster import Crypto
 
-OLD, NEW = os.urandom(32), os.urandom(32)
-BOTH = {None: OLD, "new": NEW}
+SECRETS = {None: os.urandom(32), "new": os.urandom(32)}
 
-# the operator's steps, in order (doc/deployment.md): swap A then B;
-# rotation = the new secret known on every proxy first, active after
-STEPS = (
-    ("proxy", "swiftcrypt's filters", Crypto("swiftcrypt", "swiftcrypt", {None: OLD})),
-    ("proxy2", "swiftcrypt's filters", Crypto("swiftcrypt", "swiftcrypt", {None: OLD})),
-    ("proxy", "new secret known", Crypto("swiftcrypt", "swiftcrypt", BOTH)),
-    ("proxy2", "new secret known", Crypto("swiftcrypt", "swiftcrypt", BOTH)),
-    ("proxy", "new secret active", Crypto("swiftcrypt", "swiftcrypt", BOTH, active="new")),
-    ("proxy2", "new secret active", Crypto("swiftcrypt", "swiftcrypt", BOTH, active="new")),
-    ("proxy", "back to Swift's filters", Crypto("swift", "swift", BOTH, active="new")),
-)
+
+def crypto(implementation, secret_ids, active):
+    """``implementation``'s keymaster + encryption with ``secret_ids`` of SECRETS."""
+    return Crypto(implementation, implementation, {i: SECRETS[i] for i in secret_ids},
+                  active=active)
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    cluster = SwiftCluster(nodes=3, proxies=2)
-    try:
-        cluster.start(Crypto("swift", "swift", {None: OLD}))
+    with swap.cluster(crypto) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture(scope="module")
 def load(cluster):
-    return swap.run_swap(cluster, STEPS)
+    return swap.run_swap(cluster, swap.steps(crypto))
 
 
 def test_no_client_visible_error_during_the_swap(load):
@@ -45,5 +35,4 @@ def test_no_client_visible_error_during_the_swap(load):
 
 
 def test_every_object_reads_back_through_both_implementations(cluster, load):
-    swap.check_reads_back_through_every_proxy(
-        cluster, load, {"proxy": "swift", "proxy2": "swiftcrypt"})
+    swap.check_reads_back_through_every_proxy(cluster, load)
