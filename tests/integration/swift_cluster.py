@@ -98,6 +98,9 @@ PIPELINE_HEAD = " ".join(PROXY_FILTERS)
 PIPELINE_TAIL = "proxy-logging proxy-server"
 
 START_TIMEOUT = 60.0
+# a seamless reload loads the pipeline twice (the re-exec'ed server, then its
+# new worker), a kms_keymaster fetching its secrets each time
+RELOAD_TIMEOUT = 180.0
 
 # Swift's background daemons ``run_daemon`` can run: name -> (the server
 # whose [DEFAULT] it shares, its module). Each reads the [<name>] section.
@@ -510,26 +513,32 @@ class SwiftCluster:
             fh.write(self.proxy_conf(proxy))
         os.rename(path + ".tmp", path)
 
-    def reload_proxy(self, crypto, proxy="proxy", timeout=START_TIMEOUT):
+    def reload_proxy(self, crypto, proxy="proxy", timeout=RELOAD_TIMEOUT):
         """Reload proxy ``proxy`` gracefully with ``crypto`` in its pipeline,
         as ``swift-init proxy reload-seamless`` does: a new config file,
         then SIGUSR1; Swift's proxy re-execs itself (same pid, same listening
         port), its new worker loads the new pipeline, and the old worker
         finishes the requests it has. Returns once the new worker is
-        serving; ClusterError if it does not within ``timeout``."""
+        serving alone; ClusterError if it does not within ``timeout``.
+
+        "Started child" is logged at the fork, before the new worker has
+        loaded its pipeline; until it has, the old worker still accepts
+        connections (and answers /healthcheck). Only once the new worker is
+        ready does the old server's temporary child shut the old listening
+        socket, and log so: that line is what is waited for."""
         self._set_crypto(proxy, crypto)
         self._write_proxy_conf(proxy)
         log = os.path.join(self.logs, "%s.log" % proxy)
 
-        def started():
+        def handed_over():
             with open(log, "rb") as fh:
-                return fh.read().count(b"Started child")
+                return fh.read().count(b"notified to shutdown old listen sockets")
 
-        before = started()
+        before = handed_over()
         pid = self.procs[proxy].pid
         self.reload_proxy_seamless(proxy)
         deadline = time.monotonic() + timeout
-        while started() <= before:
+        while handed_over() <= before:
             self._check_alive(proxy)
             if time.monotonic() > deadline:
                 raise ClusterError("%s (pid %d) did not reload; log tail:\n%s"
