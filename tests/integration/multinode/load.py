@@ -425,6 +425,7 @@ class Load:
         self.phases = []
         self.ops = 0
         self.per_op = {}  # op -> {"ops", "bytes", "seconds"} (count_op)
+        self.prepared = False
         self.started = None
         self.stopped = None
 
@@ -472,9 +473,18 @@ class Load:
         self.phase = phase
         self.phases.append((round(time.monotonic() - self.started, 1), phase))
 
+    def prepare(self):
+        """Create every client's containers, once (``start`` does it if
+        not done yet): e.g. before a device fails, since a container PUT
+        meanwhile makes a database on a handoff device."""
+        if not self.prepared:
+            for client in self.clients:
+                client.setup()
+            self.prepared = True
+        return self
+
     def start(self):
-        for client in self.clients:
-            client.setup()
+        self.prepare()
         self.started = time.monotonic()
         for client in self.clients:
             client.start()

@@ -5,6 +5,7 @@ during writes and restarted, a device failed (unmounted) and replaced."""
 import glob
 import json
 import os
+import re
 import socket
 import time
 from urllib.parse import urlsplit
@@ -206,6 +207,202 @@ def test_node_killed_replication_restores_every_object(cluster, node_killed):
     failures = node_killed.verify("proxy")
     assert not failures, "\n".join(map(repr, failures[:40]))
     assert not plaintext_at_rest(cluster, node_killed.objects())
+
+
+# ------------------------------------------------- a device failed, replaced
+FAILED = (2, "d2")  # node 2's first device: not on node 3, which the tests before killed
+# a proxy's log line for a device it now skips (Swift's error limiting)
+# (a transaction id ends in the hex time it began)
+LIMITED = re.compile(r"Node will be error limited for [0-9.]+s: [0-9.]+:(\d+)/(\S+?)"
+                     r"(?:, error: ([^(]*?))? \(txn: tx\w+-([0-9a-f]+)\)")
+
+
+def log_size(cluster, name):
+    return os.path.getsize(os.path.join(cluster.logs, "%s.log" % name))
+
+
+def error_limited(cluster, proxy, since=0, until=None):
+    """{(server name, device): (cause or None, time)} of every device
+    ``proxy`` logged it error-limits (from offset ``since`` to ``until`` of
+    its log; the last time for each):
+    for 507 (an unmounted device) at once, for other errors after more
+    than ``error_suppression_limit`` (10), each time for
+    ``error_suppression_interval`` (60 s) after the device's last error."""
+    servers = {port: name for name, port in cluster.ports.items()}
+    with open(os.path.join(cluster.logs, "%s.log" % proxy), "rb") as fh:
+        fh.seek(since)
+        text = fh.read(None if until is None else until - since).decode("utf-8", "replace")
+    return {(servers[int(port)], device): (cause, int(when, 16)) for port, device, cause, when
+            in LIMITED.findall(text)}
+
+
+def primaries(cluster, load, objects):
+    """{obj.path: [(object server name, device)]} of the primary nodes the
+    rings give each of ``objects`` (EC: in fragment index order)."""
+    from swift.common.ring import Ring
+
+    from tests.integration.swift_cluster import use_swift_conf
+
+    servers = {port: name for name, port in cluster.ports.items()}
+    restore = use_swift_conf(cluster.swift_conf)
+    try:
+        rings = {False: Ring(cluster.etc, ring_name="object"),
+                 True: Ring(cluster.etc, ring_name="object-1")}
+        account = load.paths["proxy"].rsplit("/", 1)[1]
+        return {obj.path: [(servers[n["port"]], n["device"]) for n in
+                           rings[obj.ec].get_nodes(account, obj.container, obj.name)[1]]
+                for obj in objects}
+    finally:
+        restore()
+
+
+def read_objects(cluster, load, proxy, objects, readers=4):
+    """(obj, status, SHA-256 of the body) of a GET of each of ``objects``
+    through ``proxy``, ``readers`` at a time."""
+    import hashlib
+    from concurrent.futures import ThreadPoolExecutor
+
+    def read(obj):
+        status, body = request(cluster, proxy, "GET", "%s/%s" % (load.paths[proxy], obj.path),
+                               load.token)
+        return obj, status, hashlib.sha256(body).hexdigest()
+    with ThreadPoolExecutor(readers) as pool:
+        return list(pool.map(read, objects))
+
+
+def test_failed_device_reads_and_writes_go_on_and_its_replacement_is_filled(
+        cluster, node_killed):
+    """Issue 12's failed device: node 2's d2 unmounted (its object,
+    container and account servers run with mount_check, so Swift sees it
+    unmounted and answers 507). Every object reads back through both
+    proxies and a short load's writes succeed (to handoffs); a new, empty
+    tmpfs in its place is filled by the replicator and reconstructor with
+    every replica and fragment the rings put there, and no file on any
+    device (the new disk, the handoffs) holds plaintext.
+
+    Each proxy still skips node 3's devices for 60 s after the node-kill
+    test's errors (Swift's error limiting, not encryption): reads made in
+    that window find an erasure-coded (2+1) object with fragments on d2
+    and node 3 one reachable fragment, fewer than the 2 it needs, and
+    answer 503 until the reconstructor has rebuilt d2's fragment on a
+    handoff. The first reads check that every failure is exactly that;
+    a reload of each proxy then forgets the errors and the scenario
+    proper starts (doc/deployment.md, "Storage node and device failures")."""
+    node, device = FAILED
+    server = "object%d" % node
+    started = time.monotonic()
+    assert not unsettled(cluster, node_killed), "replication had not settled"
+    placed = primaries(cluster, node_killed, node_killed.objects())
+    held = [o for o in node_killed.objects() if (server, device) in placed[o.path]]
+    assert {o.ec for o in held} == {True, False}, "no replicated or no EC object on d2"
+    # the load's containers exist before the failure: a container PUT while
+    # d2 is out makes a database on a handoff that only rsync (which this
+    # cluster does not run) could ship to the replaced disk, so the handoff
+    # would keep it, with listing rows the rekey test below would find
+    load = Load(cluster, clients=8).prepare()
+    account = load.paths["proxy"]
+    for container, headers in (("on-d2", {}), ("on-d2-ec", {"X-Storage-Policy": "ec"})):
+        assert request(cluster, "proxy", "PUT", "%s/%s" % (account, container), load.token,
+                       headers=headers)[0] == 201
+    for client in load.clients:  # kept alive, they would go stale at the reloads below
+        for conn in client.conns.values():
+            conn.close()
+        client.conns.clear()
+    marks = {p: log_size(cluster, p) for p in cluster.proxy_names}
+    cluster.fail_device(node, device)
+    # what the rings put on d2 is out of sight (mount_check: 507)
+    assert unsettled(cluster, node_killed, device=device) == {
+        wsgi_name(node_killed, o) for o in held}
+
+    # the reads right after the failure, with the proxies as the node-kill
+    # test left them
+    steps = [("failed", time.monotonic())]
+    double_faults = []
+    for proxy in cluster.proxy_names:
+        limited_before = error_limited(cluster, proxy, until=marks[proxy])
+        print("\n%s had error-limited %s" % (proxy, ", ".join(
+            "%s/%s %.0f s before" % (s, d, time.time() - t)
+            for (s, d), (_c, t) in sorted(limited_before.items()))))
+        # (only what d2 held: the other objects' reads never meet it)
+        for obj, status, sha in read_objects(cluster, node_killed, proxy, held):
+            if status == 200:
+                assert sha == obj.sha, (proxy, obj.path, "body differs")
+                continue
+            others = [d for d in placed[obj.path] if d != (server, device)]
+            assert status == 503 and obj.ec and [d for d in others if d in limited_before], (
+                "not a double fault (d2 failed, another fragment's device error-limited "
+                "by %s: %s): %s %s" % (proxy, sorted(limited_before), obj.path, status))
+            double_faults.append((proxy, obj.path))
+    print("reads of EC objects with fragments on d2 and on a device the proxy "
+          "error-limited since the node-kill test: %d answered 503 %s"
+          % (len(double_faults), double_faults))
+
+    steps.append(("read", time.monotonic()))
+    # the scenario proper: proxies that remember no earlier error
+    for proxy in cluster.proxy_names:
+        cluster.reload_proxy(cluster.crypto_of(proxy), proxy)
+    marks = {p: log_size(cluster, p) for p in cluster.proxy_names}
+    for proxy in cluster.proxy_names:
+        failures = node_killed.verify(proxy)
+        assert not failures, "\n".join(map(repr, failures[:40]))
+    steps.append(("reloaded, read again", time.monotonic()))
+    load.start()
+    try:
+        load.set_phase("d2 failed")
+        time.sleep(5)
+    finally:
+        load.stop()
+    failures = swap.report(load, "device d2 unmounted")["failures"]
+    assert not failures, "\n".join(map(repr, failures[:40]))
+    # and through each proxy, writes of each policy the rings meant for d2
+    # (to handoffs), whatever the load happened to write
+    meant = []
+    for proxy in cluster.proxy_names:
+        for container in ("on-d2", "on-d2-ec"):
+            for number in range(100):
+                body = os.urandom(3000 + number)
+                obj = Obj(container, "%s-%d" % (proxy, number), body, "colour-%d" % number)
+                obj.ec = container.endswith("-ec")
+                if (server, device) in primaries(cluster, load, [obj])[obj.path]:
+                    break
+            else:
+                raise AssertionError("no name of 100 the rings put on d2")
+            status, _ = request(cluster, proxy, "PUT", "%s/%s" % (account, obj.path),
+                                load.token, body, {"X-Object-Meta-Color": obj.color})
+            assert status == 201, (proxy, obj.path, status)
+            meant.append(obj)
+    written = primaries(cluster, load, load.objects())
+    meant += [o for o in load.objects() if (server, device) in written[o.path]]
+    # what Swift made of it: d2, and d2 only, skipped for its 507s
+    for proxy in cluster.proxy_names:
+        limited = error_limited(cluster, proxy, since=marks[proxy])
+        assert (server, device) in limited, (proxy, limited)
+        assert {d for _s, d in limited} == {device}, (proxy, limited)
+        assert {c for c, _t in limited.values()} == {"ERROR Insufficient Storage"}, (
+            proxy, limited)
+
+    steps.append(("load", time.monotonic()))
+    cluster.replace_device(node, device)  # a new, empty disk in its place
+    path = cluster.device_path(node, device)
+    assert not os.listdir(path)
+    every = node_killed.objects() + load.objects() + meant[:4]
+    took = wait_for(lambda: unsettled(cluster, node_killed, every, device=device),
+                    "every replica and fragment back on the replaced device")
+    steps.append(("refilled", time.monotonic()))
+    restored = [p for p in cluster.object_meta_files() if p.startswith(path + os.sep)]
+    assert names_on(restored) >= {wsgi_name(node_killed, o) for o in held + meant}
+    # every device: the new disk, the handoffs, the others
+    assert not plaintext_at_rest(cluster, every)
+    # (node_killed's objects are read again by the rekey test below)
+    failures = load.verify("proxy")
+    assert not failures, "\n".join(map(repr, failures[:40]))
+    assert [(o.path, status) for o, status, sha in read_objects(
+        cluster, load, "proxy2", meant[:4]) if (status, sha) != (200, o.sha)] == []
+    steps.append(("checked", time.monotonic()))
+    print("d2 refilled %.0f s after its replacement (%d files); the test took %.0f s (%s)"
+          % (took, len(restored), time.monotonic() - started, ", ".join(
+              "%s %.1f s" % (name, when - before) for (_n, before), (name, when)
+              in zip([("start", started)] + steps, steps))))
 
 
 # ------------------------------------------------- a node killed during rekey
