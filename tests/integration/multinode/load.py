@@ -4,9 +4,10 @@
 sends PUT, GET, HEAD, POST, COPY, DELETE, ranged and conditional GETs and
 container listings to a proxy picked at random per request, on its own
 container (every fourth one of the erasure-coded policy); one client also
-writes a static large object, two clients one 16 MiB object each; the other
-bodies are 0 bytes to 1 MiB, mostly a few KiB. Every body read is checked
-against the SHA-256 of what was written, every etag against its MD5.
+writes a static large object, two clients one 16 MiB object each (unless
+``big=False``); the other bodies are 0 bytes to 1 MiB, mostly a few KiB.
+Every body read is checked against the SHA-256 of what was written, every
+etag against its MD5.
 
 A status the workload expects (404 for a name it deleted, 304/412 for its
 conditional GETs, 422 for a PUT with a wrong ETag) is counted in
@@ -380,7 +381,7 @@ class Client(threading.Thread):
 
     def run(self):
         try:
-            if self.index in (0, 1):  # the two 16 MiB objects
+            if self.index in (0, 1) and self.load.big:  # the two 16 MiB objects
                 self.timed("put 16 MiB", lambda proxy: self.write(proxy, BIG))
             if self.index == 2:
                 self.timed("slo put", self.slo)
@@ -402,9 +403,11 @@ class Client(threading.Thread):
 class Load:
     """``clients`` threads against ``cluster``'s proxies (see the module)."""
 
-    def __init__(self, cluster, clients=16, seed=None, account=("test", "tester"), think=0.1):
+    def __init__(self, cluster, clients=16, seed=None, account=("test", "tester"), think=0.1,
+                 big=True):
         self.cluster = cluster
         self.think = think
+        self.big = big  # clients 0 and 1 write their 16 MiB object
         self.proxies = list(cluster.proxy_names)
         self.seed = seed if seed is not None else random.randrange(1 << 30)
         self.prefix = "load-" + uuid.uuid4().hex[:6]
