@@ -19,6 +19,7 @@ from swiftcrypt.common.names import (
 from swiftcrypt.common.swiftpath import request_parts
 from swiftcrypt.common.wsgicontext import call_app
 from swiftcrypt.crypto import ciphers, cryptometa, keyids, listing_etag
+from swiftcrypt.crypto.body import BodyDecrypter
 from swiftcrypt.crypto.derivation import etag_mac
 from swiftcrypt.crypto.fast.ctr import ShortCtrCache
 from swiftcrypt.crypto.fast.hmac import MacCache
@@ -317,8 +318,8 @@ class Decrypter:
         offset = 0
         if decrypted.content_range:
             offset = parse_content_range(decrypted.content_range)[0]
-        ctx = ciphers.decryptor(key, iv, offset)
-        return DecryptingIter(resp.app_iter, ctx.update, None,
+        ctx = BodyDecrypter(key, iv, offset)
+        return DecryptingIter(resp.app_iter, ctx.feed, ctx.finish,
                               self.logger, environ.get("PATH_INFO"), self.metrics)
 
 def failure_reason(err):
@@ -359,8 +360,9 @@ class DecryptingIter:
         try:
             for chunk in self._app_iter:
                 chunk = self._transform(chunk)
-                sent += len(chunk)
-                yield chunk
+                if chunk:  # nothing yet while a worker decrypts it
+                    sent += len(chunk)
+                    yield chunk
             if self._finish is not None:
                 tail = self._finish()
                 if tail:
