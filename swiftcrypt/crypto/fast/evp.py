@@ -7,10 +7,13 @@ boundaries, from several threads at once.
 
 Why: a GET body's AES ran on the hub, the one thread that serves every
 request of ``swiftcrypt serve`` (about 0.17 s/GB beside 0.5 s/GB of pread
-and send), and cryptography's ``update`` holds the GIL while it works, so
-handing it to a worker thread bought nothing. A ctypes call into a C
-library releases the GIL for its duration: on a worker thread the AES
-then runs beside the hub (``swiftcrypt.crypto.body.BodyDecrypter``).
+and send). On a worker thread it runs beside the hub
+(``swiftcrypt.crypto.body.BodyDecrypter``) if the call releases the GIL:
+a ctypes call into a C library always does. cryptography 51's ``update``
+turned out to release it as well (the counting test passes with it), and
+the offload through it measured close behind (serve GET 0.86-0.89 of
+unencrypted against 0.87-0.94 here, bench/results/README.md), so it is the
+reference and the fallback, not a lost cause.
 
 FIPS: this is the host's own libcrypto, loaded with its own configuration,
 so a host in FIPS mode gets its FIPS provider (AES-CTR is an approved
