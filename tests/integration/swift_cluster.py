@@ -260,6 +260,9 @@ NODE_DAEMONS = (
     ("object", "swift.obj.reconstructor", "object-reconstructor"),
     ("object", "swift.obj.updater", "object-updater"),
     ("object", "swift.obj.auditor", "object-auditor"),
+    # one per node, each taking its share of the queue (processes/process)
+    # through an internal client with no crypto: it only lists and DELETEs
+    ("object", "swift.obj.expirer", "object-expirer"),
     ("container", "swift.container.replicator", "container-replicator"),
     ("container", "swift.container.updater", "container-updater"),
     ("account", "swift.account.replicator", "account-replicator"),
@@ -757,6 +760,25 @@ class SwiftCluster:
         for name, kind, node in self.storage_servers():
             with open(self._storage_conf_path(kind, name), "w") as fh:
                 fh.write(self.storage_conf(kind, name, node))
+        if self.nodes > 1:
+            with open(self.expirer_client_conf, "w") as fh:
+                fh.write(self.expirer_client_conf_text())
+
+    @property
+    def expirer_client_conf(self):
+        """The object expirers' internal client config (several nodes)."""
+        return os.path.join(self.etc, "expirer-internal-client.conf")
+
+    def expirer_client_conf_text(self):
+        """An internal client as Swift's internal-client.conf-sample, with
+        no crypto filters: the expirer lists its queue and sends DELETEs,
+        which need no key."""
+        filters = ("catch_errors", "proxy-logging", "cache")
+        return ("[DEFAULT]\nswift_dir = %s\n\n[pipeline:main]\npipeline = %s proxy-server\n\n"
+                "[app:proxy-server]\nuse = egg:swift#proxy\naccount_autocreate = true\n\n"
+                % (self.etc, " ".join(filters))) + "".join(
+            swift_filter_section(name, {"memcache_servers": self.memcache_servers()}
+                                 if name == "cache" else None) for name in filters)
 
     def _ring_devices(self, kind):
         """RING_SCRIPT's ZONE:PORT:DEVICE list of every node's devices."""
@@ -882,15 +904,20 @@ class SwiftCluster:
             """) % {"kind": kind, "extra": extra} + "".join(
             swift_filter_section(f) for f in ("healthcheck", "recon"))
         if self.nodes > 1:
-            text += self._daemon_sections(kind)
+            text += self._daemon_sections(kind, node)
         return text
 
-    def _daemon_sections(self, kind):
+    def _daemon_sections(self, kind, node):
         options = {
             "object-replicator": {"sync_method": "ssync", "concurrency": "2"},
             "object-reconstructor": {"concurrency": "2"},
             "object-updater": {"concurrency": "2"},
             "object-auditor": {"files_per_second": "50", "bytes_per_second": "50000000"},
+            # Swift queues expirations in the .expiring_objects account
+            # (the "legacy" queue), which a node dequeues only when told to
+            "object-expirer": {"internal_client_conf_path": self.expirer_client_conf,
+                               "dequeue_from_legacy": "true",
+                               "processes": str(self.nodes), "process": str(node - 1)},
         }
         text = ""
         for daemon_kind, _module, section in NODE_DAEMONS:

@@ -1,6 +1,7 @@
 """Faults on the multi-node cluster with swiftcrypt's filters on both
-proxies, in order: a proxy SIGKILLed mid-PUT, a storage node SIGKILLed
-during writes and restarted, a device failed (unmounted) and replaced."""
+proxies, in order: a proxy SIGKILLed mid-PUT, the expirers at work, a
+storage node SIGKILLed during writes and restarted, a device failed
+(unmounted) and replaced, a storage node SIGKILLed during a re-key."""
 
 import glob
 import json
@@ -153,6 +154,41 @@ def test_proxy_killed_mid_put_shows_no_partial_object(cluster):
     cluster.restart_proxy(proxy="proxy")
     assert request(cluster, "proxy", "GET", container + "/fresh", token)[0] == 404
     assert request(cluster, "proxy", "GET", container + "/over", token) == (200, old)
+
+
+def test_expirers_delete_expired_encrypted_objects_from_every_node(cluster):
+    """The object expirers the nodes run (one share of the queue each,
+    through an internal client with no crypto) delete an expired encrypted
+    object of each policy: no .data left on any device, and its listing
+    row gone, while an object without X-Delete-After stays."""
+    url, token = cluster.auth()
+    account = urlsplit(url).path
+    account_name = account.rsplit("/", 1)[1]
+    names = set()
+    for container, headers in (("expiring", {}), ("expiring-ec", {"X-Storage-Policy": "ec"})):
+        assert request(cluster, "proxy", "PUT", "%s/%s" % (account, container), token,
+                       headers=headers)[0] in (201, 202)
+        for name, extra in (("gone", {"X-Delete-After": "2"}), ("kept", {})):
+            status, _ = request(cluster, "proxy2", "PUT", "%s/%s/%s" % (account, container, name),
+                                token, os.urandom(100000), dict(extra, **{
+                                    "X-Object-Meta-Color": "expiring-plaintext"}))
+            assert status == 201, status
+        names.add("/%s/%s/gone" % (account_name, container))
+    kept = {"/%s/%s/kept" % (account_name, c) for c in ("expiring", "expiring-ec")}
+    assert names | kept <= names_on(cluster.object_data_files())
+
+    def left():
+        listed = set()
+        for container in ("expiring", "expiring-ec"):
+            status, body = request(cluster, "proxy", "GET", "%s/%s" % (account, container),
+                                   token)
+            assert status == 200, status
+            listed |= {"/%s/%s/%s" % (account_name, container, line)
+                       for line in body.decode().split()}
+        return (names_on(cluster.object_data_files()) | listed) & names
+    took = wait_for(left, "the expirers deleting expired objects", timeout=SETTLE)
+    print("\nexpired objects deleted on every node %.0f s after writing" % took)
+    assert kept <= names_on(cluster.object_data_files())
 
 
 @pytest.fixture(scope="module")
