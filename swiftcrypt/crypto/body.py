@@ -14,16 +14,14 @@ takes the ciphertext MD5 over (``hand_off_ciphertext_hash``; the rules are
 in ``swiftcrypt.common.environ``): one MD5 pass less per PUT.
 """
 
-import collections
 import weakref
 
 from swiftcrypt.common.checksums import md5
 from swiftcrypt.common.names import BODY_META, ETAG, ETAG_MAC
 from swiftcrypt.crypto import ciphers, cryptometa
 from swiftcrypt.crypto.derivation import etag_mac
-from swiftcrypt.crypto.fast import evp
 from swiftcrypt.crypto.fast.ctr import ShortCtr
-from swiftcrypt.crypto.workers import Worker, green_hub
+from swiftcrypt.crypto.workers import Worker
 
 # A body is hashed inline until this much has been seen, unless its size
 # is known to be at least THREADED_SIZE: then the worker takes it from the
@@ -148,115 +146,3 @@ class BodyEncrypter:
             ETAG_MAC: etag_mac(self._object_key, plain),
         }
 
-
-
-
-# A GET body chunk at least this long is decrypted on a worker when a hub
-# serves the request (the store reads 64 KiB chunks).
-OFFLOAD_BYTES = 64 * 1024
-# and handed over this much at a time: every hand-over between hub and
-# worker costs both GIL and wake-ups
-BATCH_BYTES = 512 * 1024
-
-
-class BodyDecrypter:
-    """Decrypts one object body stream from ``offset``.
-
-    Under eventlet (``swiftcrypt serve``, Swift's proxy) the hub serves
-    every request: chunks of at least OFFLOAD_BYTES are gathered into
-    batches of BATCH_BYTES and decrypted on a worker thread
-    (``swiftcrypt.crypto.workers``) through the GIL-free libcrypto path
-    (``fast.evp``), up to ``workers.QUEUE_DEPTH`` batches in flight, so
-    the hub reads and sends while the worker decrypts; it waits (as a
-    green thread, serving other requests) only when the worker is that
-    far behind. Measured (serve, 8 clients, 16 MiB GETs, server CPU per
-    byte): a wait for each 64 KiB chunk's result 0.73 -> 2.9 s/GB, 64 KiB
-    chunks pipelined 1.6-1.8 s/GB, 512 KiB batches 0.75-0.9 s/GB: each
-    hand-over costs GIL switches and wake-ups. Small chunks, a process
-    without a hub, or no free worker: inline, as before
-    (``ciphers.AesCtr``).
-
-    ``feed`` returns the plaintext ready so far, in order (b"" while the
-    worker still holds it); ``finish`` returns the rest.
-    """
-
-    __slots__ = ("_ctx", "_worker", "_finalizer", "_offload", "_done", "_pending",
-                 "_job", "_batch", "_batched", "__weakref__")
-
-    def __init__(self, key, iv, offset=0):
-        self._offload = green_hub()
-        self._ctx = evp.decryptor(key, iv, offset) if self._offload else \
-            ciphers.decryptor(key, iv, offset)
-        self._worker = None
-        self._finalizer = None
-        self._done = collections.deque()  # outputs the worker has made, in order
-        self._pending = 0  # chunks submitted whose output is not yet taken
-        self._job = None
-        self._batch = []  # chunks not yet handed to the worker
-        self._batched = 0
-
-    def feed(self, chunk):
-        """Decrypt the next chunk; returns the plaintext ready so far."""
-        if self._offload and len(chunk) >= OFFLOAD_BYTES:
-            worker = self._worker or self._checkout()
-            if worker is not None:
-                self._batch.append(chunk if type(chunk) is bytes else bytes(chunk))
-                self._batched += len(chunk)
-                if self._batched >= BATCH_BYTES:
-                    self._submit()
-                return self._take()
-        if self._pending or self._batch:  # what the worker holds comes first
-            self._submit()
-            self._worker.sync()
-            return self._take() + self._ctx.update(chunk)
-        return self._ctx.update(chunk)
-
-    def _submit(self):
-        if self._batch:
-            batch, self._batch, self._batched = self._batch, [], 0
-            # green wait while QUEUE_DEPTH batches are in flight
-            self._worker.submit(self._job, batch)
-            self._pending += 1
-
-    def finish(self):
-        """The plaintext still on the worker; hands the worker back."""
-        try:
-            if self._pending or self._batch:
-                self._submit()
-                self._worker.sync()
-                return self._take()
-            return b""
-        finally:
-            self.close()
-
-    def _take(self):
-        done = self._done
-        n = len(done)
-        if not n:
-            return b""
-        self._pending -= n
-        if n == 1:
-            return done.popleft()
-        return b"".join([done.popleft() for _ in range(n)])
-
-    def _checkout(self):
-        worker = Worker.checkout()
-        if worker is None:
-            return None
-        self._worker = worker
-        ctx, done = self._ctx, self._done
-        # the worker's call must not keep self alive (its thread holds on to
-        # the last call), or the finalizer below could never run
-        # one call (one GIL hand-over) per batch
-        self._job = lambda batch: done.append(ctx.update(
-            batch[0] if len(batch) == 1 else b"".join(batch)))
-        # a stream abandoned mid-way still hands its worker back
-        self._finalizer = weakref.finalize(self, worker.release)
-        return worker
-
-    def close(self):
-        """Hand back the worker, if one was taken (also done when the
-        decrypter is collected)."""
-        if self._finalizer is not None:
-            self._worker = None
-            self._finalizer()

@@ -61,12 +61,6 @@ def _green_trampoline():
     return trampoline
 
 
-def green_hub():
-    """True when eventlet has patched sockets: a hub runs the requests, and
-    a worker's wait is green (``Worker`` below)."""
-    return _green_trampoline() is not None
-
-
 def _os_module():
     # the real os.read/os.write: eventlet's green ones would wait on the hub
     if "eventlet" in sys.modules:

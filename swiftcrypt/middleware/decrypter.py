@@ -19,7 +19,6 @@ from swiftcrypt.common.names import (
 from swiftcrypt.common.swiftpath import request_parts
 from swiftcrypt.common.wsgicontext import call_app
 from swiftcrypt.crypto import ciphers, cryptometa, keyids, listing_etag
-from swiftcrypt.crypto.body import BodyDecrypter
 from swiftcrypt.crypto.derivation import etag_mac
 from swiftcrypt.crypto.fast.ctr import ShortCtrCache
 from swiftcrypt.crypto.fast.hmac import MacCache
@@ -318,8 +317,8 @@ class Decrypter:
         offset = 0
         if decrypted.content_range:
             offset = parse_content_range(decrypted.content_range)[0]
-        ctx = BodyDecrypter(key, iv, offset)
-        return DecryptingIter(resp.app_iter, ctx.feed, ctx.finish,
+        ctx = ciphers.decryptor(key, iv, offset)
+        return DecryptingIter(resp.app_iter, ctx.update, None,
                               self.logger, environ.get("PATH_INFO"), self.metrics)
 
 def failure_reason(err):
@@ -360,9 +359,8 @@ class DecryptingIter:
         try:
             for chunk in self._app_iter:
                 chunk = self._transform(chunk)
-                if chunk:  # nothing yet while a worker decrypts it
-                    sent += len(chunk)
-                    yield chunk
+                sent += len(chunk)
+                yield chunk
             if self._finish is not None:
                 tail = self._finish()
                 if tail:
