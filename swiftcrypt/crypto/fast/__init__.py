@@ -17,9 +17,6 @@ input it says so (None) and the caller takes the reference.
 - ``cryptometa_templates``: crypto-meta dumped and parsed from templates
   of the shapes written on every request. Reference: the JSON route of
   ``crypto.cryptometa`` (``dump_json``, ``load_json``).
-- ``evp``: ``LibcryptoCtr``, AES-256-CTR over large chunks through the
-  system libcrypto by ctypes, which releases the GIL during the call
-  (``BACKEND`` says whether it loaded). Reference: ``crypto.ciphers.AesCtr``.
 - ``listing_etag``: a stored listing etag split by one regex, its
   container key named by text, so that a listing's entries skip the
   crypto-meta parser once their container's key is known. Reference:
