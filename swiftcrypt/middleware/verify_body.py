@@ -15,6 +15,9 @@ arrives, and the last only after the hash matched. On a mismatch the
 object is logged as corrupt and the iterator raises ``BodyCorrupt``,
 which makes the WSGI server drop the connection: the client has
 received fewer bytes than ``Content-Length`` and never a complete 200.
+The status waits for the first chunk that may go out, so a body that
+comes as one chunk (a small object, or one the decrypter hands over in
+one batch) is checked before anything is sent, and a mismatch is a 500.
 
 Ranged reads (206) are not verified: a range cannot be checked against a
 hash of the whole object.
@@ -24,6 +27,7 @@ import hmac
 
 from swiftcrypt.common import etags
 from swiftcrypt.common.checksums import md5
+from swiftcrypt.common.httperrors import respond
 from swiftcrypt.common.wsgicontext import call_app
 
 # Set by the decrypter (handle_object) on a successful GET/HEAD of an
@@ -44,8 +48,17 @@ def verify_body(app, environ, start_response, logger, metrics_=None):
             or DECRYPTED_ETAG not in environ):
         return resp.send(start_response)
     expected = environ.pop(DECRYPTED_ETAG)
-    resp.app_iter = VerifyingIter(resp.app_iter, expected, logger,
-                                  environ.get("PATH_INFO"), metrics_)
+    verifying = VerifyingIter(resp.app_iter, expected, logger,
+                              environ.get("PATH_INFO"), metrics_)
+    try:
+        verifying.prime()
+    except BodyCorrupt:  # logged; nothing was sent yet
+        verifying.close()
+        return respond(start_response, 500, "The stored object is corrupt")
+    except BaseException:
+        verifying.close()
+        raise
+    resp.app_iter = verifying
     return resp.send(start_response)
 
 
@@ -60,17 +73,32 @@ class VerifyingIter:
         self._path = path
         self._metrics = metrics_
         self.verified = False
+        self._pieces = self._verified_pieces()
+        self._first = None
+
+    def prime(self):
+        """Read on until the first chunk may go out (or the body is
+        whole and verified); raises ``BodyCorrupt`` on a mismatch."""
+        self._first = next(self._pieces, None)
 
     def __iter__(self):
+        if self._first is not None:
+            first, self._first = self._first, None
+            yield first
+        yield from self._pieces
+
+    def _verified_pieces(self):
         digest = md5()
         held = None
         length = 0
+        passed = False  # a chunk went out before this one
         for chunk in self._app_iter:
             if not chunk:
                 continue
             digest.update(chunk)
             length += len(chunk)
             if held is not None:
+                passed = True
                 yield held
             held = chunk
         actual = digest.hexdigest()
@@ -81,8 +109,9 @@ class VerifyingIter:
             # for a reason, and logs travel further than disks.
             self._logger.error(
                 "object %s is corrupt: its decrypted body (%d bytes) does not match "
-                "its %s etag; response cut short",
-                self._path, length, "missing" if expected is None else "decrypted")
+                "its %s etag; %s",
+                self._path, length, "missing" if expected is None else "decrypted",
+                "response cut short" if passed else "answered 500")
             if self._metrics is not None:
                 self._metrics.increment("failures.verify_body_mismatch")
             raise BodyCorrupt("body of %s does not match its etag" % self._path)
@@ -91,6 +120,7 @@ class VerifyingIter:
             yield held
 
     def close(self):
+        self._pieces.close()
         close = getattr(self._app_iter, "close", None)
         if close is not None:
             close()

@@ -131,13 +131,16 @@ def test_tampered_body_is_cut_short_and_logged(app, store, caplog, offset):
     assert checksums.md5(body).hexdigest() not in lines[0]  # no plaintext etag in logs
 
 
-def test_tampered_single_chunk_object_delivers_nothing(app, store):
+def test_tampered_single_chunk_object_is_a_500(app, store, caplog):
+    """The whole body is checked before the status goes out."""
     body = b"a short secret report"
     put(app, body)
     flip_byte(store, 3)
-    status, _headers, chunks, error = get(app)
-    assert isinstance(error, verify_body.BodyCorrupt)
-    assert b"".join(chunks) == b""
+    with caplog.at_level(logging.ERROR):
+        status, _headers, chunks, error = get(app)
+    assert (status, error) == (500, None)
+    assert b"".join(chunks) == b"The stored object is corrupt"
+    assert "is corrupt" in caplog.text and "answered 500" in caplog.text
 
 
 def test_without_verify_body_a_tampered_body_is_served(store):
