@@ -8,9 +8,11 @@ function, see ``steps``) on the cluster of ``cluster``, checked by the
 import collections
 import contextlib
 import os
+import re
 import time
 
 from tests.integration.multinode.load import EXPECTED_CAUSES, Load
+from tests.integration.swift import functests
 from tests.integration.swift_cluster import SwiftCluster
 
 # Seconds of load at least before the first reload, after each reload
@@ -80,33 +82,41 @@ def run_swap(cluster, steps, clients=16):
 
 
 def report(load, title):
-    """Print what the load saw (pytest shows it with -s or on failure)."""
+    """Print what the load saw (pytest shows it with -s or on failure) and
+    keep it, passing or not, as ``multinode-<title>-last.txt`` in the cache
+    dir (where the Swift functional runs keep their counts)."""
     summary = load.summary()
-    print("\n=== %s: %d operations, %d objects live (%d bytes), %d deleted"
-          % (title, summary["ops"], summary["objects"], summary["bytes"], summary["deleted"]))
-    print("phases (seconds into the load; objects written through each proxy):")
+    out = ["", "=== %s: %d operations, %d objects live (%d bytes), %d deleted"
+           % (title, summary["ops"], summary["objects"], summary["bytes"], summary["deleted"]),
+           "phases (seconds into the load; objects written through each proxy):"]
     for when, phase in summary["phases"]:
-        print("  %6.1f  %-50s %s" % (when, phase, " ".join(
+        out.append("  %6.1f  %-50s %s" % (when, phase, " ".join(
             "%s:%d" % (p, summary["written"].get((phase, p), 0)) for p in load.proxies)))
-    print("expected non-2xx (the workload's own), by operation and status:")
+    out.append("expected non-2xx (the workload's own), by operation and status:")
     for key, count in summary["expected non-2xx"].items():
-        print("  %-26s %5d  %s" % (key, count, EXPECTED_CAUSES.get(key.rsplit(" ", 1)[0], "?")))
+        out.append("  %-26s %5d  %s" % (key, count,
+                                        EXPECTED_CAUSES.get(key.rsplit(" ", 1)[0], "?")))
     stale = summary["stale keep-alive retries"]
-    print("stale keep-alive connections retried once (closed by a reloaded proxy's old"
-          " worker, no status seen): %d" % len(stale))
+    out.append("stale keep-alive connections retried once (closed by a reloaded proxy's old"
+               " worker, no status seen): %d" % len(stale))
     by_phase = collections.Counter((phase, proxy) for _t, phase, proxy, _m in stale)
     for (phase, proxy), count in sorted(by_phase.items()):
-        print("  %-52s via %-6s %4d" % (phase, proxy, count))
-    print("unexpected (failures): %d" % len(summary["failures"]))
+        out.append("  %-52s via %-6s %4d" % (phase, proxy, count))
+    out.append("unexpected (failures): %d" % len(summary["failures"]))
     for failure in summary["failures"]:
-        print("  %r" % (failure,))
+        out.append("  %r" % (failure,))
     if summary["failures"]:  # the proxies' side of them
         for proxy in load.cluster.proxy_names:
-            print("%s's error lines:" % proxy)
+            out.append("%s's error lines:" % proxy)
             for line in proxy_errors(load.cluster, proxy)[-30:]:
                 # a backend's traceback (its 500 body) in full, lines apart
-                print("  " + (line.replace("\\n", "\n    ") if "Traceback" in line
-                              else line[:400]))
+                out.append("  " + (line.replace("\\n", "\n    ") if "Traceback" in line
+                                   else line[:400]))
+    text = "\n".join(out)
+    print(text)
+    name = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    with open(os.path.join(functests.cache_dir(), "multinode-%s-last.txt" % name), "w") as fh:
+        fh.write(text + "\n")
     return summary
 
 
@@ -119,8 +129,8 @@ def proxy_errors(cluster, proxy):
             or " 401 " in line or " 503 " in line or " 500 " in line]
 
 
-def check_no_client_visible_error(load):
-    failures = report(load, "rolling swap")["failures"]
+def check_no_client_visible_error(load, title):
+    failures = report(load, title)["failures"]
     assert not failures, "\n".join(map(repr, failures[:40]))
     # the load did run through every phase, and wrote through each proxy in each
     missing = [(phase, proxy) for _t, phase in load.phases if not phase.startswith("reloading")

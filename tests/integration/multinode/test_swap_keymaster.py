@@ -31,7 +31,7 @@ def load(cluster):
 
 
 def test_no_client_visible_error_during_the_swap(load):
-    swap.check_no_client_visible_error(load)
+    swap.check_no_client_visible_error(load, "rolling swap keymaster")
 
 
 def test_every_object_reads_back_through_both_implementations(cluster, load):

@@ -65,7 +65,7 @@ def load(cluster, crypto):
 
 
 def test_no_client_visible_error_during_the_swap(load):
-    swap.check_no_client_visible_error(load)
+    swap.check_no_client_visible_error(load, "rolling swap kms_keymaster")
 
 
 def test_every_object_reads_back_through_both_implementations(cluster, load):
