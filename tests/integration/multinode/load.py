@@ -37,6 +37,11 @@ STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
 MAX_LIVE = 25  # objects a client keeps at most
 OPS = (("put", 26), ("get", 20), ("head", 8), ("post", 7), ("copy", 5), ("delete", 7),
        ("range", 9), ("conditional", 8), ("listing", 5), ("get_deleted", 3))
+# a request retried (Client.request) after its first attempt was carried
+# out, stamped no earlier than the retry: the object servers keep that one
+_KEPT_FIRST_ATTEMPT = ("a %s retried on a stale connection whose first attempt the old worker"
+                       " carried out, stamped no earlier than the retry (%d: the object"
+                       " servers kept it; %s)")
 # why the workload expects a non-2xx of these operations (Load.expected's keys
 # are "<operation> <status>")
 EXPECTED_CAUSES = {
@@ -46,15 +51,9 @@ EXPECTED_CAUSES = {
     "get if-match-other": "If-Match with another etag: precondition failed",
     "delete retried": "a DELETE retried on a stale connection, which the old worker"
                       " had carried out before closing it",
-    "post retried": "a POST retried on a stale connection whose first attempt the old worker"
-                    " carried out, stamped no earlier than the retry (409: the object"
-                    " servers kept it; the same metadata, which the reads check)",
-    "put retried": "a PUT retried on a stale connection whose first attempt the old worker"
-                   " carried out, stamped no earlier than the retry (202: the object"
-                   " servers kept it; same body, which the read-back checks)",
-    "copy retried": "a COPY retried on a stale connection whose first attempt the old worker"
-                    " carried out, stamped no earlier than the retry (202: the object"
-                    " servers kept it; same body, which the read-back checks)",
+    "post retried": _KEPT_FIRST_ATTEMPT % ("POST", 409, "the same metadata, which the reads check"),
+    "put retried": _KEPT_FIRST_ATTEMPT % ("PUT", 202, "same body, which the read-back checks"),
+    "copy retried": _KEPT_FIRST_ATTEMPT % ("COPY", 202, "same body, which the read-back checks"),
     "verify deleted": "the read-back of an object the client deleted",
 }
 
@@ -189,6 +188,14 @@ class Client(threading.Thread):
             return "etag %r, want %r" % (headers.get("etag"), obj.md5)
         return None
 
+    def outcomes(self, op, usual, first_attempt_done):
+        """``(op, statuses)`` for expect(): ``usual`` alone, or after a
+        retry also ``first_attempt_done``, under "<op> retried" (see
+        EXPECTED_CAUSES)."""
+        if self.retried:
+            return op + " retried", (usual, first_attempt_done)
+        return op, (usual,)
+
     # -------------------------------------------------------- operations
     def new_name(self):
         self.counter += 1
@@ -204,8 +211,7 @@ class Client(threading.Thread):
         if self.rng.random() < 0.3:
             headers["ETag"] = obj.md5
         got = self.request(proxy, "PUT", obj.path, headers, body)
-        # a retry may find its own first attempt stored (see EXPECTED_CAUSES)
-        op, want = ("put retried", (201, 202)) if self.retried else ("put", (201,))
+        op, want = self.outcomes("put", 201, 202)
         if self.expect(op, proxy, obj.path, got, want, lambda h, d: None if got[0] == 202
                        or h.get("etag", "").strip('"') == obj.md5 else "etag %r" % h.get("etag")):
             self.objects.append(obj)
@@ -251,8 +257,7 @@ class Client(threading.Thread):
             color = "posted-%06d" % self.rng.randint(0, 999999)
             got = self.request(proxy, "POST", obj.path, {"X-Object-Meta-Color": color,
                                                           "Content-Type": "application/x-test"})
-            # a retry may find its own first attempt applied (see EXPECTED_CAUSES)
-            op, want = ("post retried", (202, 409)) if self.retried else ("post", (202,))
+            op, want = self.outcomes("post", 202, 409)
             if self.expect(op, proxy, obj.path, got, want):
                 obj.color = color
 
@@ -268,7 +273,7 @@ class Client(threading.Thread):
         else:
             got = self.request(proxy, "PUT", dest, {"X-Copy-From": src.path,
                                                      "Content-Length": "0"}, b"")
-        op, want = ("copy retried", (201, 202)) if self.retried else ("copy", (201,))
+        op, want = self.outcomes("copy", 201, 202)
         if self.expect(op, proxy, dest, got, want):
             copy = Obj.__new__(Obj)
             copy.__dict__.update(src.__dict__, name=name, slo=False,
@@ -282,9 +287,8 @@ class Client(threading.Thread):
             # a reloading proxy's old worker may carry out a request and
             # close the connection before answering: the retried DELETE
             # then finds nothing (seen in the runs; see load.stale_retries)
-            wanted = (204, 404) if self.retried else (204,)
-            if self.expect("delete" + (" retried" if self.retried else ""), proxy, obj.path,
-                           got, wanted):
+            op, want = self.outcomes("delete", 204, 404)
+            if self.expect(op, proxy, obj.path, got, want):
                 self.objects.remove(obj)
                 self.deleted.append(obj)
 
